@@ -1,0 +1,181 @@
+"""Task cards: an env id, a sentence of intent and a true fitness, read from TOML; and the catalog of them."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from autoreward.envs.fitness import METRICS, REDUCTIONS, FitnessSpec, check_expression
+from autoreward.errors import TaskError
+
+_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+_FIX = {
+    "name": "use kebab-case <robot>-<behaviour>, e.g. name = \"hopper-forward\"",
+    "env_id": "give a registered gymnasium id, e.g. env_id = \"Hopper-v5\"",
+    "intent": "describe the behaviour in one or more sentences, e.g. intent = \"Hop forward fast.\"",
+    "fitness": (
+        f"name a library metric ({', '.join(METRICS)}) or write fitness = {{ expr = \"state.x_position\", "
+        f"reduce = \"delta\" }} with reduce one of {', '.join(REDUCTIONS)}"
+    ),
+    "timesteps": "give a positive whole number, e.g. timesteps = 200000",
+    "max_episode_steps": "give a positive whole number, e.g. max_episode_steps = 1000",
+    "success_threshold": "give a number the fitness must reach, e.g. success_threshold = 2.0",
+    "env_kwargs": "give a table, e.g. env_kwargs = { frame_skip = 4 }",
+    "module": "give an importable module or a .py path relative to the card",
+}
+
+
+class FitnessExpr(BaseModel):
+    """A card's own fitness: a per-step expression over the State and its reduction over an episode."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    expr: str
+    reduce: Literal["mean", "sum", "last", "max", "min", "delta"] = "mean"
+    unit: str = ""
+
+    @field_validator("expr")
+    @classmethod
+    def _parses(cls, expr: str) -> str:
+        problem = check_expression(expr)
+        if problem:
+            raise ValueError(f"expression does not parse: {problem}")
+        return expr
+
+
+class TaskCard(BaseModel):
+    """One task: what to make, what the user wants, and how success is truly measured."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    env_id: str
+    intent: str
+    fitness: str | FitnessExpr | None = None
+    success_threshold: float | None = None
+    max_episode_steps: int | None = Field(default=None, gt=0)
+    timesteps: int = Field(default=200_000, gt=0)
+    env_kwargs: dict[str, Any] = Field(default_factory=dict)
+    module: str | None = None
+    family: str = "custom"
+    source: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("name")
+    @classmethod
+    def _kebab(cls, name: str) -> str:
+        if not _NAME.match(name):
+            raise ValueError(f"{name!r} is not kebab-case")
+        return name
+
+    @field_validator("intent", "env_id")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value.strip()
+
+    @field_validator("fitness")
+    @classmethod
+    def _known_metric(cls, fitness: str | FitnessExpr | None) -> str | FitnessExpr | None:
+        if isinstance(fitness, str) and fitness not in METRICS:
+            close = difflib.get_close_matches(fitness, list(METRICS), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(f"unknown metric {fitness!r}{hint}")
+        return fitness
+
+    @model_validator(mode="after")
+    def _threshold_needs_fitness(self) -> TaskCard:
+        if self.success_threshold is not None and self.fitness is None:
+            raise ValueError("success_threshold needs a fitness to compare with")
+        return self
+
+    @property
+    def fitness_spec(self) -> FitnessSpec | None:
+        """The fitness as one evaluable spec, library metric or card expression alike."""
+        if self.fitness is None:
+            return None
+        if isinstance(self.fitness, str):
+            return METRICS[self.fitness]
+        return FitnessSpec(self.fitness.expr, self.fitness.reduce, "the card's own expression", self.fitness.unit)
+
+    @property
+    def fitness_text(self) -> str:
+        if self.fitness is None:
+            return "none (human preference only)"
+        if isinstance(self.fitness, str):
+            return self.fitness
+        return f"{self.fitness.reduce}({self.fitness.expr})"
+
+    def require_fitness(self) -> FitnessSpec:
+        """The fitness spec, or a clear error: a card without fitness can only be judged by a person."""
+        spec = self.fitness_spec
+        if spec is None:
+            raise TaskError(
+                f"task {self.name!r} has no fitness: run it with --preference human, or add fitness to "
+                f"{self.source or 'its card'}"
+            )
+        return spec
+
+
+def _card_error(path: Path, err: ValidationError) -> TaskError:
+    # A union field (fitness) reports one error per member: the member the user meant is not a type mismatch.
+    first = min(err.errors(), key=lambda e: e["type"].endswith("_type"))
+    loc = [str(p) for p in first["loc"] if not str(p).startswith(("str", "FitnessExpr"))]
+    field = loc[0] if loc else "card"
+    where = ".".join(loc) if loc else "card"
+    if first["type"] == "extra_forbidden":
+        close = difflib.get_close_matches(field, [*TaskCard.model_fields, *FitnessExpr.model_fields], n=1)
+        hint = f"rename it to {close[0]!r}" if close else f"remove it (known fields: {', '.join(_FIX)})"
+        return TaskError(f"{path}: unknown field {where!r}: {hint}")
+    if first["type"] == "missing":
+        return TaskError(f"{path}: missing field {where!r}: {_FIX.get(field, 'add it')}")
+    message = first["msg"].removeprefix("Value error, ")
+    return TaskError(f"{path}: field {where!r}: {message}; {_FIX.get(field, 'fix its value')}")
+
+
+def load_card(path: str | Path) -> TaskCard:
+    """Read and validate one card; every problem names the file, the field and the fix."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TaskError(f"{path}: no such task card file; check the path") from None
+    except tomllib.TOMLDecodeError as err:
+        raise TaskError(f"{path}: not valid TOML ({err}); fix the syntax") from None
+    if "source" in data:
+        raise TaskError(f"{path}: unknown field 'source': remove it")
+    try:
+        return TaskCard.model_validate({**data, "source": path.resolve()})
+    except ValidationError as err:
+        raise _card_error(path, err) from None
+
+
+def catalog_dir() -> Path:
+    return Path(str(resources.files("autoreward.envs") / "cards"))
+
+
+@cache
+def catalog() -> dict[str, TaskCard]:
+    """Every card shipped with autoreward, by name."""
+    cards = [load_card(p) for p in sorted(catalog_dir().glob("*.toml"))]
+    return {card.name: card for card in cards}
+
+
+def resolve_task(task: str) -> TaskCard:
+    """A catalog name or a path to a card; an unknown name suggests the closest ones."""
+    if task.endswith(".toml") or Path(task).is_file():
+        return load_card(task)
+    cards = catalog()
+    if task in cards:
+        return cards[task]
+    close = difflib.get_close_matches(task, list(cards), n=3, cutoff=0.4)
+    hint = f"did you mean {', '.join(close)}? " if close else ""
+    raise TaskError(f"unknown task {task!r}: {hint}run `autoreward tasks` to list them, or pass a card's path")

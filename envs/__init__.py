@@ -1,0 +1,1 @@
+"""Task cards, environment adapters and the State builder (installed as ``autoreward.envs``)."""

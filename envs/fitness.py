@@ -1,0 +1,115 @@
+"""The task's true fitness: a per-step expression over the State, reduced over an episode.
+
+Fitness is written by the user or shipped in the catalog, never by the LLM. Every library metric is itself
+an expression, so named metrics and a card's own ``{ expr, reduce }`` share one evaluator. Expressions are
+trusted (a person wrote them) but still only evaluated where the env runs, never in the CLI.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from autoreward.envs.state import State
+
+Reduce = Literal["mean", "sum", "last", "max", "min", "delta"]
+REDUCTIONS: tuple[str, ...] = ("mean", "sum", "last", "max", "min", "delta")
+
+
+@dataclass(frozen=True)
+class FitnessSpec:
+    """``expr`` is evaluated after every step with ``state``, ``prev``, ``action``, ``reward`` (the env's
+    built-in reward) and ``info`` in scope; ``reduce`` folds the values of one episode into one number
+    (``delta`` is the last value minus the value right after reset)."""
+
+    expr: str
+    reduce: Reduce
+    doc: str = ""
+    unit: str = ""
+
+
+METRICS: dict[str, FitnessSpec] = {
+    "forward_distance": FitnessSpec("state.x_position", "delta", "distance the robot's root moved along +x", "m"),
+    "backward_distance": FitnessSpec("-state.x_position", "delta", "distance the root moved along -x", "m"),
+    "forward_velocity": FitnessSpec("state.x_velocity", "mean", "mean forward velocity of the root", "m/s"),
+    "com_forward_distance": FitnessSpec(
+        "state.com_position[0]", "delta", "distance the centre of mass moved along +x", "m"
+    ),
+    "episode_return_builtin": FitnessSpec("reward", "sum", "the env's own episode return", ""),
+    "episode_length": FitnessSpec("1.0", "sum", "steps survived before termination or the time limit", "steps"),
+    "success_rate": FitnessSpec(
+        "float(info.get('success', info.get('is_success', 0.0)))", "max",
+        "1 if the env reported success at any step of the episode", "",
+    ),
+}  # fmt: skip
+
+_SAFE_BUILTINS = {
+    name: getattr(builtins, name)
+    for name in ("abs", "min", "max", "float", "int", "bool", "round", "sum", "len", "any", "all")
+}
+
+
+def check_expression(expr: str) -> str | None:
+    """A syntax error in ``expr`` as one sentence, or None when it parses."""
+    try:
+        ast.parse(expr, mode="eval")
+    except SyntaxError as err:
+        return f"{err.msg} at column {err.offset}"
+    return None
+
+
+def unknown_fields(expr: str, fields: Iterable[str]) -> list[str]:
+    """``state.X`` / ``prev.X`` names in ``expr`` that are not State fields (checked without evaluating)."""
+    known = set(fields)
+    return sorted(
+        {
+            node.attr
+            for node in ast.walk(ast.parse(expr, mode="eval"))
+            if isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in ("state", "prev")
+            and node.attr not in known
+        }
+    )
+
+
+class EpisodeFitness:
+    """Accumulates one episode's fitness step by step; ``result()`` reduces it."""
+
+    def __init__(self, spec: FitnessSpec) -> None:
+        self.spec = spec
+        self._code = compile(spec.expr, "<fitness>", "eval")
+        self._globals = {"__builtins__": _SAFE_BUILTINS, "np": np, "math": math}
+        self._first: float | None = None
+        self._values: list[float] = []
+
+    def _eval(self, prev: State, action: Any, state: State, reward: float, info: dict[str, Any]) -> float:
+        scope = {"state": state, "prev": prev, "action": action, "reward": reward, "info": info}
+        return float(eval(self._code, self._globals, scope))
+
+    def reset(self, state: State, info: dict[str, Any] | None = None) -> None:
+        self._values = []
+        self._first = None
+        if self.spec.reduce == "delta":
+            self._first = self._eval(state, None, state, 0.0, info or {})
+
+    def step(self, prev: State, action: Any, state: State, reward: float, info: dict[str, Any]) -> None:
+        self._values.append(self._eval(prev, action, state, float(reward), info))
+
+    def result(self) -> float:
+        values = self._values
+        if not values:
+            return 0.0
+        reduce = self.spec.reduce
+        if reduce == "delta":
+            return values[-1] - (self._first if self._first is not None else values[0])
+        if reduce == "last":
+            return values[-1]
+        return float({"mean": np.mean, "sum": np.sum, "max": np.max, "min": np.min}[reduce](values))

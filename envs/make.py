@@ -1,0 +1,126 @@
+"""Make a card's env and its State: register the user's module, call gymnasium.make, explain failures."""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+
+from autoreward.envs.classic import obs_layout
+from autoreward.envs.fitness import unknown_fields
+from autoreward.envs.state import StateSpec, build_state_spec
+from autoreward.errors import TaskError
+
+# Which package registers which env ids, for "unknown env" messages.
+_PROVIDERS: tuple[tuple[str, str, str], ...] = (
+    ("Meta-World/", "metaworld", "pip install 'autoreward[metaworld]'"),
+    ("Fetch", "gymnasium-robotics", "pip install 'autoreward[robotics]'"),
+    ("Adroit", "gymnasium-robotics", "pip install 'autoreward[robotics]'"),
+    ("PointMaze", "gymnasium-robotics", "pip install 'autoreward[robotics]'"),
+    ("AntMaze", "gymnasium-robotics", "pip install 'autoreward[robotics]'"),
+    ("MiniGrid-", "minigrid", "pip install 'autoreward[minigrid]'"),
+    ("BabyAI-", "minigrid", "pip install 'autoreward[minigrid]'"),
+    ("Crafter", "crafter", "pip install 'autoreward[crafter]'"),
+    ("ALE/", "ale-py", "pip install ale-py"),
+)
+
+
+def _provider_hint(env_id: str) -> str:
+    for prefix, package, install in _PROVIDERS:
+        if env_id.startswith(prefix):
+            return f"it is provided by {package}: {install}"
+    return "check the id against `gymnasium.pprint_registry()`, or set `module` in the card to register it"
+
+
+def _import_module(module: str, card_path: Path | None) -> None:
+    """Import the card's ``module``: a dotted name, or a .py path relative to the card."""
+    where = f"{card_path}: field 'module'" if card_path else "module"
+    if module.endswith(".py") or "/" in module:
+        path = Path(module)
+        if card_path is not None and not path.is_absolute():
+            path = card_path.parent / path
+        if not path.is_file():
+            raise TaskError(f"{where}: no file {path}; give a path relative to the card")
+        name = f"autoreward_user_{path.stem}"
+        if name in sys.modules:
+            return
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod
+        try:
+            spec.loader.exec_module(mod)
+        except Exception as err:
+            del sys.modules[name]
+            raise TaskError(f"{where}: importing {path} failed: {type(err).__name__}: {err}") from None
+        return
+    try:
+        importlib.import_module(module)
+    except ImportError as err:
+        raise TaskError(f"{where}: cannot import {module!r} ({err}); install it or fix the name") from None
+
+
+def make_env(
+    env_id: str,
+    *,
+    env_kwargs: dict[str, Any] | None = None,
+    max_episode_steps: int | None = None,
+    module: str | None = None,
+    card_path: Path | None = None,
+    render_mode: str | None = None,
+) -> gym.Env:
+    """``gymnasium.make`` with the card's settings; an unknown id says which package provides it."""
+    if module:
+        _import_module(module, card_path)
+    kwargs = dict(env_kwargs or {})
+    if render_mode:
+        kwargs["render_mode"] = render_mode
+    try:
+        return gym.make(env_id, max_episode_steps=max_episode_steps, **kwargs)
+    except gym.error.Error as err:
+        if isinstance(err, gym.error.NameNotFound | gym.error.NamespaceNotFound | gym.error.VersionNotFound):
+            raise TaskError(f"unknown env id {env_id!r}: {_provider_hint(env_id)}") from None
+        if isinstance(err, gym.error.DependencyNotInstalled):
+            raise TaskError(f"env {env_id!r} needs a package that is missing: {err}") from None
+        raise TaskError(f"env {env_id!r} could not be made: {err}") from None
+    except TypeError as err:
+        where = f"{card_path}: field 'env_kwargs'" if card_path else f"env {env_id!r}"
+        raise TaskError(f"{where}: {env_id} rejected them ({err}); fix or remove them") from None
+
+
+def make_card_env(card: Any, render_mode: str | None = None) -> gym.Env:
+    """The env of a TaskCard (duck-typed to keep this module below the card layer)."""
+    return make_env(
+        card.env_id,
+        env_kwargs=card.env_kwargs,
+        max_episode_steps=card.max_episode_steps,
+        module=card.module,
+        card_path=card.source,
+        render_mode=render_mode,
+    )
+
+
+def state_spec(env: gym.Env) -> StateSpec:
+    """The env's State: MuJoCo names where it has a model, plus the documented layout of its observation."""
+    env_id = env.spec.id if env.spec is not None else type(env.unwrapped).__name__
+    return build_state_spec(env, obs_layout(env_id))
+
+
+def card_state_spec(card: Any, env: gym.Env) -> StateSpec:
+    """The State of a card's env, after checking that the card's fitness reads only fields it has."""
+    spec = state_spec(env)
+    fitness = card.fitness_spec
+    missing = unknown_fields(fitness.expr, spec.fields) if fitness is not None else []
+    if missing:
+        close = difflib.get_close_matches(missing[0], list(spec.fields), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise TaskError(
+            f"{card.source or card.name}: field 'fitness': the State of {card.env_id} has no field "
+            f"{missing[0]!r}; {hint}`autoreward describe {card.name}` lists the fields"
+        )
+    return spec

@@ -1,0 +1,380 @@
+"""The named, read-only State that reward programs read, built automatically from an env.
+
+A reward program should say ``state.joint_angle["thigh_joint"]``, not ``obs[3]``. For a MuJoCo env the
+fields come from the model's own names (bodies, joints, sites, actuators), so any MuJoCo env, including a
+user's own XML, gets them without hand-written code; other envs get named slices of their observation from
+a documented layout. ``State.obs`` is always the env's observation, unchanged.
+
+This module depends only on numpy, gymnasium and mujoco, so ``autoreward export`` can ship it verbatim.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import gymnasium as gym
+
+Snapshot = dict[str, Any]
+
+
+def _frozen(value: np.ndarray) -> np.ndarray:
+    value.flags.writeable = False
+    return value
+
+
+def _did_you_mean(name: str, options: Sequence[str]) -> str:
+    close = difflib.get_close_matches(name, list(options), n=3, cutoff=0.5)
+    return f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+
+
+class NamedValues(Mapping[str, Any]):
+    """Read-only mapping from a name (joint, body, ...) to its value in one snapshot."""
+
+    __slots__ = ("_array", "_field", "_index")
+
+    def __init__(self, field_name: str, index: Mapping[str, Any], array: np.ndarray) -> None:
+        self._field = field_name
+        self._index = index
+        self._array = array
+
+    def __getitem__(self, name: str) -> Any:
+        try:
+            idx = self._index[name]
+        except KeyError:
+            raise KeyError(
+                f"{self._field} has no entry {name!r}{_did_you_mean(str(name), list(self._index))} "
+                f"(names: {', '.join(self._index)})"
+            ) from None
+        value = self._array[idx]
+        return float(value) if np.ndim(value) == 0 else value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __repr__(self) -> str:
+        return f"{self._field}({{{', '.join(f'{k!r}: {self[k]!r}' for k in self._index)}}})"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One named State field: how to compute it from a snapshot, and what it means."""
+
+    name: str
+    unit: str
+    doc: str
+    compute: Callable[[Snapshot], Any] = field(repr=False, compare=False)
+    keys: tuple[str, ...] = ()  # non-empty for mapping fields such as joint_angle[name]
+    shape: tuple[int, ...] = ()  # shape of the value, or of each entry of a mapping field
+
+
+class State:
+    """A read-only view of the env after one step; fields are computed on first access and cached."""
+
+    __slots__ = ("_cache", "_snap", "_spec")
+
+    def __init__(self, spec: StateSpec, snap: Snapshot) -> None:
+        object.__setattr__(self, "_spec", spec)
+        object.__setattr__(self, "_snap", snap)
+        object.__setattr__(self, "_cache", {})
+
+    def __getattr__(self, name: str) -> Any:
+        cache = self._cache
+        if name in cache:
+            return cache[name]
+        fld = self._spec.fields.get(name)
+        if fld is None:
+            raise AttributeError(
+                f"State has no field {name!r}{_did_you_mean(name, list(self._spec.fields))} "
+                f"(fields: {', '.join(self._spec.fields)})"
+            )
+        value = fld.compute(self._snap)
+        cache[name] = value
+        return value
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("State is read-only")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("State is read-only")
+
+    def __dir__(self) -> list[str]:
+        return list(self._spec.fields)
+
+    def __repr__(self) -> str:
+        return f"State({', '.join(self._spec.fields)})"
+
+
+class StateSpec:
+    """The fields of one env's State and how to snapshot them; built once per env."""
+
+    def __init__(self, fields: Sequence[Field], capture: Callable[[], Snapshot]) -> None:
+        self.fields: dict[str, Field] = {f.name: f for f in fields}
+        self._capture = capture
+
+    def snapshot(self, obs: Any) -> State:
+        """Copy what the fields need from the env now, so the State stays valid after the next step."""
+        snap = self._capture()
+        snap["obs"] = _frozen(np.array(obs, dtype=np.float64, copy=True))
+        return State(self, snap)
+
+
+# --- observation layouts: named slices of obs, for envs without a MuJoCo model ---------------------------
+
+
+@dataclass(frozen=True)
+class ObsField:
+    """A named scalar read from ``obs[index]``, or derived from named ones by ``derive``."""
+
+    name: str
+    unit: str
+    doc: str
+    index: int | None = None
+    derive: Callable[[Mapping[str, float]], float] | None = None
+
+
+def _obs_field(spec: ObsField, layout: Sequence[ObsField]) -> Field:
+    if spec.index is not None:
+        i = spec.index
+        return Field(spec.name, spec.unit, spec.doc, lambda s: float(s["obs"][i]))
+    named = {f.name: f.index for f in layout if f.index is not None}
+    derive = spec.derive
+    assert derive is not None, f"ObsField {spec.name} needs an index or a derive function"
+    return Field(
+        spec.name, spec.unit, spec.doc, lambda s: float(derive({k: s["obs"][i] for k, i in named.items()}))
+    )
+
+
+# --- MuJoCo: fields from the model's names ----------------------------------------------------------------
+
+
+def _names(model: Any, objtype: Any, count: int, fallback: Callable[[int], str]) -> list[str]:
+    import mujoco
+
+    names = []
+    for i in range(count):
+        name = mujoco.mj_id2name(model, objtype, i) or fallback(i)
+        while name in names:
+            name = f"{name}_{i}"
+        names.append(name)
+    return names
+
+
+def _body_names(model: Any) -> list[str]:
+    """Body names; an unnamed body takes its first named geom's name (Ant's feet), else ``body_<id>``."""
+    import mujoco
+
+    def fallback(b: int) -> str:
+        for g in range(model.ngeom):
+            if model.geom_bodyid[g] == b:
+                gname = mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_GEOM, g)
+                if gname:
+                    return gname.removesuffix("_geom")
+        return f"body_{b}"
+
+    return _names(model, mujoco.mjtObj.mjOBJ_BODY, model.nbody, fallback)
+
+
+def _actuator_names(model: Any) -> list[str]:
+    """Actuator names; an unnamed one takes the name of the joint it drives."""
+    import mujoco
+
+    def fallback(a: int) -> str:
+        if model.actuator_trntype[a] == mujoco.mjtTrn.mjTRN_JOINT:
+            jname = mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_JOINT, model.actuator_trnid[a, 0])
+            if jname:
+                return jname
+        return f"actuator_{a}"
+
+    return _names(model, mujoco.mjtObj.mjOBJ_ACTUATOR, model.nu, fallback)
+
+
+def actuator_names(env: gym.Env) -> list[str]:
+    """Names of the action vector's entries, where the env is a MuJoCo env."""
+    model = getattr(env.unwrapped, "model", None)
+    return _actuator_names(model) if model is not None and hasattr(model, "nu") else []
+
+
+def _root_body(model: Any) -> int | None:
+    """The first body under the world if it can move freely or slide (a floating base), else None."""
+    import mujoco
+
+    if model.nbody < 2 or model.body_parentid[1] != 0:
+        return None
+    adr, num = model.body_jntadr[1], model.body_jntnum[1]
+    types = {int(model.jnt_type[j]) for j in range(adr, adr + num)}
+    mobile = {int(mujoco.mjtJoint.mjJNT_FREE), int(mujoco.mjtJoint.mjJNT_SLIDE)}
+    return 1 if types & mobile else None
+
+
+def _body_velocities(s: Snapshot) -> np.ndarray:
+    """World-frame linear velocity of every body origin, from MuJoCo's com-based cvel."""
+    offset = s["xpos"] - s["subtree_com"][s["rootid"]]
+    return s["cvel"][:, 3:] + np.cross(s["cvel"][:, :3], offset)
+
+
+def _contacts(data: Any, geom_body: np.ndarray, nbody: int) -> np.ndarray:
+    touching = np.zeros(nbody)
+    n = data.ncon
+    if n:
+        geoms = data.contact.geom[:n]
+        b1, b2 = geom_body[geoms[:, 0]], geom_body[geoms[:, 1]]
+        between = b1 != b2
+        touching[b1[between]] = 1.0
+        touching[b2[between]] = 1.0
+    return touching
+
+
+def _mujoco_fields(model: Any, env: gym.Env) -> tuple[list[Field], Callable[[], Snapshot]]:
+    import mujoco
+
+    jt = mujoco.mjtJoint
+    bodies = _body_names(model)
+    body_index = {name: i for i, name in enumerate(bodies) if i > 0}
+    scalar_joints = [
+        j for j in range(model.njnt) if model.jnt_type[j] in (int(jt.mjJNT_HINGE), int(jt.mjJNT_SLIDE))
+    ]
+    joint_names = _names(model, mujoco.mjtObj.mjOBJ_JOINT, model.njnt, lambda j: f"joint_{j}")
+    qpos_index = {joint_names[j]: int(model.jnt_qposadr[j]) for j in scalar_joints}
+    qvel_index = {joint_names[j]: int(model.jnt_dofadr[j]) for j in scalar_joints}
+    any_slide = any(model.jnt_type[j] == int(jt.mjJNT_SLIDE) for j in scalar_joints)
+    angle_unit = "rad (m for slide joints)" if any_slide else "rad"
+
+    fields = [
+        Field("time", "s", "simulation time", lambda s: s["time"]),
+        Field(
+            "joint_angle", angle_unit, "position of each hinge/slide joint", lambda s: s["joint_angle"],
+            keys=tuple(qpos_index),
+        ),
+        Field(
+            "joint_velocity", angle_unit.replace("rad", "rad/s").replace("m ", "m/s "),
+            "velocity of each hinge/slide joint", lambda s: s["joint_velocity"], keys=tuple(qvel_index),
+        ),
+        Field(
+            "body_pos", "m", "world position (x, y, z) of each body", lambda s: s["body_pos"],
+            keys=tuple(body_index), shape=(3,),
+        ),
+        Field(
+            "body_velocity", "m/s", "world-frame linear velocity (vx, vy, vz) of each body",
+            lambda s: s["body_velocity"], keys=tuple(body_index), shape=(3,),
+        ),
+        Field(
+            "contact", "0/1", "1.0 if the body touches another body or the floor", lambda s: s["contact"],
+            keys=tuple(body_index),
+        ),
+    ]
+    if model.nsite:
+        site_index = {n: i for i, n in enumerate(_names(model, mujoco.mjtObj.mjOBJ_SITE, model.nsite, str))}
+        fields.append(
+            Field(
+                "site_pos", "m", "world position of each named site",
+                lambda s: NamedValues("site_pos", site_index, s["site_xpos"]), keys=tuple(site_index),
+                shape=(3,),
+            )
+        )
+    fields += _root_fields(model, bodies)
+
+    geom_body = np.asarray(model.geom_bodyid)
+    rootid = np.asarray(model.body_rootid)
+    data = env.unwrapped.data
+    qpos_idx = np.array(list(qpos_index.values()), dtype=int)
+    qvel_idx = np.array(list(qvel_index.values()), dtype=int)
+    qpos_keys = {k: i for i, k in enumerate(qpos_index)}
+    qvel_keys = {k: i for i, k in enumerate(qvel_index)}
+
+    def capture() -> Snapshot:
+        s: Snapshot = {
+            "time": float(data.time),
+            "xpos": _frozen(data.xpos.copy()),
+            "xmat": _frozen(data.xmat.copy()),
+            "cvel": data.cvel.copy(),
+            "subtree_com": data.subtree_com.copy(),
+            "rootid": rootid,
+            "site_xpos": _frozen(data.site_xpos.copy()),
+        }
+        s["body_velocity_all"] = _frozen(_body_velocities(s))
+        s["joint_angle"] = NamedValues("joint_angle", qpos_keys, _frozen(data.qpos[qpos_idx]))
+        s["joint_velocity"] = NamedValues("joint_velocity", qvel_keys, _frozen(data.qvel[qvel_idx]))
+        s["body_pos"] = NamedValues("body_pos", body_index, s["xpos"])
+        s["body_velocity"] = NamedValues("body_velocity", body_index, s["body_velocity_all"])
+        s["contact"] = NamedValues("contact", body_index, _contacts(data, geom_body, model.nbody))
+        return s
+
+    return fields, capture
+
+
+def _root_fields(model: Any, bodies: list[str]) -> list[Field]:
+    root = _root_body(model)
+    if root is None:
+        return []
+    name = bodies[root]
+
+    def heading(s: Snapshot) -> float:
+        m = s["xmat"][root]
+        return math.atan2(m[3], m[0])
+
+    return [
+        Field("x_position", "m", f"x of the {name} (forward axis)", lambda s: float(s["xpos"][root, 0])),
+        Field("y_position", "m", f"y of the {name} (lateral axis)", lambda s: float(s["xpos"][root, 1])),
+        Field("height", "m", f"z of the {name} above the floor", lambda s: float(s["xpos"][root, 2])),
+        Field("x_velocity", "m/s", f"forward velocity of the {name}",
+              lambda s: float(s["body_velocity_all"][root, 0])),
+        Field("y_velocity", "m/s", f"lateral velocity of the {name}",
+              lambda s: float(s["body_velocity_all"][root, 1])),
+        Field("z_velocity", "m/s", f"vertical velocity of the {name}",
+              lambda s: float(s["body_velocity_all"][root, 2])),
+        Field("angular_velocity", "rad/s", f"world-frame angular velocity (wx, wy, wz) of the {name}",
+              lambda s: _frozen(s["cvel"][root, :3].copy()), shape=(3,)),
+        Field("upright", "cos", f"z-component of the {name}'s up axis: 1 upright, 0 on its side, -1 upside down",
+              lambda s: float(s["xmat"][root, 8])),
+        Field("heading", "rad", f"yaw of the {name}'s forward axis in the xy-plane (0 = +x)", heading),
+        Field("com_position", "m", "centre of mass of the whole robot (x, y, z)",
+              lambda s: _frozen(s["subtree_com"][root].copy()), shape=(3,)),
+    ]  # fmt: skip
+
+
+def build_state_spec(env: gym.Env, obs_layout: Sequence[ObsField] = ()) -> StateSpec:
+    """The State of ``env``: MuJoCo fields where it has a model, plus ``obs_layout``'s named slices."""
+    fields: list[Field] = [Field("obs", "", "the env's own observation, unchanged", lambda s: s["obs"])]
+    fields += [_obs_field(f, obs_layout) for f in obs_layout]
+    model = getattr(env.unwrapped, "model", None)
+    capture: Callable[[], Snapshot] = dict
+    if model is not None and hasattr(model, "nbody") and hasattr(env.unwrapped, "data"):
+        mj_fields, capture = _mujoco_fields(model, env)
+        fields += mj_fields
+    fields[1:] = sorted(fields[1:], key=lambda f: _FIELD_ORDER.get(f.name, 0))
+    return StateSpec(fields, capture)
+
+
+# Root summaries first: they are what most rewards read.
+_FIELD_ORDER = {
+    name: i - 100
+    for i, name in enumerate(
+        ("x_position", "y_position", "height", "x_velocity", "y_velocity", "z_velocity", "angular_velocity",
+         "upright", "heading", "com_position")
+    )
+}  # fmt: skip
+
+
+def field_values(state: State) -> dict[str, np.ndarray]:
+    """Every field of ``state`` flattened to a float vector, keyed by its readable path (for ranges, tests)."""
+    out: dict[str, np.ndarray] = {}
+    for name, fld in state._spec.fields.items():
+        if name == "obs":
+            continue
+        value = getattr(state, name)
+        if fld.keys:
+            for key in fld.keys:
+                out[f'{name}["{key}"]'] = np.atleast_1d(np.asarray(value[key], dtype=np.float64))
+        else:
+            out[name] = np.atleast_1d(np.asarray(value, dtype=np.float64))
+    return out

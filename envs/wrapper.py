@@ -1,0 +1,44 @@
+"""A gymnasium Wrapper that replaces the env's reward with a reward program over the named State.
+
+Like gymnasium's MuJoCo ``_get_rew()``, the program returns ``(reward, components)``; the components and the
+env's own reward travel in ``info`` so that callbacks can analyse them. Depends only on numpy and gymnasium
+(plus the State module), so the exported standalone file ships it unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, SupportsFloat
+
+import gymnasium as gym
+import numpy as np
+
+from autoreward.envs.state import State, StateSpec
+
+RewardFn = Callable[[State, np.ndarray, State], tuple[float, dict[str, float]]]
+
+
+class RewardWrapper(gym.Wrapper):
+    """``reward = compute_reward(prev, action, state)[0]``; ``info`` gains ``builtin_reward`` and
+    ``reward_components``, and the wrapper keeps ``state`` (the latest State) for callers that want it."""
+
+    def __init__(self, env: gym.Env, compute_reward: RewardFn, spec: StateSpec) -> None:
+        super().__init__(env)
+        self.compute_reward = compute_reward
+        self.spec = spec
+        self.state: State | None = None
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
+        obs, info = self.env.reset(seed=seed, options=options)
+        self.state = self.spec.snapshot(obs)
+        return obs, info
+
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
+        obs, builtin, terminated, truncated, info = self.env.step(action)
+        prev, state = self.state, self.spec.snapshot(obs)
+        assert prev is not None, "call reset() before step()"
+        total, components = self.compute_reward(prev, np.asarray(action), state)
+        self.state = state
+        info["builtin_reward"] = float(builtin)
+        info["reward_components"] = components
+        return obs, total, terminated, truncated, info

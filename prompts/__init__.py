@@ -1,0 +1,1 @@
+"""Jinja2 templates for every text autoreward shows an LLM (installed as ``autoreward.prompts``)."""
