@@ -1,0 +1,38 @@
+"""The Critic's typed output: accepted or not, and reasons the Designer can act on."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Stage = Literal["static", "dryrun", "review"]
+
+
+class Reason(BaseModel):
+    """One finding; ``line`` is the program's own line number where it applies."""
+
+    stage: Stage
+    severity: Literal["error", "warning"]
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"line {self.line}: " if self.line else ""
+        return f"{self.stage}: {where}{self.message}"
+
+
+class Verdict(BaseModel):
+    """Accepted when no stage found an error; warnings travel with an accepted program."""
+
+    reasons: list[Reason] = Field(default_factory=list)
+    stages_run: list[Stage] = Field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def accepted(self) -> bool:
+        return not any(r.severity == "error" for r in self.reasons)
+
+    @property
+    def errors(self) -> list[Reason]:
+        return [r for r in self.reasons if r.severity == "error"]

@@ -1,0 +1,1 @@
+"""Training, evaluation and videos of accepted candidates; runs inside the sandboxed worker."""
