@@ -73,7 +73,7 @@ def describe(
     from autoreward.envs.fitness import METRICS
 
     if metrics:
-        table = Table(title="fitness metrics (use as fitness = \"NAME\" in a card)")
+        table = Table(title='fitness metrics (use as fitness = "NAME" in a card)')
         for column in ("metric", "per-step expression", "reduce", "meaning"):
             table.add_column(column, overflow="fold")
         for name, spec in METRICS.items():

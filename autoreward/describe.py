@@ -107,14 +107,15 @@ def _describe_fields(spec: StateSpec, values: dict[str, np.ndarray]) -> list[Fie
 
 
 def _match_obs(obs: np.ndarray, values: dict[str, np.ndarray]) -> list[tuple[str, str] | None]:
-    """For each observation entry, the (field, part) it equals on >= 90% of the rollout, if any."""
+    """For each observation entry, the (field, part) it equals on >= 90% of the steps where either is
+    non-zero (so mostly-zero signals such as contact forces don't match each other by accident)."""
     columns: list[tuple[str, str, np.ndarray]] = []
     for path, arr in values.items():
         field, _, key = path.partition("[")
         key = key.strip('"]')
         for c in range(arr.shape[1]):
             part = key if arr.shape[1] == 1 else (f"{key}[{c}]" if key else f"[{c}]")
-            if np.ptp(arr[:, c]) > 1e-9:
+            if len(np.unique(arr[:, c])) > 2:  # flags such as contact would match any clipped signal
                 columns.append((field, part, arr[:, c]))
     # Joint fields first: an obs entry that is a joint position should read as one.
     columns.sort(key=lambda col: col[0] not in ("joint_angle", "joint_velocity"))
@@ -124,7 +125,9 @@ def _match_obs(obs: np.ndarray, values: dict[str, np.ndarray]) -> list[tuple[str
         found = None
         if np.ptp(target) > 1e-9:
             for field, part, col in columns:
-                if np.mean(np.abs(target - col) <= 1e-6 * (1 + np.abs(col))) >= 0.9:
+                active = (np.abs(target) > 1e-9) | (np.abs(col) > 1e-9)
+                equal = np.abs(target - col) <= 1e-6 * (1 + np.abs(col))
+                if active.sum() >= 5 and np.mean(equal[active]) >= 0.9:
                     found = (field, part)
                     break
         matches.append(found)

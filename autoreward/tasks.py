@@ -18,12 +18,12 @@ from autoreward.errors import TaskError
 _NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 _FIX = {
-    "name": "use kebab-case <robot>-<behaviour>, e.g. name = \"hopper-forward\"",
-    "env_id": "give a registered gymnasium id, e.g. env_id = \"Hopper-v5\"",
-    "intent": "describe the behaviour in one or more sentences, e.g. intent = \"Hop forward fast.\"",
+    "name": 'use kebab-case <robot>-<behaviour>, e.g. name = "hopper-forward"',
+    "env_id": 'give a registered gymnasium id, e.g. env_id = "Hopper-v5"',
+    "intent": 'describe the behaviour in one or more sentences, e.g. intent = "Hop forward fast."',
     "fitness": (
-        f"name a library metric ({', '.join(METRICS)}) or write fitness = {{ expr = \"state.x_position\", "
-        f"reduce = \"delta\" }} with reduce one of {', '.join(REDUCTIONS)}"
+        f'name a library metric ({", ".join(METRICS)}) or write fitness = {{ expr = "state.x_position", '
+        f'reduce = "delta" }} with reduce one of {", ".join(REDUCTIONS)}'
     ),
     "timesteps": "give a positive whole number, e.g. timesteps = 200000",
     "max_episode_steps": "give a positive whole number, e.g. max_episode_steps = 1000",

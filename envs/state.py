@@ -149,9 +149,7 @@ def _obs_field(spec: ObsField, layout: Sequence[ObsField]) -> Field:
     named = {f.name: f.index for f in layout if f.index is not None}
     derive = spec.derive
     assert derive is not None, f"ObsField {spec.name} needs an index or a derive function"
-    return Field(
-        spec.name, spec.unit, spec.doc, lambda s: float(derive({k: s["obs"][i] for k, i in named.items()}))
-    )
+    return Field(spec.name, spec.unit, spec.doc, lambda s: float(derive({k: s["obs"][i] for k, i in named.items()})))
 
 
 # --- MuJoCo: fields from the model's names ----------------------------------------------------------------
@@ -240,9 +238,7 @@ def _mujoco_fields(model: Any, env: gym.Env) -> tuple[list[Field], Callable[[], 
     jt = mujoco.mjtJoint
     bodies = _body_names(model)
     body_index = {name: i for i, name in enumerate(bodies) if i > 0}
-    scalar_joints = [
-        j for j in range(model.njnt) if model.jnt_type[j] in (int(jt.mjJNT_HINGE), int(jt.mjJNT_SLIDE))
-    ]
+    scalar_joints = [j for j in range(model.njnt) if model.jnt_type[j] in (int(jt.mjJNT_HINGE), int(jt.mjJNT_SLIDE))]
     joint_names = _names(model, mujoco.mjtObj.mjOBJ_JOINT, model.njnt, lambda j: f"joint_{j}")
     qpos_index = {joint_names[j]: int(model.jnt_qposadr[j]) for j in scalar_joints}
     qvel_index = {joint_names[j]: int(model.jnt_dofadr[j]) for j in scalar_joints}
@@ -252,23 +248,40 @@ def _mujoco_fields(model: Any, env: gym.Env) -> tuple[list[Field], Callable[[], 
     fields = [
         Field("time", "s", "simulation time", lambda s: s["time"]),
         Field(
-            "joint_angle", angle_unit, "position of each hinge/slide joint", lambda s: s["joint_angle"],
+            "joint_angle",
+            angle_unit,
+            "position of each hinge/slide joint",
+            lambda s: s["joint_angle"],
             keys=tuple(qpos_index),
         ),
         Field(
-            "joint_velocity", angle_unit.replace("rad", "rad/s").replace("m ", "m/s "),
-            "velocity of each hinge/slide joint", lambda s: s["joint_velocity"], keys=tuple(qvel_index),
+            "joint_velocity",
+            angle_unit.replace("rad", "rad/s").replace("m ", "m/s "),
+            "velocity of each hinge/slide joint",
+            lambda s: s["joint_velocity"],
+            keys=tuple(qvel_index),
         ),
         Field(
-            "body_pos", "m", "world position (x, y, z) of each body", lambda s: s["body_pos"],
-            keys=tuple(body_index), shape=(3,),
+            "body_pos",
+            "m",
+            "world position (x, y, z) of each body",
+            lambda s: s["body_pos"],
+            keys=tuple(body_index),
+            shape=(3,),
         ),
         Field(
-            "body_velocity", "m/s", "world-frame linear velocity (vx, vy, vz) of each body",
-            lambda s: s["body_velocity"], keys=tuple(body_index), shape=(3,),
+            "body_velocity",
+            "m/s",
+            "world-frame linear velocity (vx, vy, vz) of each body",
+            lambda s: s["body_velocity"],
+            keys=tuple(body_index),
+            shape=(3,),
         ),
         Field(
-            "contact", "0/1", "1.0 if the body touches another body or the floor", lambda s: s["contact"],
+            "contact",
+            "0/1",
+            "1.0 if the body touches another body or the floor",
+            lambda s: s["contact"],
             keys=tuple(body_index),
         ),
     ]
@@ -276,8 +289,11 @@ def _mujoco_fields(model: Any, env: gym.Env) -> tuple[list[Field], Callable[[], 
         site_index = {n: i for i, n in enumerate(_names(model, mujoco.mjtObj.mjOBJ_SITE, model.nsite, str))}
         fields.append(
             Field(
-                "site_pos", "m", "world position of each named site",
-                lambda s: NamedValues("site_pos", site_index, s["site_xpos"]), keys=tuple(site_index),
+                "site_pos",
+                "m",
+                "world position of each named site",
+                lambda s: NamedValues("site_pos", site_index, s["site_xpos"]),
+                keys=tuple(site_index),
                 shape=(3,),
             )
         )
