@@ -51,12 +51,12 @@ def tasks(as_json: JsonFlag = False) -> None:
         typer.echo(json.dumps([card.model_dump(mode="json") for card in cards], indent=2))
         return
     table = Table(title=f"{len(cards)} tasks", show_lines=False)
-    for column in ("task", "env id", "family"):
-        table.add_column(column, no_wrap=True)
-    for column in ("fitness", "intent"):
-        table.add_column(column, overflow="fold")
+    table.add_column("task", no_wrap=True)
+    table.add_column("env id", overflow="fold", ratio=1)
+    table.add_column("fitness", overflow="fold", ratio=1)
+    table.add_column("intent", ratio=2)
     for card in cards:
-        table.add_row(card.name, card.env_id, card.family, card.fitness_text, card.intent)
+        table.add_row(card.name, card.env_id, card.fitness_text, card.intent)
     stdout.print(table)
 
 
