@@ -19,22 +19,23 @@ RewardFn = Callable[[State, np.ndarray, State], tuple[float, dict[str, float]]]
 
 class RewardWrapper(gym.Wrapper):
     """``reward = compute_reward(prev, action, state)[0]``; ``info`` gains ``builtin_reward`` and
-    ``reward_components``, and the wrapper keeps ``state`` (the latest State) for callers that want it."""
+    ``reward_components``, and the wrapper keeps ``state`` (the latest State) for callers that want it.
+    The StateSpec is ``state_spec``: ``spec`` is gymnasium's EnvSpec, read-only on a Wrapper."""
 
     def __init__(self, env: gym.Env, compute_reward: RewardFn, spec: StateSpec) -> None:
         super().__init__(env)
         self.compute_reward = compute_reward
-        self.spec = spec
+        self.state_spec = spec
         self.state: State | None = None
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
         obs, info = self.env.reset(seed=seed, options=options)
-        self.state = self.spec.snapshot(obs)
+        self.state = self.state_spec.snapshot(obs)
         return obs, info
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         obs, builtin, terminated, truncated, info = self.env.step(action)
-        prev, state = self.state, self.spec.snapshot(obs)
+        prev, state = self.state, self.state_spec.snapshot(obs)
         assert prev is not None, "call reset() before step()"
         total, components = self.compute_reward(prev, np.asarray(action), state)
         self.state = state
