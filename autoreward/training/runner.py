@@ -1,0 +1,148 @@
+"""The steps of one candidate's run, in order: set up, train, save, evaluate, plot, film, write stats."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from autoreward.errors import AutorewardError
+from autoreward.tasks import TaskCard, resolve_task
+from autoreward.training import plots, trainer
+from autoreward.training.callbacks import CheckpointStatsCallback
+from autoreward.training.evaluator import evaluate
+from autoreward.training.hyperparams import settings_for
+from autoreward.training.models import EventSink, TrainJob, TrainResult, failed_result
+from autoreward.training.program import RewardProgramError, load_reward, program_line
+from autoreward.training.stats import WindowRecorder
+
+
+class CandidateRun:
+    """Holds what the steps share (card, reward, model, callback); ``run`` never raises for a bad reward."""
+
+    def __init__(self, job: TrainJob, scratch: Path, on_event: EventSink) -> None:
+        self.job = job
+        self.scratch = scratch
+        self.emit = on_event
+        self.started = time.perf_counter()
+        self.callback: CheckpointStatsCallback | None = None
+        self.artifacts: dict[str, str] = {}
+
+    def run(self) -> TrainResult:
+        job = self.job
+        self.scratch.mkdir(parents=True, exist_ok=True)
+        try:
+            card = resolve_task(job.task)
+            reward_fn = load_reward(job.reward_source)
+        except RewardProgramError as err:
+            return self._finish(failed_result(job, "reward", err, error_line=err.line))
+        except AutorewardError as err:
+            return self._finish(failed_result(job, "setup", err))
+        settings = settings_for(card.env_id)
+        n_envs = job.n_envs or settings.n_envs
+        total = job.timesteps or card.timesteps
+        self.emit({"event": "started", "candidate_id": job.candidate_id, "task": card.name,
+                   "total_timesteps": total, "n_envs": n_envs, "hyperparams": settings.source})  # fmt: skip
+        base = {"total_timesteps": total, "n_envs": n_envs, "hyperparams_source": settings.source}
+        try:
+            model = self._train(card, reward_fn, settings, n_envs, total)
+        except Exception as err:
+            return self._finish(self._training_failure(err, base))
+        policy = trainer.deterministic_policy(model)
+        try:
+            evaluation = self._evaluate(card, policy, reward_fn)
+        except Exception as err:
+            return self._finish(self._training_failure(err, base))
+        model.get_env().close()
+        self._plots(card, evaluation)
+        self._video(card, policy)
+        return self._finish(
+            TrainResult(
+                candidate_id=job.candidate_id, task=job.task, status="ok", timesteps=model.num_timesteps,
+                fps=self.callback.fps() if self.callback else 0.0, evaluation=evaluation,
+                checkpoints=self._checkpoints(), **base,
+            )
+        )  # fmt: skip
+
+    def _train(self, card: TaskCard, reward_fn: Any, settings: Any, n_envs: int, total: int) -> Any:
+        job = self.job
+        recorder = WindowRecorder()
+        overrides = dict(job.hyperparams)
+        gamma = float(overrides.get("gamma", settings.ppo.get("gamma", 0.99)))
+        normalize = settings.normalize if job.normalize is None else job.normalize
+        venv = trainer.make_training_env(card, reward_fn, n_envs, job.seed, recorder, normalize, gamma)
+        model = trainer.build_ppo(venv, settings, overrides, job.seed, self.scratch / "tensorboard")
+        self.artifacts["tensorboard"] = "tensorboard"
+        probe = None
+        if job.checkpoint_eval_episodes and card.fitness_spec is not None:
+            policy = trainer.deterministic_policy(model)
+
+            def probe() -> float:
+                return evaluate(card, policy, reward_fn, job.checkpoint_eval_episodes, job.seed).fitness_mean
+
+        self.callback = CheckpointStatsCallback(recorder, total, job.checkpoints, self.emit, probe)
+        trainer.train(model, total, self.callback)
+        if job.save_model:
+            self.artifacts.update(trainer.save(model, self.scratch))
+        return model
+
+    def _evaluate(self, card: TaskCard, policy: Any, reward_fn: Any) -> Any:
+        if not self.job.eval_episodes or card.fitness_spec is None:
+            return None
+        evaluation = evaluate(card, policy, reward_fn, self.job.eval_episodes, self.job.seed)
+        self.emit({"event": "evaluated", "fitness": evaluation.fitness_mean,
+                   "success_rate": evaluation.success_rate})  # fmt: skip
+        return evaluation
+
+    def _plots(self, card: TaskCard, evaluation: Any) -> None:
+        if not self.job.plots:
+            return
+        checkpoints = self._checkpoints()
+        title = f"{card.name} / {self.job.candidate_id}"
+        plots.learning_curve(checkpoints, evaluation, self.scratch / "learning_curve.png", title)
+        plots.component_curves(checkpoints, self.scratch / "components.png", title)
+        self.artifacts.update(learning_curve="learning_curve.png", components="components.png")
+
+    def _video(self, card: TaskCard, policy: Any) -> None:
+        """A clip is a nice-to-have: a rendering problem is reported as an event, not a failed candidate."""
+        if not self.job.video:
+            return
+        from autoreward.training.video import record_video
+
+        try:
+            path = record_video(card, policy, self.scratch / "video.mp4", self.job.video_frames,
+                                self.job.video_size, self.job.seed)  # fmt: skip
+        except Exception as err:
+            self.emit({"event": "warning", "message": f"no video: {type(err).__name__}: {err}"})
+            return
+        self.artifacts["video"] = path.name
+
+    def _checkpoints(self) -> list:
+        return list(self.callback.checkpoints) if self.callback else []
+
+    def _training_failure(self, err: Exception, base: dict[str, Any]) -> TrainResult:
+        """A reward that raised or went non-finite names its line; anything else is an internal failure."""
+        done = 0
+        if self.callback is not None:
+            done = self.callback.num_timesteps
+            self.callback.flush()
+        if isinstance(err, RewardProgramError):
+            return failed_result(self.job, "reward", err, error_line=err.line, error_step=err.step, timesteps=done,
+                           checkpoints=self._checkpoints(), **base)  # fmt: skip
+        line = program_line(err)
+        if line is not None:
+            wrapped = RewardProgramError(f"{type(err).__name__}: {err}", line=line)
+            result = failed_result(self.job, "reward", err, error_line=line, timesteps=done,
+                             checkpoints=self._checkpoints(), **base)  # fmt: skip
+            result.error = str(wrapped)
+            return result
+        return failed_result(self.job, "internal", err, timesteps=done, checkpoints=self._checkpoints(), **base)
+
+    def _finish(self, result: TrainResult) -> TrainResult:
+        result.wall_s = time.perf_counter() - self.started
+        result.artifacts = {**self.artifacts, **result.artifacts, "stats": "stats.json"}
+        (self.scratch / "stats.json").write_text(json.dumps(result.model_dump(mode="json"), indent=1))
+        self.emit({"event": "finished", "status": result.status, "fitness": result.fitness,
+                   "error": result.error, "wall_s": round(result.wall_s, 2)})  # fmt: skip
+        return result

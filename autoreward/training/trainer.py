@@ -1,0 +1,91 @@
+"""PPO on a card's env with a reward program: the vec env, the model, and the policy it leaves behind.
+
+One DummyVecEnv per training process and one torch thread (FACTS.md): parallelism is across candidates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize
+
+from autoreward.envs.make import card_state_spec, make_card_env
+from autoreward.envs.wrapper import RewardFn, RewardWrapper
+from autoreward.tasks import TaskCard
+from autoreward.training.hyperparams import PPOSettings, ppo_kwargs
+from autoreward.training.stats import WindowRecorder
+from autoreward.training.tracking import TrackedEnv
+
+
+def make_training_env(
+    card: TaskCard, reward_fn: RewardFn, n_envs: int, seed: int, recorder: WindowRecorder, normalize: bool,
+    gamma: float = 0.99,
+) -> VecEnv:  # fmt: skip
+    """``n_envs`` copies of the card's env, each ``Monitor(TrackedEnv(RewardWrapper(env)))``."""
+    fitness = card.fitness_spec
+
+    def factory() -> Callable[[], Any]:
+        def make() -> Monitor:
+            env = make_card_env(card)
+            wrapped = RewardWrapper(env, reward_fn, card_state_spec(card, env))
+            return Monitor(TrackedEnv(wrapped, fitness, recorder))
+
+        return make
+
+    venv: VecEnv = DummyVecEnv([factory() for _ in range(n_envs)])
+    venv.seed(seed)
+    if normalize:
+        venv = VecNormalize(venv, gamma=gamma)
+    return venv
+
+
+def build_ppo(
+    venv: VecEnv, settings: PPOSettings, overrides: dict[str, Any], seed: int, tensorboard: Path | None
+) -> PPO:
+    """PPO with the table's hyper-parameters for this env, the job's overrides on top, on the CPU."""
+    torch.set_num_threads(1)
+    return PPO(
+        "MlpPolicy",
+        venv,
+        seed=seed,
+        verbose=0,
+        device="cpu",
+        tensorboard_log=str(tensorboard) if tensorboard else None,
+        **ppo_kwargs(settings, overrides),
+    )
+
+
+def train(model: PPO, timesteps: int, callback: BaseCallback) -> None:
+    model.learn(total_timesteps=timesteps, callback=callback, tb_log_name="ppo", progress_bar=False)
+
+
+def deterministic_policy(model: PPO) -> Callable[[np.ndarray], np.ndarray]:
+    """``obs -> action`` for evaluation and video, with the training obs normalisation frozen in."""
+    venv = model.get_env()
+    normalizer = venv if isinstance(venv, VecNormalize) else None
+
+    def policy(obs: np.ndarray) -> np.ndarray:
+        if normalizer is not None:
+            obs = normalizer.normalize_obs(obs)
+        action, _ = model.predict(obs, deterministic=True)
+        return action
+
+    return policy
+
+
+def save(model: PPO, directory: Path) -> dict[str, str]:
+    """The model zip, and the VecNormalize statistics that the policy needs; names relative to ``directory``."""
+    model.save(directory / "model.zip")
+    files = {"model": "model.zip"}
+    venv = model.get_env()
+    if isinstance(venv, VecNormalize):
+        venv.save(str(directory / "vecnormalize.pkl"))
+        files["vecnormalize"] = "vecnormalize.pkl"
+    return files
