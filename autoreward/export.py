@@ -1,0 +1,93 @@
+"""Write a reward program as one standalone file: the program, the State builder and a gymnasium Wrapper.
+
+The file depends only on numpy, gymnasium and mujoco. It is assembled from whole, tested modules
+(``envs/state.py``, ``envs/classic.py``, ``envs/wrapper.py``) with their package-internal imports removed by
+the ``ast`` module, so the exported reward is computed by exactly the code that computed it in training.
+"""
+
+from __future__ import annotations
+
+import ast
+from importlib import resources
+from pathlib import Path
+
+from autoreward.templates import environment
+
+# Modules that make up the standalone State builder and Wrapper, in dependency order.
+_MODULES = ("state.py", "classic.py", "wrapper.py")
+
+
+def _segment(lines: list[str], node: ast.stmt) -> str:
+    """The whole lines of a top-level statement, decorators included."""
+    start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+    return "".join(lines[start - 1 : node.end_lineno])
+
+
+def _split(source: str) -> tuple[list[ast.Import | ast.ImportFrom], list[str]]:
+    """(external imports, other top-level statements) of a module, dropping its docstring and the
+    ``__future__`` and autoreward imports, which the standalone file does not need."""
+    tree = ast.parse(source)
+    lines = source.splitlines(keepends=True)
+    imports: list[ast.Import | ast.ImportFrom] = []
+    body: list[str] = []
+    for node in tree.body:
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            imports += [stmt for stmt in node.body if isinstance(stmt, ast.Import | ast.ImportFrom)]
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            imports.append(node)
+        elif not (node is tree.body[0] and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):
+            body.append(_segment(lines, node).rstrip())
+    internal = ("__future__", "autoreward")
+    kept = [i for i in imports if not (isinstance(i, ast.ImportFrom) and (i.module or "").startswith(internal))]
+    return kept, body
+
+
+def _merge_imports(imports: list[ast.Import | ast.ImportFrom]) -> list[str]:
+    """One sorted import line per module, names merged (``from typing import Any`` twice becomes once)."""
+    plain: set[str] = set()
+    named: dict[str, set[str]] = {}
+    for node in imports:
+        if isinstance(node, ast.Import):
+            plain |= {ast.unparse(ast.Import(names=[alias])) for alias in node.names}
+        else:
+            named.setdefault(node.module or "", set()).update(
+                ast.unparse(alias) for alias in node.names if alias.name != "TYPE_CHECKING"
+            )
+    froms = [f"from {module} import {', '.join(sorted(names))}" for module, names in named.items() if names]
+    return sorted(plain) + sorted(froms)
+
+
+def _module_sources() -> tuple[list[ast.Import | ast.ImportFrom], list[str]]:
+    envs = resources.files("autoreward.envs")
+    imports: list[ast.Import | ast.ImportFrom] = []
+    bodies: list[str] = []
+    for name in _MODULES:
+        mod_imports, mod_body = _split((envs / name).read_text(encoding="utf-8"))
+        imports += mod_imports
+        bodies.append("\n\n\n".join(mod_body))
+    return imports, bodies
+
+
+def standalone_source(program: str, *, task: str, env_id: str, run_id: str, fitness: float | None) -> str:
+    """The text of the exported file for ``program`` (the reward program's own source)."""
+    program_imports, program_body = _split(program)
+    imports, modules = _module_sources()
+    template = environment().from_string((resources.files("autoreward") / "exported.py.j2").read_text(encoding="utf-8"))
+    return template.render(
+        task=task,
+        env_id=env_id,
+        run_id=run_id,
+        fitness=fitness,
+        imports=_merge_imports([*imports, *program_imports]),
+        modules=modules,
+        program="\n\n\n".join(program_body),
+    )
+
+
+def write_standalone(path: Path, program: str, *, task: str, env_id: str, run_id: str, fitness: float | None) -> Path:
+    """Write the exported file and check that it compiles."""
+    text = standalone_source(program, task=task, env_id=env_id, run_id=run_id, fitness=fitness)
+    compile(text, str(path), "exec")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path

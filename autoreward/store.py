@@ -1,0 +1,279 @@
+"""The run store: one SQLite file for every run's records, and a directory per run for large artefacts.
+
+Every stage writes its output here (in its own committed transaction) before the next stage starts, so a run
+killed at any moment resumes at the first stage whose output is missing. Values are stored as JSON next to the
+few columns that queries need (status, fitness), so the schema stays stable while the models evolve.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from autoreward.errors import AutorewardError
+
+DEFAULT_ROOT = "autoreward-runs"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY, task TEXT NOT NULL, status TEXT NOT NULL, created REAL NOT NULL, updated REAL NOT NULL,
+    card TEXT NOT NULL, config TEXT NOT NULL, meta TEXT NOT NULL, best_candidate TEXT, best_fitness REAL
+);
+CREATE TABLE IF NOT EXISTS llm_calls (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, iteration INTEGER NOT NULL, purpose TEXT NOT NULL,
+    created REAL NOT NULL, tokens_in INTEGER NOT NULL DEFAULT 0, tokens_out INTEGER NOT NULL DEFAULT 0,
+    cost REAL NOT NULL DEFAULT 0, record TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS candidates (
+    id TEXT PRIMARY KEY, run_id TEXT NOT NULL, iteration INTEGER NOT NULL, idx INTEGER NOT NULL,
+    status TEXT NOT NULL, llm_call_id INTEGER, parent_id TEXT, created REAL NOT NULL,
+    verdict TEXT, result TEXT, fitness REAL
+);
+CREATE TABLE IF NOT EXISTS iterations (
+    run_id TEXT NOT NULL, iteration INTEGER NOT NULL, stage TEXT NOT NULL, created REAL NOT NULL, value TEXT NOT NULL,
+    PRIMARY KEY (run_id, iteration, stage)
+);
+CREATE TABLE IF NOT EXISTS preferences (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, iteration INTEGER NOT NULL, source TEXT NOT NULL,
+    created REAL NOT NULL, ranking TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS candidates_by_run ON candidates (run_id, iteration, idx);
+CREATE INDEX IF NOT EXISTS calls_by_run ON llm_calls (run_id, iteration);
+"""
+
+
+@dataclass(frozen=True)
+class Run:
+    id: str
+    task: str
+    status: str
+    created: float
+    updated: float
+    card: dict[str, Any]
+    config: dict[str, Any]
+    meta: dict[str, Any]
+    best_candidate: str | None
+    best_fitness: float | None
+
+
+@dataclass(frozen=True)
+class CandidateRow:
+    id: str
+    run_id: str
+    iteration: int
+    idx: int
+    status: str
+    llm_call_id: int | None
+    parent_id: str | None
+    verdict: dict[str, Any] | None
+    result: dict[str, Any] | None
+    fitness: float | None
+
+
+def runs_root(runs_dir: str | Path | None = None) -> Path:
+    """``--runs-dir``, else ``AUTOREWARD_RUNS_DIR``, else ``./autoreward-runs``."""
+    return Path(runs_dir or os.environ.get("AUTOREWARD_RUNS_DIR") or DEFAULT_ROOT)
+
+
+def _loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+class RunStore:
+    """Every run under one root: ``<root>/runs.sqlite`` and ``<root>/<run_id>/`` for files."""
+
+    def __init__(self, root: str | Path | None = None) -> None:
+        self.root = runs_root(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.path = self.root / "runs.sqlite"
+        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One committed transaction: a crash leaves either all of it or none of it."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # --- runs -----------------------------------------------------------------------------------------------
+
+    def run_dir(self, run_id: str) -> Path:
+        return self.root / run_id
+
+    def create_run(self, run_id: str, task: str, card: dict, config: dict, meta: dict) -> Run:
+        now = time.time()
+        with self._tx() as db:
+            if db.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone():
+                raise AutorewardError(
+                    f"run {run_id!r} already exists in {self.root}: resume it with `autoreward resume {run_id}` "
+                    "or choose another --run-id"
+                )
+            db.execute(
+                "INSERT INTO runs VALUES (?, ?, 'running', ?, ?, ?, ?, ?, NULL, NULL)",
+                (run_id, task, now, now, json.dumps(card), json.dumps(config), json.dumps(meta)),
+            )
+        self.run_dir(run_id).mkdir(parents=True, exist_ok=True)
+        return self.run(run_id)
+
+    def run(self, run_id: str) -> Run:
+        row = self._db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise AutorewardError(
+                f"no run {run_id!r} in {self.root}: `autoreward runs` lists them (or pass --runs-dir)"
+            )
+        return Run(row[0], row[1], row[2], row[3], row[4], *(json.loads(v) for v in row[5:8]), row[8], row[9])
+
+    def runs(self) -> list[Run]:
+        ids = [r[0] for r in self._db.execute("SELECT id FROM runs ORDER BY created DESC")]
+        return [self.run(i) for i in ids]
+
+    def set_run(self, run_id: str, *, status: str | None = None, best: tuple[str, float] | None = None) -> None:
+        with self._tx() as db:
+            if status is not None:
+                db.execute("UPDATE runs SET status = ?, updated = ? WHERE id = ?", (status, time.time(), run_id))
+            if best is not None:
+                db.execute(
+                    "UPDATE runs SET best_candidate = ?, best_fitness = ?, updated = ? WHERE id = ?",
+                    (best[0], best[1], time.time(), run_id),
+                )
+
+    # --- LLM calls: stored as soon as the answer arrives, so a resumed run never pays twice ---------------
+
+    def add_llm_call(self, run_id: str, iteration: int, purpose: str, record: dict[str, Any]) -> int:
+        with self._tx() as db:
+            cursor = db.execute(
+                "INSERT INTO llm_calls (run_id, iteration, purpose, created, tokens_in, tokens_out, cost, record) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id, iteration, purpose, time.time(), int(record.get("tokens_in") or 0),
+                    int(record.get("tokens_out") or 0), float(record.get("cost") or 0.0), json.dumps(record),
+                ),
+            )  # fmt: skip
+            return int(cursor.lastrowid or 0)
+
+    def llm_calls(self, run_id: str, iteration: int | None = None, purpose: str | None = None) -> list[dict]:
+        query, args = "SELECT id, iteration, purpose, record FROM llm_calls WHERE run_id = ?", [run_id]
+        if iteration is not None:
+            query, args = query + " AND iteration = ?", [*args, iteration]
+        if purpose is not None:
+            query, args = query + " AND purpose = ?", [*args, purpose]
+        rows = self._db.execute(query + " ORDER BY id", args).fetchall()
+        return [{"id": r[0], "iteration": r[1], "purpose": r[2], **json.loads(r[3])} for r in rows]
+
+    def llm_usage(self, run_id: str) -> dict[int, dict[str, float]]:
+        """Tokens and cost per iteration."""
+        rows = self._db.execute(
+            "SELECT iteration, SUM(tokens_in), SUM(tokens_out), SUM(cost), COUNT(*) FROM llm_calls "
+            "WHERE run_id = ? GROUP BY iteration ORDER BY iteration",
+            (run_id,),
+        ).fetchall()
+        return {r[0]: {"tokens_in": r[1], "tokens_out": r[2], "cost": r[3], "calls": r[4]} for r in rows}
+
+    # --- candidates -----------------------------------------------------------------------------------------
+
+    def candidate_dir(self, candidate_id: str) -> Path:
+        run_id, _, name = candidate_id.partition("/")
+        return self.run_dir(run_id) / name
+
+    def add_candidate(
+        self, run_id: str, iteration: int, idx: int, source: str | None, *, llm_call_id: int | None,
+        parent_id: str | None = None, status: str = "designed", verdict: dict | None = None,
+    ) -> str:  # fmt: skip
+        """Store a candidate's code as a file and its row; an unusable answer is stored with its verdict."""
+        candidate_id = f"{run_id}/it{iteration:02d}-c{idx:02d}"
+        directory = self.candidate_dir(candidate_id)
+        directory.mkdir(parents=True, exist_ok=True)
+        if source is not None:
+            (directory / "reward.py").write_text(source, encoding="utf-8")
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO candidates (id, run_id, iteration, idx, status, llm_call_id, parent_id, "
+                "created, verdict) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (candidate_id, run_id, iteration, idx, status, llm_call_id, parent_id, time.time(),
+                 json.dumps(verdict) if verdict is not None else None),
+            )  # fmt: skip
+        return candidate_id
+
+    def source(self, candidate_id: str) -> str | None:
+        path = self.candidate_dir(candidate_id) / "reward.py"
+        return path.read_text(encoding="utf-8") if path.exists() else None
+
+    def set_verdict(self, candidate_id: str, verdict: dict[str, Any], accepted: bool) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE candidates SET verdict = ?, status = ? WHERE id = ?",
+                (json.dumps(verdict), "accepted" if accepted else "rejected", candidate_id),
+            )
+
+    def set_result(self, candidate_id: str, result: dict[str, Any], fitness: float | None, status: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE candidates SET result = ?, fitness = ?, status = ? WHERE id = ?",
+                (json.dumps(result), fitness, status, candidate_id),
+            )
+
+    def candidates(self, run_id: str, iteration: int | None = None) -> list[CandidateRow]:
+        query, args = (
+            "SELECT id, run_id, iteration, idx, status, llm_call_id, parent_id, verdict, result, fitness "
+            "FROM candidates WHERE run_id = ?",
+            [run_id],
+        )
+        if iteration is not None:
+            query, args = query + " AND iteration = ?", [*args, iteration]
+        rows = self._db.execute(query + " ORDER BY iteration, idx", args).fetchall()
+        return [CandidateRow(*r[:7], _loads(r[7]), _loads(r[8]), r[9]) for r in rows]
+
+    def candidate(self, candidate_id: str) -> CandidateRow:
+        run_id = candidate_id.partition("/")[0]
+        for row in self.candidates(run_id):
+            if row.id == candidate_id:
+                return row
+        raise AutorewardError(f"no candidate {candidate_id!r} in run {run_id!r}")
+
+    # --- per-iteration stage outputs (analysis, prompt feedback, ...) ---------------------------------------
+
+    def put_stage(self, run_id: str, iteration: int, stage: str, value: Any) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO iterations VALUES (?, ?, ?, ?, ?)",
+                (run_id, iteration, stage, time.time(), json.dumps(value)),
+            )
+
+    def stage(self, run_id: str, iteration: int, stage: str) -> Any:
+        row = self._db.execute(
+            "SELECT value FROM iterations WHERE run_id = ? AND iteration = ? AND stage = ?", (run_id, iteration, stage)
+        ).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    # --- preferences ----------------------------------------------------------------------------------------
+
+    def add_preference(self, run_id: str, iteration: int, source: str, ranking: list[str]) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO preferences (run_id, iteration, source, created, ranking) VALUES (?, ?, ?, ?, ?)",
+                (run_id, iteration, source, time.time(), json.dumps(ranking)),
+            )
+
+    def preference(self, run_id: str, iteration: int) -> dict[str, Any] | None:
+        row = self._db.execute(
+            "SELECT source, ranking, created FROM preferences WHERE run_id = ? AND iteration = ? ORDER BY id DESC",
+            (run_id, iteration),
+        ).fetchone()
+        return None if row is None else {"source": row[0], "ranking": json.loads(row[1]), "created": row[2]}
