@@ -1,0 +1,90 @@
+"""The Designer: an env description and the feedback so far in, K candidate reward programs out."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from autoreward.config import LLMSettings
+from autoreward.critic.verdict import Reason
+from autoreward.describe import EnvDescription
+from autoreward.extract import extract_program
+from autoreward.feedback import Feedback
+from autoreward.llm import Budget, CallRecord, ChatMessage, complete
+from autoreward.tasks import TaskCard
+from autoreward.templates import render
+
+
+class Candidate(BaseModel):
+    """One sampled program, or the reason there is none; ``call_id`` names the CallRecord it came from."""
+
+    index: int
+    source: str | None = None
+    reason: Reason | None = None
+    call_id: str
+
+    @property
+    def ok(self) -> bool:
+        return self.source is not None
+
+
+class Design(BaseModel):
+    """The K candidates of one design step and the call that produced them."""
+
+    candidates: list[Candidate]
+    record: CallRecord
+
+    @property
+    def programs(self) -> list[str]:
+        return [c.source for c in self.candidates if c.source is not None]
+
+
+class Designer:
+    """Writes prompts from templates and turns the LLM's answers into candidates.
+
+    Garbage answers become rejected candidates; configuration faults (key, model, api base) and a spent
+    budget raise, because no later sample could do better."""
+
+    def __init__(self, settings: LLMSettings, budget: Budget | None = None) -> None:
+        self.settings = settings
+        self.budget = budget
+
+    def messages(
+        self, card: TaskCard, description: EnvDescription | str, feedback: Feedback | None = None
+    ) -> list[ChatMessage]:
+        prompts = self.settings.prompts_dir
+        text = description if isinstance(description, str) else description.render(prompts)
+        if feedback is None:
+            user = render("design.j2", prompts, card=card, description=text.rstrip())
+        else:
+            user = render("revise.j2", prompts, card=card, description=text.rstrip(), feedback=feedback)
+        return [
+            ChatMessage(role="system", content=render("system.j2", prompts).strip()),
+            ChatMessage(role="user", content=user.strip()),
+        ]
+
+    def design(
+        self,
+        card: TaskCard,
+        description: EnvDescription | str,
+        feedback: Feedback | None = None,
+        k: int | None = None,
+    ) -> Design:
+        """Sample ``k`` (default ``settings.samples``) programs in one call."""
+        purpose = "design" if feedback is None else "revise"
+        messages = self.messages(card, description, feedback)
+        record = complete(messages, self.settings, n=k, budget=self.budget, purpose=purpose)
+        candidates = [
+            _candidate(i, answer, finish, record)
+            for i, (answer, finish) in enumerate(zip(record.answers, record.finish_reasons, strict=True))
+        ]
+        return Design(candidates=candidates, record=record)
+
+
+def _candidate(index: int, answer: str | None, finish: str | None, record: CallRecord) -> Candidate:
+    if answer is None and finish == "error":
+        reason = Reason(stage="extract", severity="error", message=f"the LLM request failed: {record.error}")
+        return Candidate(index=index, reason=reason, call_id=record.id)
+    result = extract_program(answer, finish)
+    if isinstance(result, Reason):
+        return Candidate(index=index, reason=result, call_id=record.id)
+    return Candidate(index=index, source=result, call_id=record.id)
