@@ -97,6 +97,57 @@ def describe(
     stderr.print(f"[dim]{tokens} tokens (o200k_base); fitness of {card.name}: {card.fitness_text}[/]")
 
 
+@app.command()
+def check(
+    file: Annotated[Path, typer.Argument(help="The reward program (.py) to judge.")],
+    task: Annotated[str, typer.Option("--task", "-t", help="A catalog task name or a path to a card (.toml).")],
+    no_llm_review: Annotated[
+        bool, typer.Option("--no-llm-review", help="Skip the LLM review (it also skips when no model is set).")
+    ] = False,
+    steps: Annotated[int, typer.Option(min=10, help="Transitions of the sandboxed dry run.")] = 300,
+) -> None:
+    """The Critic on one reward file: exit 0 accepted (warnings printed), exit 1 rejected, one line per reason."""
+    from autoreward.critic import critique
+    from autoreward.tasks import resolve_task
+
+    if not file.is_file():
+        raise AutorewardError(f"no reward file {file}; give the path to a .py file defining compute_reward")
+    try:
+        source = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise AutorewardError(f"{file}: cannot be read as UTF-8 text ({err})") from None
+    card = resolve_task(task)
+    review = None if no_llm_review else _configured_review(card)
+    verdict = critique(source, card, review=review, steps=steps)
+    for reason in verdict.reasons:
+        style = "red" if reason.severity == "error" else "yellow"
+        stdout.print(Text.assemble((f"{reason.severity}: ", style), f"{file}: {reason}"), soft_wrap=True)
+    ran = ", ".join(verdict.stages_run)
+    if not verdict.accepted:
+        stderr.print(f"[red]rejected[/] ({len(verdict.errors)} errors; stages run: {ran}; {verdict.seconds:.2f} s)")
+        raise typer.Exit(1)
+    stderr.print(f"[green]accepted[/] (stages run: {ran}; {verdict.seconds:.2f} s)")
+
+
+def _configured_review(card: Any) -> Any:
+    """The LLM review as a ``critique`` stage when a model is configured (flag, env or autoreward.toml)."""
+    import functools
+    import os
+
+    from autoreward.config import CONFIG_FILE, read_toml
+
+    if not (os.environ.get("AUTOREWARD_MODEL", "").strip() or read_toml(Path.cwd() / CONFIG_FILE).get("model")):
+        stderr.print("[dim]LLM review skipped: no model configured (AUTOREWARD_MODEL or autoreward.toml)[/]")
+        return None
+    from autoreward.config import load_settings
+    from autoreward.critic.review import review
+    from autoreward.describe import describe as build
+
+    settings = load_settings()
+    text = build(card).render(settings.prompts_dir)
+    return functools.partial(review, description_text=text, settings=settings)
+
+
 def main() -> None:
     app(prog_name="autoreward")
 

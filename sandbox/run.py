@@ -1,0 +1,202 @@
+"""The parent side: start a worker inside the isolation, stream its events, enforce wall time, explain its end.
+
+Reading the worker's pipe happens on a thread (no polling); the main thread waits on the process with a
+timeout. The worker's own report wins; without one, the exit signal, the fault log (written when seccomp trapped
+a system call) and the limits say what happened.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+from autoreward.sandbox.isolation import Isolation, choose_isolation, worker_env, wrap_command
+from autoreward.sandbox.jobs import Job, WorkerRequest
+from autoreward.sandbox.limits import Limits
+from autoreward.sandbox.report import ErrorInfo, SandboxReport, Status
+from autoreward.sandbox.worker import FAULT_LOG, OUTPUT_LOG
+
+EventHandler = Callable[[dict[str, Any]], None]
+MAX_LINE = 1 << 20  # longest protocol line read; a longer one is dropped, not buffered
+TAIL_CHARS = 2000
+_PROGRAM_FRAME = re.compile(r'File "<reward>", line (\d+)')
+_LAST_FRAME = re.compile(r'File "([^"]+)", line \d+ in (\S+)')
+
+
+def run_in_sandbox(
+    job: Job,
+    scratch: Path,
+    limits: Limits | None = None,
+    on_event: EventHandler | None = None,
+    *,
+    isolation: Isolation | None = None,
+    seccomp: bool = True,
+) -> SandboxReport:
+    """Run ``job`` in a fresh isolated worker with ``scratch`` as its only writable directory."""
+    limits = limits or Limits()
+    scratch = Path(scratch).resolve()
+    scratch.mkdir(parents=True, exist_ok=True)
+    mode = choose_isolation(isolation)
+    env = worker_env(scratch)
+    argv = [sys.executable, "-m", "autoreward.sandbox.worker"]
+    cmd = wrap_command(argv, scratch, mode, env, job.expose)
+    request = WorkerRequest(job=job, limits=limits, scratch=scratch, seccomp=seccomp)
+
+    start = time.monotonic()
+    with (scratch / OUTPUT_LOG).open("ab") as log:
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            env=env,
+            cwd=scratch,
+            start_new_session=True,
+        )
+    reader = _Reader(proc.stdout, on_event)  # type: ignore[arg-type]
+    reader.start()
+    timed_out = False
+    try:
+        assert proc.stdin is not None
+        proc.stdin.write(request.model_dump_json().encode())
+        proc.stdin.close()
+    except BrokenPipeError:
+        pass
+    try:
+        proc.wait(timeout=limits.wall_seconds)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        _kill(proc)
+    finally:
+        if proc.poll() is None:
+            _kill(proc)
+    reader.join(timeout=5)
+    elapsed = time.monotonic() - start
+    report = _explain(proc.returncode, reader.report, timed_out, elapsed, scratch, limits, mode)
+    report.seconds = elapsed
+    report.isolation = mode
+    report.output_tail = _tail(scratch / OUTPUT_LOG)
+    return report
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    """Kill the worker's whole process group (bwrap's --die-with-parent takes the sandbox down with it)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+class _Reader(threading.Thread):
+    """Reads the worker's JSON lines: events go to ``on_event``, the final report is kept."""
+
+    def __init__(self, stream: IO[bytes], on_event: EventHandler | None) -> None:
+        super().__init__(daemon=True)
+        self.stream = stream
+        self.on_event = on_event
+        self.report: dict[str, Any] | None = None
+
+    def run(self) -> None:
+        truncated = False
+        while line := self.stream.readline(MAX_LINE):
+            if not line.endswith(b"\n"):
+                truncated = True  # drop this over-long line, up to and including its end
+                continue
+            if truncated:
+                truncated = False
+                continue
+            self._handle(line)
+
+    def _handle(self, line: bytes) -> None:
+        try:
+            message = json.loads(line)
+        except ValueError:
+            return
+        if not isinstance(message, dict):
+            return
+        if message.get("type") == "report":
+            self.report = message
+        elif message.get("type") == "event" and self.on_event is not None:
+            self.on_event(message.get("data") or {})
+
+
+def _explain(
+    returncode: int | None,
+    message: dict[str, Any] | None,
+    timed_out: bool,
+    elapsed: float,
+    scratch: Path,
+    limits: Limits,
+    mode: Isolation,
+) -> SandboxReport:
+    """One report from whatever evidence there is, most specific first."""
+    if timed_out:
+        return _failure("timeout", "Timeout", f"the worker ran past the wall-time limit of {limits.wall_seconds:g} s")
+    if message is not None:
+        try:
+            return SandboxReport.model_validate({k: v for k, v in message.items() if k != "type"})
+        except ValueError:
+            return _failure("crashed", "BadReport", "the worker's report could not be read")
+    sig = _signal_of(returncode, mode)
+    fault = _read(scratch / FAULT_LOG)
+    if sig == signal.SIGSYS or fault:
+        frames = _LAST_FRAME.findall(fault)
+        lines = _PROGRAM_FRAME.findall(fault)
+        call = f" (in {frames[0][1]})" if frames else ""
+        return _failure(
+            "forbidden",
+            "ForbiddenSyscall",
+            f"the program made a system call the sandbox forbids: process creation, exec or network{call}",
+            int(lines[-1]) if lines else None,
+        )
+    if sig == signal.SIGXCPU or (sig == signal.SIGKILL and elapsed >= limits.cpu_seconds):
+        return _failure("cpu_limit", "CpuLimit", f"the worker used more than {limits.cpu_seconds} s of CPU time")
+    if sig == signal.SIGXFSZ:
+        return _failure("output_limit", "OutputLimit", f"wrote more than {limits.file_size_mb} MiB to one file")
+    if sig == signal.SIGKILL:
+        # RLIMIT_CPU's hard limit ends a worker that ignores SIGXCPU (caught above by elapsed time); any other
+        # SIGKILL not sent by us is the kernel's OOM killer.
+        return _failure("memory_limit", "Killed", "the worker was killed by the kernel (out of memory)")
+    what = f"signal {signal.Signals(sig).name}" if sig else f"exit code {returncode}"
+    return _failure("crashed", "WorkerDied", f"the worker ended without a report ({what})", returncode=returncode)
+
+
+def _failure(status: Status, kind: str, message: str, line: int | None = None, **extra: Any) -> SandboxReport:
+    return SandboxReport(status=status, error=ErrorInfo(type=kind, message=message, line=line), **extra)
+
+
+def _signal_of(returncode: int | None, mode: Isolation) -> int | None:
+    """The signal that ended the worker; bwrap reports a child's death by signal N as exit code 128 + N."""
+    if returncode is None:
+        return None
+    if returncode < 0:
+        return -returncode
+    if mode == "bwrap" and returncode > 128:
+        return returncode - 128
+    return None
+
+
+def _read(path: Path, limit: int = 20000) -> str:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(limit).decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _tail(path: Path) -> str:
+    try:
+        with path.open("rb") as handle:
+            handle.seek(max(0, path.stat().st_size - TAIL_CHARS))
+            return handle.read().decode(errors="replace")
+    except OSError:
+        return ""
