@@ -215,21 +215,31 @@ def _root_body(model: Any) -> int | None:
 
 
 def _body_velocities(s: Snapshot) -> np.ndarray:
-    """World-frame linear velocity of every body origin, from MuJoCo's com-based cvel."""
-    offset = s["xpos"] - s["subtree_com"][s["rootid"]]
-    return s["cvel"][:, 3:] + np.cross(s["cvel"][:, :3], offset)
+    """World-frame linear velocity of every body origin, from MuJoCo's com-based cvel (computed on first use)."""
+    cached = s.get("body_velocity_all")
+    if cached is not None:
+        return cached
+    o = s["xpos"] - s["subtree_com"][s["rootid"]]
+    w0, w1, w2, v0, v1, v2 = s["cvel"].T
+    o0, o1, o2 = o.T
+    # v + w x o written out: np.cross costs several times more on these small arrays, every step.
+    out = np.empty_like(o)
+    out[:, 0] = v0 + w1 * o2 - w2 * o1
+    out[:, 1] = v1 + w2 * o0 - w0 * o2
+    out[:, 2] = v2 + w0 * o1 - w1 * o0
+    s["body_velocity_all"] = _frozen(out)
+    return out
 
 
-def _contacts(data: Any, geom_body: np.ndarray, nbody: int) -> np.ndarray:
+def _contacts(geoms: np.ndarray, geom_body: np.ndarray, nbody: int) -> np.ndarray:
+    """1.0 for every body in a contact with another body; ``geoms`` are the contacts' geom pairs."""
     touching = np.zeros(nbody)
-    n = data.ncon
-    if n:
-        geoms = data.contact.geom[:n]
+    if len(geoms):
         b1, b2 = geom_body[geoms[:, 0]], geom_body[geoms[:, 1]]
         between = b1 != b2
         touching[b1[between]] = 1.0
         touching[b2[between]] = 1.0
-    return touching
+    return _frozen(touching)
 
 
 def _mujoco_fields(model: Any, env: gym.Env) -> tuple[list[Field], Callable[[], Snapshot]]:
@@ -245,27 +255,32 @@ def _mujoco_fields(model: Any, env: gym.Env) -> tuple[list[Field], Callable[[], 
     any_slide = any(model.jnt_type[j] == int(jt.mjJNT_SLIDE) for j in scalar_joints)
     angle_unit = "rad (m for slide joints)" if any_slide else "rad"
 
+    geom_body = np.asarray(model.geom_bodyid)
+    nbody = int(model.nbody)
+    qpos_keys = {k: i for i, k in enumerate(qpos_index)}
+    qvel_keys = {k: i for i, k in enumerate(qvel_index)}
+
     fields = [
         Field("time", "s", "simulation time", lambda s: s["time"]),
         Field(
             "joint_angle",
             angle_unit,
             "position of each hinge/slide joint",
-            lambda s: s["joint_angle"],
+            lambda s: NamedValues("joint_angle", qpos_keys, s["qpos"]),
             keys=tuple(qpos_index),
         ),
         Field(
             "joint_velocity",
             angle_unit.replace("rad", "rad/s").replace("m ", "m/s "),
             "velocity of each hinge/slide joint",
-            lambda s: s["joint_velocity"],
+            lambda s: NamedValues("joint_velocity", qvel_keys, s["qvel"]),
             keys=tuple(qvel_index),
         ),
         Field(
             "body_pos",
             "m",
             "world position (x, y, z) of each body",
-            lambda s: s["body_pos"],
+            lambda s: NamedValues("body_pos", body_index, s["xpos"]),
             keys=tuple(body_index),
             shape=(3,),
         ),
@@ -273,7 +288,7 @@ def _mujoco_fields(model: Any, env: gym.Env) -> tuple[list[Field], Callable[[], 
             "body_velocity",
             "m/s",
             "world-frame linear velocity (vx, vy, vz) of each body",
-            lambda s: s["body_velocity"],
+            lambda s: NamedValues("body_velocity", body_index, _body_velocities(s)),
             keys=tuple(body_index),
             shape=(3,),
         ),
@@ -281,7 +296,7 @@ def _mujoco_fields(model: Any, env: gym.Env) -> tuple[list[Field], Callable[[], 
             "contact",
             "0/1",
             "1.0 if the body touches another body or the floor",
-            lambda s: s["contact"],
+            lambda s: NamedValues("contact", body_index, _contacts(s["contact_geoms"], geom_body, nbody)),
             keys=tuple(body_index),
         ),
     ]
@@ -299,13 +314,10 @@ def _mujoco_fields(model: Any, env: gym.Env) -> tuple[list[Field], Callable[[], 
         )
     fields += _root_fields(model, bodies)
 
-    geom_body = np.asarray(model.geom_bodyid)
     rootid = np.asarray(model.body_rootid)
     data = env.unwrapped.data
     qpos_idx = np.array(list(qpos_index.values()), dtype=int)
     qvel_idx = np.array(list(qvel_index.values()), dtype=int)
-    qpos_keys = {k: i for i, k in enumerate(qpos_index)}
-    qvel_keys = {k: i for i, k in enumerate(qvel_index)}
 
     def capture() -> Snapshot:
         s: Snapshot = {
@@ -317,12 +329,10 @@ def _mujoco_fields(model: Any, env: gym.Env) -> tuple[list[Field], Callable[[], 
             "rootid": rootid,
             "site_xpos": _frozen(data.site_xpos.copy()),
         }
-        s["body_velocity_all"] = _frozen(_body_velocities(s))
-        s["joint_angle"] = NamedValues("joint_angle", qpos_keys, _frozen(data.qpos[qpos_idx]))
-        s["joint_velocity"] = NamedValues("joint_velocity", qvel_keys, _frozen(data.qvel[qvel_idx]))
-        s["body_pos"] = NamedValues("body_pos", body_index, s["xpos"])
-        s["body_velocity"] = NamedValues("body_velocity", body_index, s["body_velocity_all"])
-        s["contact"] = NamedValues("contact", body_index, _contacts(data, geom_body, model.nbody))
+        # Copy now what the next step changes; derive the rest when a field is first read.
+        s["qpos"] = _frozen(data.qpos[qpos_idx])
+        s["qvel"] = _frozen(data.qvel[qvel_idx])
+        s["contact_geoms"] = data.contact.geom[: data.ncon].copy()
         return s
 
     return fields, capture
@@ -343,11 +353,11 @@ def _root_fields(model: Any, bodies: list[str]) -> list[Field]:
         Field("y_position", "m", f"y of the {name} (lateral axis)", lambda s: float(s["xpos"][root, 1])),
         Field("height", "m", f"z of the {name} above the floor", lambda s: float(s["xpos"][root, 2])),
         Field("x_velocity", "m/s", f"forward velocity of the {name}",
-              lambda s: float(s["body_velocity_all"][root, 0])),
+              lambda s: float(_body_velocities(s)[root, 0])),
         Field("y_velocity", "m/s", f"lateral velocity of the {name}",
-              lambda s: float(s["body_velocity_all"][root, 1])),
+              lambda s: float(_body_velocities(s)[root, 1])),
         Field("z_velocity", "m/s", f"vertical velocity of the {name}",
-              lambda s: float(s["body_velocity_all"][root, 2])),
+              lambda s: float(_body_velocities(s)[root, 2])),
         Field("angular_velocity", "rad/s", f"world-frame angular velocity (wx, wy, wz) of the {name}",
               lambda s: _frozen(s["cvel"][root, :3].copy()), shape=(3,)),
         Field("upright", "cos", f"z-component of the {name}'s up axis: 1 upright, 0 on its side, -1 upside down",
