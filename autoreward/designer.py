@@ -73,11 +73,15 @@ class Designer:
         purpose = "design" if feedback is None else "revise"
         messages = self.messages(card, description, feedback)
         record = complete(messages, self.settings, n=k, budget=self.budget, purpose=purpose)
-        candidates = [
-            _candidate(i, answer, finish, record)
-            for i, (answer, finish) in enumerate(zip(record.answers, record.finish_reasons, strict=True))
-        ]
-        return Design(candidates=candidates, record=record)
+        return Design(candidates=candidates_from(record), record=record)
+
+
+def candidates_from(record: CallRecord) -> list[Candidate]:
+    """The candidates in a call's answers; deterministic, so a resumed run rebuilds them from the stored record."""
+    return [
+        _candidate(i, answer, finish, record)
+        for i, (answer, finish) in enumerate(zip(record.answers, record.finish_reasons, strict=True))
+    ]
 
 
 def _candidate(index: int, answer: str | None, finish: str | None, record: CallRecord) -> Candidate:

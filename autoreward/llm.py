@@ -362,7 +362,8 @@ def _exhausted(settings: LLMSettings, log: list[Attempt], slot: int) -> str:
     last = mine[-1].error if mine else "no answer"
     timed_out = bool(mine) and (mine[-1].status == 408 or "timed out" in (last or "").lower())
     if timed_out:
-        fix = f"raise the time-out (now {settings.timeout:g} s) or check the server"
+        last = f"every request timed out after {settings.timeout:g} s"
+        fix = "raise the time-out or check the server"
     else:
         fix = "try again later or raise max_retries"
     where = settings.api_base or settings.model
