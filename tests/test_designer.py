@@ -185,3 +185,27 @@ def test_review_through_the_server(llm_server: ScriptedLLMServer, llm_settings: 
 )
 def test_review_parsing_never_crashes(text: str, expected: list[tuple[str, int | None]]) -> None:
     assert [(r.severity, r.line) for r in parse_review(text)] == expected
+
+
+@pytest.mark.slow
+def test_check_command_runs_the_review_through_the_server(
+    llm_server: ScriptedLLMServer, llm_key: str, tmp_path: Path
+) -> None:
+    """`autoreward check` with a model configured by environment variables: the review is a real LLM call."""
+    import os
+    import subprocess
+
+    verdict = '{"verdict": "reject", "findings": [{"severity": "error", "line": 6, "message": "Control is a bonus."}]}'
+    llm_server.set_script([answer(verdict)])
+    program = tmp_path / "reward.py"
+    program.write_text(PROGRAM)
+    env = {**os.environ, "AUTOREWARD_MODEL": "openai/test-model", "AUTOREWARD_API_BASE": llm_server.base_url}
+    done = subprocess.run(
+        ["autoreward", "check", str(program), "--task", "hopper-forward"],
+        env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "review: line 6: Control is a bonus." in done.stdout + done.stderr
+    assert llm_key not in done.stdout + done.stderr
+    (request,) = llm_server.requests
+    assert PROGRAM.splitlines()[5] in request.prompt_text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
 from pathlib import Path
 
@@ -149,12 +150,18 @@ def test_partial_failure_keeps_the_answers(llm_server: ScriptedLLMServer, llm_se
 
 
 def test_key_never_reaches_records_or_files(
-    llm_server: ScriptedLLMServer, llm_settings: LLMSettings, llm_key: str, tmp_path: Path
+    llm_server: ScriptedLLMServer,
+    llm_settings: LLMSettings,
+    llm_key: str,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Even an answer or an error that echoes the key is scrubbed before anything can store it."""
     llm_server.set_script(
         [answer(f"here is your key {llm_key}"), fault(500, f"bad key {llm_key}"), fault(401, f"key {llm_key}")]
     )
+    caplog.set_level(logging.DEBUG)
     stored: list[str] = []
     record = complete(PROMPT, llm_settings, n=1)
     stored.append(record.model_dump_json())
@@ -167,6 +174,9 @@ def test_key_never_reaches_records_or_files(
     assert "[redacted]" in record.answers[0]
     assert all(llm_key not in p.read_text() for p in tmp_path.iterdir())
     assert all(r.authorization == f"Bearer {llm_key}" for r in llm_server.requests)  # it was really used
+    printed = capfd.readouterr()
+    assert printed.out == "" and printed.err == ""  # litellm's own banners and logs stay silent
+    assert llm_key not in caplog.text
 
 
 def test_scrub_removes_url_credentials() -> None:
