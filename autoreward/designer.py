@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+import jinja2
 from pydantic import BaseModel
 
 from autoreward.config import LLMSettings
 from autoreward.critic.verdict import Reason
 from autoreward.describe import EnvDescription
+from autoreward.errors import AutorewardError
 from autoreward.extract import extract_program
 from autoreward.feedback import Feedback
 from autoreward.llm import Budget, CallRecord, ChatMessage, complete
@@ -38,6 +43,17 @@ class Design(BaseModel):
         return [c.source for c in self.candidates if c.source is not None]
 
 
+def render_prompt(template: str, prompts_dir: Path | None, **context: Any) -> str:
+    """A prompt from its template; a broken user template is one line naming the file and the problem."""
+    try:
+        return render(template, prompts_dir, **context).strip()
+    except jinja2.TemplateError as err:
+        where = f"{prompts_dir}/{template}" if prompts_dir and (prompts_dir / template).is_file() else template
+        line = f" line {err.lineno}" if isinstance(err, jinja2.TemplateSyntaxError) else ""
+        known = ", ".join(sorted(context))
+        raise AutorewardError(f"prompt template {where}{line}: {err.message}; it may use: {known}") from None
+
+
 class Designer:
     """Writes prompts from templates and turns the LLM's answers into candidates.
 
@@ -54,12 +70,12 @@ class Designer:
         prompts = self.settings.prompts_dir
         text = description if isinstance(description, str) else description.render(prompts)
         if feedback is None:
-            user = render("design.j2", prompts, card=card, description=text.rstrip())
+            user = render_prompt("design.j2", prompts, card=card, description=text.rstrip())
         else:
-            user = render("revise.j2", prompts, card=card, description=text.rstrip(), feedback=feedback)
+            user = render_prompt("revise.j2", prompts, card=card, description=text.rstrip(), feedback=feedback)
         return [
-            ChatMessage(role="system", content=render("system.j2", prompts).strip()),
-            ChatMessage(role="user", content=user.strip()),
+            ChatMessage(role="system", content=render_prompt("system.j2", prompts)),
+            ChatMessage(role="user", content=user),
         ]
 
     def design(

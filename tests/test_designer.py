@@ -12,6 +12,7 @@ from autoreward.config import LLMSettings
 from autoreward.critic.review import parse_review, review, review_program
 from autoreward.critic.verdict import Reason
 from autoreward.designer import Designer, candidates_from
+from autoreward.errors import AutorewardError
 from autoreward.extract import extract_program
 from autoreward.feedback import Feedback, PreferenceRanking, ProgramResult, RejectedProgram
 from autoreward.llm import CallRecord
@@ -142,6 +143,18 @@ def test_user_prompts_dir_wins(llm_server: ScriptedLLMServer, llm_settings: LLMS
     Designer(settings).design(resolve_task("hopper-forward"), DESCRIPTION, k=1)
     system, user = llm_server.requests[0].messages
     assert system["content"] == "MY OWN SYSTEM PROMPT" and DESCRIPTION in user["content"]
+
+
+def test_broken_user_template_is_one_clear_line(llm_settings: LLMSettings, tmp_path: Path) -> None:
+    (tmp_path / "design.j2").write_text("Intent: {{ card.intent }} {{ typo_variable }}")
+    settings = llm_settings.model_copy(update={"prompts_dir": tmp_path})
+    with pytest.raises(
+        AutorewardError, match=r"design.j2: 'typo_variable' is undefined; it may use: card, description"
+    ):
+        Designer(settings).messages(resolve_task("hopper-forward"), DESCRIPTION)
+    (tmp_path / "design.j2").write_text("{% if %}")
+    with pytest.raises(AutorewardError, match=r"design.j2 line 1: "):
+        Designer(settings).messages(resolve_task("hopper-forward"), DESCRIPTION)
 
 
 def test_review_through_the_server(llm_server: ScriptedLLMServer, llm_settings: LLMSettings) -> None:

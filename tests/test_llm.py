@@ -222,6 +222,7 @@ def test_backoff_is_exponential_jittered_and_bounded() -> None:
     assert len({round(backoff(3, settings), 9) for _ in range(20)}) > 1  # jitter
 
 
+@pytest.mark.filterwarnings("ignore:Item 'summary' on TypedDict:UserWarning")  # litellm's own types
 def test_streaming_through_litellm(llm_server: ScriptedLLMServer, llm_key: str) -> None:
     """The server's SSE stream, read by litellm as from a provider (for benchmarks and later callers)."""
     from autoreward.llm import _litellm

@@ -13,9 +13,9 @@ from pydantic import BaseModel
 
 from autoreward.config import LLMSettings
 from autoreward.critic.verdict import Reason
+from autoreward.designer import render_prompt
 from autoreward.llm import Budget, CallRecord, ChatMessage, complete
 from autoreward.tasks import TaskCard
-from autoreward.templates import render
 
 _JSON_FENCE = re.compile(r"```(?:json)?\s*\n(.*?)```", re.DOTALL | re.IGNORECASE)
 
@@ -26,8 +26,10 @@ class Review(BaseModel):
 
 
 def review_messages(source: str, card: TaskCard, description_text: str, settings: LLMSettings) -> list[ChatMessage]:
-    text = render("review.j2", settings.prompts_dir, card=card, description=description_text.rstrip(), source=source)
-    return [ChatMessage(role="user", content=text.strip())]
+    text = render_prompt(
+        "review.j2", settings.prompts_dir, card=card, description=description_text.rstrip(), source=source
+    )
+    return [ChatMessage(role="user", content=text)]
 
 
 def review_program(
