@@ -28,7 +28,7 @@ def rollout(env: RewardWrapper, policy: Policy, fitness: EpisodeFitness, seed: i
     assert env.state is not None
     fitness.reset(env.state, info)
     horizon = env.spec.max_episode_steps if env.spec is not None and env.spec.max_episode_steps else 1000
-    every = max(1, horizon // TRACE_POINTS)
+    every = max(1, horizon // (10 * TRACE_POINTS))
     sums: dict[str, float] = {}
     trace: list[tuple[int, float]] = []
     builtin = reward = 0.0
@@ -47,6 +47,8 @@ def rollout(env: RewardWrapper, policy: Policy, fitness: EpisodeFitness, seed: i
             trace.append((steps, fitness.result()))
     if not trace or trace[-1][0] != steps:
         trace.append((steps, fitness.result()))
+    picks = sorted({round(i * (len(trace) - 1) / (TRACE_POINTS - 1)) for i in range(TRACE_POINTS)})
+    trace = [trace[i] for i in picks]
     return EpisodeSummary(
         seed=seed,
         fitness=fitness.result(),

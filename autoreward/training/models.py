@@ -49,7 +49,7 @@ class TrainResult(BaseModel):
     timesteps: int = 0
     total_timesteps: int = 0
     wall_s: float = 0.0
-    fps: float = 0.0
+    fps: float = Field(default=0.0, description="timesteps per second of model.learn, setup excluded")
     n_envs: int = 0
     hyperparams_source: str = ""
     checkpoints: list[Checkpoint] = Field(default_factory=list)

@@ -27,6 +27,7 @@ class CandidateRun:
         self.emit = on_event
         self.started = time.perf_counter()
         self.callback: CheckpointStatsCallback | None = None
+        self.train_s = 0.0
         self.artifacts: dict[str, str] = {}
 
     def run(self) -> TrainResult:
@@ -60,7 +61,7 @@ class CandidateRun:
         return self._finish(
             TrainResult(
                 candidate_id=job.candidate_id, task=job.task, status="ok", timesteps=model.num_timesteps,
-                fps=self.callback.fps() if self.callback else 0.0, evaluation=evaluation,
+                fps=model.num_timesteps / self.train_s if self.train_s else 0.0, evaluation=evaluation,
                 checkpoints=self._checkpoints(), **base,
             )
         )  # fmt: skip
@@ -82,7 +83,9 @@ class CandidateRun:
                 return evaluate(card, policy, reward_fn, job.checkpoint_eval_episodes, job.seed).fitness_mean
 
         self.callback = CheckpointStatsCallback(recorder, total, job.checkpoints, self.emit, probe)
+        started = time.perf_counter()
         trainer.train(model, total, self.callback)
+        self.train_s = time.perf_counter() - started
         if job.save_model:
             self.artifacts.update(trainer.save(model, self.scratch))
         return model

@@ -51,10 +51,13 @@ class TrackedEnv(gym.Wrapper):
         obs, reward, terminated, truncated, info = self.env.step(action)
         self._steps += 1
         state = self._reward_env.state
-        total = self._check(reward, info.get("reward_components"), prev, action, state)
-        self._record_step(total, info["reward_components"], info["builtin_reward"])
+        # Consumed here: SB3's DummyVecEnv deep-copies every info dict every step, so passing them on costs.
+        components = info.pop("reward_components", None)
+        builtin = info.pop("builtin_reward", 0.0)
+        total = self._check(reward, components, prev, action, state)
+        self._record_step(total, components, builtin)
         if self._fitness is not None and prev is not None and state is not None:
-            self._fitness.step(prev, action, state, info["builtin_reward"], info)
+            self._fitness.step(prev, action, state, builtin, info)
         self._prev = state
         if terminated or truncated:
             self._end_episode(bool(terminated))

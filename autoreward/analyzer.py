@@ -1,0 +1,280 @@
+"""Diagnosis of one trained candidate: deterministic statistics first, rendered through ``analysis.j2``.
+
+In the spirit of Eureka's reward reflection (each component's max/mean/min at ~10 points of training) and
+Auto MC-Reward's trajectory analysis (how rollouts went and ended). Findings are codes with numbers; every
+sentence lives in the template. ``summarize`` adds an optional LLM summary through ``analysis_summary.j2``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from autoreward.tasks import TaskCard
+from autoreward.templates import render
+from autoreward.training.models import TrainResult
+from autoreward.training.stats import Checkpoint, EpisodeSummary
+
+Trend = Literal["grows", "shrinks", "stalls", "never fires"]
+
+REFLECTION_POINTS = 10
+DOMINANT_SHARE = 0.6  # a component above this share of |reward| drowns out the others
+SILENT_ACTIVITY = 0.01  # non-zero on fewer than 1% of steps: it never fires
+TREND_CHANGE = 0.25  # relative change between the first and last third that counts as movement
+
+
+class ReflectionPoint(BaseModel):
+    timesteps: int
+    max: float
+    mean: float
+    min: float
+
+
+class ComponentTrendInfo(BaseModel):
+    name: str
+    trend: Trend
+    dominates: bool
+    first: float = Field(description="mean per-step value over the first third of training")
+    last: float = Field(description="mean per-step value over the last third")
+    share: float = Field(description="share of |reward| over the last third")
+    active: float = Field(description="fraction of steps it was non-zero, last third")
+    reflection: list[ReflectionPoint]
+
+
+class EpisodeEndings(BaseModel):
+    episodes: int
+    terminated_first: float | None = Field(description="share of episodes ended by termination, first third")
+    terminated_last: float | None
+    length_first: float | None
+    length_last: float | None
+    max_episode_steps: int | None
+
+
+class FitnessMovement(BaseModel):
+    first: float | None
+    last: float | None
+    best: float | None
+    best_at: int | None
+    trend: Literal["rises", "falls", "flat", "unknown"]
+    reward_fitness_correlation: float | None = Field(description="Pearson r of reward return and fitness")
+    eval_mean: float | None = None
+    eval_std: float | None = None
+    success_rate: float | None = None
+    success_threshold: float | None = None
+    builtin_return: float | None = None
+
+
+class Finding(BaseModel):
+    """One thing worth changing; ``kind`` selects the sentence in the template, the rest fills it in."""
+
+    kind: str
+    component: str | None = None
+    value: float | None = None
+
+
+class Analysis(BaseModel):
+    candidate_id: str
+    task: str
+    intent: str | None = None
+    fitness_text: str | None = None
+    status: str
+    error: str | None = None
+    error_line: int | None = None
+    timesteps: int
+    components: list[ComponentTrendInfo]
+    endings: EpisodeEndings
+    fitness: FitnessMovement
+    rollouts: list[EpisodeSummary]
+    findings: list[Finding]
+    text: str = ""
+
+
+def _thirds(checkpoints: Sequence[Checkpoint]) -> tuple[list[Checkpoint], list[Checkpoint]]:
+    """First and last third of the checkpoints (at least one each when there are any)."""
+    k = max(1, len(checkpoints) // 3)
+    return list(checkpoints[:k]), list(checkpoints[-k:])
+
+
+def _avg(values: Sequence[float | None]) -> float | None:
+    present = [v for v in values if v is not None and math.isfinite(v)]
+    return float(np.mean(present)) if present else None
+
+
+def _trend(first: float, last: float, scale: float) -> Literal["grows", "shrinks", "stalls"]:
+    if abs(last - first) <= TREND_CHANGE * max(scale, 1e-9):
+        return "stalls"
+    return "grows" if last > first else "shrinks"
+
+
+def reflection_points(checkpoints: Sequence[Checkpoint], name: str) -> list[ReflectionPoint]:
+    """Eureka's reward reflection: the component's max/mean/min at up to 10 evenly spaced checkpoints."""
+    having = [c for c in checkpoints if name in c.components]
+    if len(having) > REFLECTION_POINTS:
+        picks = np.linspace(0, len(having) - 1, REFLECTION_POINTS).round().astype(int)
+        having = [having[i] for i in sorted(set(picks))]
+    return [
+        ReflectionPoint(timesteps=c.timesteps, max=c.components[name].max, mean=c.components[name].mean,
+                        min=c.components[name].min)
+        for c in having
+    ]  # fmt: skip
+
+
+def component_trends(checkpoints: Sequence[Checkpoint]) -> list[ComponentTrendInfo]:
+    names = list(dict.fromkeys(name for c in checkpoints for name in c.components))
+    first_third, last_third = _thirds([c for c in checkpoints if c.components])
+    several = len(names) > 1
+    out = []
+    for name in names:
+        firsts = [c.components[name] for c in first_third if name in c.components]
+        lasts = [c.components[name] for c in last_third if name in c.components]
+        every = [c.components[name] for c in checkpoints if name in c.components]
+        first = float(np.mean([s.mean for s in firsts])) if firsts else 0.0
+        last = float(np.mean([s.mean for s in lasts])) if lasts else 0.0
+        scale = max(max(abs(s.max), abs(s.min)) for s in every)
+        silent = max(s.active for s in every) < SILENT_ACTIVITY or scale == 0.0
+        share = float(np.mean([s.share for s in lasts])) if lasts else 0.0
+        out.append(
+            ComponentTrendInfo(
+                name=name,
+                trend="never fires" if silent else _trend(first, last, max(abs(first), abs(last))),
+                dominates=several and share > DOMINANT_SHARE,
+                first=first,
+                last=last,
+                share=share,
+                active=float(np.mean([s.active for s in lasts])) if lasts else 0.0,
+                reflection=reflection_points(checkpoints, name),
+            )
+        )
+    return out
+
+
+def episode_endings(checkpoints: Sequence[Checkpoint], card: TaskCard | None) -> EpisodeEndings:
+    with_episodes = [c for c in checkpoints if c.episodes]
+    first, last = _thirds(with_episodes)
+
+    def terminated(window: list[Checkpoint]) -> float | None:
+        count = sum(c.episodes for c in window)
+        return sum(c.terminated for c in window) / count if count else None
+
+    return EpisodeEndings(
+        episodes=sum(c.episodes for c in checkpoints),
+        terminated_first=terminated(first) if with_episodes else None,
+        terminated_last=terminated(last) if with_episodes else None,
+        length_first=_avg([c.length_mean for c in first]) if with_episodes else None,
+        length_last=_avg([c.length_mean for c in last]) if with_episodes else None,
+        max_episode_steps=card.max_episode_steps if card else None,
+    )
+
+
+def _correlation(xs: list[float], ys: list[float]) -> float | None:
+    if len(xs) < 3 or float(np.std(xs)) == 0.0 or float(np.std(ys)) == 0.0:
+        return None
+    return float(np.corrcoef(xs, ys)[0, 1])
+
+
+def fitness_movement(result: TrainResult) -> FitnessMovement:
+    points = [(c.timesteps, c.fitness_mean, c.reward_return_mean) for c in result.checkpoints]
+    scored = [(t, f, r) for t, f, r in points if f is not None]
+    evaluation = result.evaluation
+    move = FitnessMovement(first=None, last=None, best=None, best_at=None, trend="unknown",
+                           reward_fitness_correlation=None)  # fmt: skip
+    if scored:
+        first_third, last_third = _thirds(scored)  # type: ignore[arg-type]
+        first = float(np.mean([f for _, f, _ in first_third]))
+        last = float(np.mean([f for _, f, _ in last_third]))
+        best_t, best, _ = max(scored, key=lambda p: p[1])
+        spread = max(abs(first), abs(last), max(f for _, f, _ in scored) - min(f for _, f, _ in scored))
+        moved = _trend(first, last, spread) if len(scored) > 1 else "stalls"
+        paired = [(f, r) for _, f, r in scored if r is not None]
+        move = FitnessMovement(
+            first=first, last=last, best=best, best_at=best_t,
+            trend={"grows": "rises", "shrinks": "falls", "stalls": "flat"}[moved],
+            reward_fitness_correlation=_correlation([r for _, r in paired], [f for f, _ in paired]),
+        )  # fmt: skip
+    if evaluation is not None:
+        move.eval_mean = evaluation.fitness_mean
+        move.eval_std = evaluation.fitness_std
+        move.success_rate = evaluation.success_rate
+        move.success_threshold = evaluation.success_threshold
+        move.builtin_return = evaluation.builtin_return_mean
+    return move
+
+
+def findings(result: TrainResult, components: list[ComponentTrendInfo], endings: EpisodeEndings,
+             fitness: FitnessMovement) -> list[Finding]:  # fmt: skip
+    """What the statistics say to change, most important first."""
+    out: list[Finding] = []
+    if result.status == "failed":
+        out.append(Finding(kind=f"failed_{result.failure or 'internal'}", value=result.error_line))
+    if result.checkpoints and endings.episodes == 0:
+        out.append(Finding(kind="no_episodes"))
+    out += [Finding(kind="dominates", component=c.name, value=c.share) for c in components if c.dominates]
+    out += [Finding(kind="never_fires", component=c.name) for c in components if c.trend == "never fires"]
+    if fitness.trend == "falls":
+        out.append(Finding(kind="fitness_falls", value=fitness.last))
+    corr = fitness.reward_fitness_correlation
+    if corr is not None and corr < 0.2:
+        out.append(Finding(kind="reward_not_aligned", value=corr))
+    elif fitness.trend == "flat":
+        out.append(Finding(kind="fitness_flat", value=fitness.last))
+    terminated = endings.terminated_last
+    limit = endings.max_episode_steps
+    if terminated is not None and terminated > 0.5 and (limit is None or (endings.length_last or 0) < 0.5 * limit):
+        out.append(Finding(kind="early_termination", value=endings.length_last))
+    out += [Finding(kind="stalls", component=c.name) for c in components if c.trend == "stalls" and not c.dominates]
+    if fitness.success_rate is not None:
+        out.append(Finding(kind="success" if fitness.success_rate >= 0.5 else "below_threshold",
+                           value=fitness.success_rate))  # fmt: skip
+    return out
+
+
+def analyze(
+    result: TrainResult, card: TaskCard | None = None, prompts_dir: Path | None = None, rollouts: int = 3
+) -> Analysis:
+    """The deterministic diagnosis of one candidate, its text rendered from ``analysis.j2``."""
+    components = component_trends(result.checkpoints)
+    endings = episode_endings(result.checkpoints, card)
+    fitness = fitness_movement(result)
+    analysis = Analysis(
+        candidate_id=result.candidate_id,
+        task=card.name if card else result.task,
+        intent=card.intent if card else None,
+        fitness_text=card.fitness_text if card else None,
+        status=result.status,
+        error=result.error,
+        error_line=result.error_line,
+        timesteps=result.timesteps,
+        components=components,
+        endings=endings,
+        fitness=fitness,
+        rollouts=list(result.evaluation.rollouts[:rollouts]) if result.evaluation else [],
+        findings=findings(result, components, endings, fitness),
+    )
+    analysis.text = render("analysis.j2", prompts_dir, analysis=analysis)
+    return analysis
+
+
+def analyze_iteration(
+    card: TaskCard | None, labelled: Sequence[tuple[str, TrainResult]], prompts_dir: Path | None = None
+) -> str:
+    """Every candidate of one iteration, best true fitness first, as one text for the next prompt."""
+    analyses = [(label, analyze(result, card, prompts_dir)) for label, result in labelled]
+
+    def rank(item: tuple[str, Analysis]) -> float:
+        a = item[1]
+        value = a.fitness.eval_mean if a.status == "ok" else None
+        return -value if value is not None else math.inf
+
+    return render("analysis_iteration.j2", prompts_dir, analyses=sorted(analyses, key=rank), card=card)
+
+
+def summarize(analysis: Analysis, complete: Callable[[str], str], prompts_dir: Path | None = None,
+              **context: Any) -> str:  # fmt: skip
+    """An optional LLM summary of the diagnosis: ``complete`` takes the prompt and returns the model's text."""
+    prompt = render("analysis_summary.j2", prompts_dir, analysis=analysis, **context)
+    return complete(prompt).strip()
