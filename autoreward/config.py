@@ -85,8 +85,11 @@ def load_settings(
 ) -> LLMSettings:
     """Merge the layers. ``overrides`` are the flags the user gave (None values mean 'not given')."""
     path = config_file if config_file is not None else Path.cwd() / CONFIG_FILE
+    toml = read_toml(path)
+    if toml.get("prompts_dir"):  # a relative path in the file means: next to the file
+        toml["prompts_dir"] = path.parent / Path(str(toml["prompts_dir"])).expanduser()
     layers: list[tuple[str, dict[str, Any]]] = [
-        (str(path), read_toml(path)),
+        (str(path), toml),
         ("environment", read_env(os.environ if environ is None else environ)),
         ("flags", {k: v for k, v in (overrides or {}).items() if v is not None}),
     ]
@@ -96,7 +99,7 @@ def load_settings(
         merged.update(values)
         origin.update(dict.fromkeys(values, where))
     try:
-        return LLMSettings.model_validate(merged)
+        settings = LLMSettings.model_validate(merged)
     except ValidationError as err:
         first = err.errors()[0]
         name = str(first["loc"][0]) if first["loc"] else "?"
@@ -104,3 +107,7 @@ def load_settings(
         var = next((v for v, n in ENV_VARS.items() if n == name), None)
         hint = f" ({var})" if where == "environment" and var else ""
         raise AutorewardError(f"{where}: setting {name}{hint}: {first['msg']}") from None
+    if settings.prompts_dir is not None and not settings.prompts_dir.is_dir():
+        where = origin.get("prompts_dir", "settings")
+        raise AutorewardError(f"{where}: prompts_dir {settings.prompts_dir} is not a directory of *.j2 templates")
+    return settings

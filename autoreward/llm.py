@@ -235,17 +235,25 @@ def _caused_by_connect_error(err: BaseException) -> bool:
     return False
 
 
-def _key_hint(settings: LLMSettings) -> str:
-    """Which variable to set: the one litellm finds missing, else the provider's usual one (set but refused)."""
+def _key_vars(settings: LLMSettings) -> tuple[list[str], bool]:
+    """The variables that hold the key, and whether they are missing (else: set, but refused)."""
     missing = _missing_keys(settings)
     if missing:
-        return f"set {' and '.join(missing)}"
+        return missing, True
     try:
         provider = _provider(settings)
     except LLMConfigError:
         provider = settings.model.split("/", 1)[0]
     var = f"{provider.upper().replace('-', '_')}_API_KEY"
-    return f"check {var} (it is set, but the key was refused)"
+    return [var], var not in os.environ
+
+
+def _key_hint(settings: LLMSettings) -> str:
+    names, missing = _key_vars(settings)
+    return f"set {' and '.join(names)}" if missing else f"check {names[0]} (it is set, but the key was refused)"
+
+
+_MISSING_CREDENTIALS = re.compile(r"missing credentials|api_key client option must be set", re.IGNORECASE)
 
 
 def _fatal(err: BaseException, settings: LLMSettings) -> LLMConfigError | None:
@@ -256,7 +264,10 @@ def _fatal(err: BaseException, settings: LLMSettings) -> LLMConfigError | None:
     if _caused_by_connect_error(err):
         target = settings.api_base or f"the provider of {settings.model}"
         return LLMConfigError(f"cannot connect to {target}: is the server running? (--api-base or AUTOREWARD_API_BASE)")
-    if isinstance(err, litellm.AuthenticationError | litellm.PermissionDeniedError) or status in (401, 403):
+    refused = isinstance(err, litellm.AuthenticationError | litellm.PermissionDeniedError) or status in (401, 403)
+    if not refused and _MISSING_CREDENTIALS.search(str(err)):  # the client library refused before sending
+        return LLMConfigError(f"no API key for {settings.model}: {_key_hint(settings)} ({_first_line(err)})")
+    if refused:
         return LLMConfigError(
             f"the LLM provider{where} refused the API key for {settings.model} ({status}): {_key_hint(settings)}"
         )

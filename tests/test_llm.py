@@ -255,6 +255,15 @@ def test_settings_precedence(tmp_path: Path) -> None:
     assert load_settings(config_file=tmp_path / "absent.toml", environ={}) == LLMSettings()
 
 
+def test_prompts_dir_in_the_file_is_relative_to_it(tmp_path: Path) -> None:
+    (tmp_path / "my-prompts").mkdir()
+    toml = tmp_path / "autoreward.toml"
+    toml.write_text('[llm]\nprompts_dir = "my-prompts"\n')
+    assert load_settings(config_file=toml, environ={}).prompts_dir == tmp_path / "my-prompts"
+    with pytest.raises(AutorewardError, match=r"environment: prompts_dir .*nowhere is not a directory"):
+        load_settings(config_file=toml, environ={"AUTOREWARD_PROMPTS": str(tmp_path / "nowhere")})
+
+
 def test_settings_errors_name_their_source(tmp_path: Path) -> None:
     toml = tmp_path / "autoreward.toml"
     toml.write_text("[llm]\nmodle = 'x'\n")
@@ -264,3 +273,21 @@ def test_settings_errors_name_their_source(tmp_path: Path) -> None:
         load_settings(config_file=tmp_path / "none.toml", environ={"AUTOREWARD_SAMPLES": "many"})
     with pytest.raises(AutorewardError, match="flags: setting temperature"):
         load_settings({"temperature": 9.0}, config_file=tmp_path / "none.toml", environ={})
+
+
+@pytest.mark.parametrize("provider", ["openai", "hosted_vllm", "lm_studio"])
+def test_openai_compatible_providers(llm_server: ScriptedLLMServer, llm_settings: LLMSettings, provider: str) -> None:
+    llm_server.set_script([answer("p", "q")])
+    record = complete(PROMPT, llm_settings.model_copy(update={"model": f"{provider}/test-model"}), n=2)
+    assert record.answers == ["p", "q"] and llm_server.requests[0].body["model"] == "test-model"
+
+
+def test_client_side_missing_credentials_is_not_retried(
+    llm_server: ScriptedLLMServer, llm_settings: LLMSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for var in ("OPENAI_API_KEY", "XINFERENCE_API_KEY", "XINFERENCE_ADMIN_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    llm_server.set_script(["never"])
+    with pytest.raises(LLMConfigError, match="no API key for xinference/test-model: set XINFERENCE_API_KEY"):
+        complete(PROMPT, llm_settings.model_copy(update={"model": "xinference/test-model"}), n=1)
+    assert llm_server.requests == []
