@@ -148,6 +148,23 @@ def _configured_review(card: Any) -> Any:
     return functools.partial(review, description_text=text, settings=settings)
 
 
+@app.command()
+def serve(
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1 (0: any free port).")] = 8765,
+    runs_dir: Annotated[
+        Path | None, typer.Option(help="Run store root (default: AUTOREWARD_RUNS_DIR, ./autoreward-runs).")
+    ] = None,
+) -> None:
+    """The web page on 127.0.0.1: runs, code, curves, videos and the preference ranking."""
+    from autoreward.store import runs_root
+    from autoreward.web.server import bind, server, url
+
+    root = runs_root(runs_dir)
+    sock = bind(port)
+    stdout.print(f"autoreward serves {root} at {url(sock)} (Ctrl-C stops)", highlight=False, soft_wrap=True)
+    server(root, sock).run(sockets=[sock])
+
+
 def main() -> None:
     app(prog_name="autoreward")
 
