@@ -1,0 +1,222 @@
+"""Training, evaluation and videos with real SB3 PPO and real envs, at small budgets."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from autoreward.envs.make import card_state_spec, make_card_env
+from autoreward.envs.wrapper import RewardWrapper
+from autoreward.tasks import resolve_task
+from autoreward.training.hyperparams import ppo_kwargs, settings_for
+from autoreward.training.job import TrainJob, train_candidate
+from autoreward.training.parallel import train_many
+from autoreward.training.program import RewardProgramError, load_reward, locate_nonfinite
+from autoreward.training.stats import WindowRecorder
+from autoreward.training.tracking import TrackedEnv
+
+CARTPOLE_GOOD = """\
+def compute_reward(prev, action, state):
+    upright = 1.0 - abs(float(state.obs[2])) / 0.21
+    centre = -0.1 * abs(float(state.obs[0]))
+    components = {"upright": upright, "centre": centre}
+    return float(sum(components.values())), components
+"""
+
+# Pays for a leaning pole: the policy learns to drop it, so episodes (the fitness) get short.
+CARTPOLE_BAD = """\
+def compute_reward(prev, action, state):
+    lean = 5.0 * abs(float(state.obs[2]))
+    components = {"lean": lean}
+    return float(sum(components.values())), components
+"""
+
+HOPPER_GOOD = """\
+import numpy as np
+
+
+def compute_reward(prev, action, state):
+    forward = state.x_velocity
+    alive = 1.0 if state.height > 0.8 else 0.0
+    control = -1e-3 * float(np.sum(np.square(action)))
+    components = {"forward": forward, "alive": alive, "control": control}
+    return float(sum(components.values())), components
+"""
+
+HOPPER_RAISES = """\
+CALLS = [0]
+
+
+def compute_reward(prev, action, state):
+    CALLS[0] += 1
+    forward = state.x_velocity
+    if CALLS[0] == 500:
+        raise ValueError("deliberately broken at call 500")
+    components = {"forward": forward}
+    return float(forward), components
+"""
+
+HOPPER_NAN = """\
+import numpy as np
+
+
+def compute_reward(prev, action, state):
+    forward = state.x_velocity
+    lift = np.log(state.height - 1.2)
+    components = {"forward": forward, "lift": lift}
+    return float(forward + lift), components
+"""
+
+
+def _line_of(source: str, text: str) -> int:
+    return next(i for i, line in enumerate(source.splitlines(), 1) if text in line)
+
+
+# --- fast: the pieces ---------------------------------------------------------------------------------------
+
+
+def test_syntax_error_names_the_program_line() -> None:
+    with pytest.raises(RewardProgramError) as err:
+        load_reward("def compute_reward(prev, action, state):\n    return 1.0 +\n")
+    assert err.value.line == 2
+
+
+def test_missing_function_is_reported() -> None:
+    with pytest.raises(RewardProgramError, match="compute_reward"):
+        load_reward("def reward(prev, action, state):\n    return 0.0, {}\n")
+
+
+def test_nonfinite_line_is_located_by_tracing() -> None:
+    fn = load_reward("import math\n\ndef compute_reward(p, a, s):\n    x = 1.0\n    y = math.inf - math.inf\n"
+                     "    return x + y, {'x': x, 'y': y}\n")  # fmt: skip
+    assert locate_nonfinite(fn, None, None, None) == 5
+
+
+def test_zoo_settings_are_used_for_every_env_version() -> None:
+    hopper = settings_for("Hopper-v5")
+    assert hopper is settings_for("Hopper-v3")
+    assert hopper.normalize and hopper.ppo["n_steps"] == 512 and hopper.ppo["batch_size"] == 32
+    assert "rl-baselines3-zoo" in hopper.source
+    assert "no rl-zoo3 entry" in settings_for("MyOwnRobot-v0").source
+    kwargs = ppo_kwargs(settings_for("CartPole-v1"), {"n_epochs": 3})
+    assert kwargs["n_epochs"] == 3
+    assert kwargs["learning_rate"](1.0) == pytest.approx(0.001)
+    assert kwargs["learning_rate"](0.5) == pytest.approx(0.0005)
+    policy = ppo_kwargs(hopper)["policy_kwargs"]
+    assert policy["net_arch"] == {"pi": [256, 256], "vf": [256, 256]}
+
+
+def test_tracked_env_records_components_and_episode_fitness() -> None:
+    card = resolve_task("cartpole-balance")
+    env = make_card_env(card)
+    recorder = WindowRecorder()
+    tracked = TrackedEnv(RewardWrapper(env, load_reward(CARTPOLE_GOOD), card_state_spec(card, env)),
+                         card.fitness_spec, recorder)  # fmt: skip
+    tracked.reset(seed=0)
+    steps = 0
+    while len(recorder.episodes) < 3:
+        _, _, terminated, truncated, info = tracked.step(tracked.action_space.sample())
+        steps += 1
+        assert "reward_components" not in info  # consumed, so the vec env does not deep-copy it each step
+        if terminated or truncated:
+            tracked.reset()
+    checkpoint = recorder.drain(timesteps=steps, fps=0.0)
+    assert checkpoint.steps == steps and checkpoint.episodes == 3
+    lengths = [e.length for e in recorder.episodes] or None
+    assert lengths is None  # drained
+    # episode_length fitness: each episode's fitness is its length, so their sum is the step count
+    assert checkpoint.fitness_mean == pytest.approx(steps / 3)
+    assert set(checkpoint.components) == {"upright", "centre"}
+    assert sum(c.share for c in checkpoint.components.values()) == pytest.approx(1.0)
+    for c in checkpoint.components.values():
+        assert c.min <= c.mean <= c.max
+    env.close()
+
+
+# --- slow: real PPO -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_checkpoints_record_statistics(tmp_path: Path) -> None:
+    events: list[dict[str, Any]] = []
+    job = TrainJob(task="cartpole-balance", reward_source=CARTPOLE_GOOD, timesteps=4000, checkpoints=4,
+                   eval_episodes=3)  # fmt: skip
+    result = train_candidate(job, tmp_path, events.append)
+    assert result.status == "ok", result.traceback
+    assert [c.timesteps for c in result.checkpoints] == sorted(c.timesteps for c in result.checkpoints)
+    assert len(result.checkpoints) == 4
+    assert result.checkpoints[-1].timesteps >= 4000
+    assert sum(c.episodes for c in result.checkpoints) > 0
+    for c in result.checkpoints:
+        assert c.terminated + c.truncated == c.episodes
+        assert set(c.components) == {"upright", "centre"}
+        assert sum(s.share for s in c.components.values()) == pytest.approx(1.0)
+    assert result.evaluation is not None and result.evaluation.episodes == 3
+    assert result.evaluation.success_rate is not None and result.evaluation.success_threshold == 475.0
+    assert all(r.seed >= 1_000_000 for r in result.evaluation.rollouts)  # separate seeds from training
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "started" and kinds[-1] == "finished"
+    assert kinds.count("progress") == 4 and kinds.count("checkpoint") == 4
+    stored = json.loads((tmp_path / "stats.json").read_text())
+    assert stored["status"] == "ok" and len(stored["checkpoints"]) == 4
+    assert list((tmp_path / "tensorboard").rglob("events.out.tfevents.*"))
+    for name in ("learning_curve", "components", "model"):
+        assert (tmp_path / result.artifacts[name]).stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_fitness_separates_a_good_from_a_bad_reward(tmp_path: Path) -> None:
+    jobs = [
+        TrainJob(candidate_id=name, task="cartpole-balance", reward_source=source, timesteps=8000, seed=1,
+                 eval_episodes=5, plots=False, save_model=False)
+        for name, source in (("good", CARTPOLE_GOOD), ("bad", CARTPOLE_BAD))
+    ]  # fmt: skip
+    good, bad = train_many(jobs, tmp_path, workers=2)
+    assert good.status == "ok" and bad.status == "ok", (good.error, bad.error)
+    assert good.fitness is not None and bad.fitness is not None
+    assert good.fitness > 2 * bad.fitness, (good.fitness, bad.fitness)
+
+
+@pytest.mark.slow
+def test_raising_reward_fails_with_its_line_while_the_other_finishes(tmp_path: Path) -> None:
+    seen: list[tuple[str, str]] = []
+    jobs = [
+        TrainJob(candidate_id="raises", task="hopper-forward", reward_source=HOPPER_RAISES, timesteps=4000),
+        TrainJob(candidate_id="fine", task="hopper-forward", reward_source=HOPPER_GOOD, timesteps=4000,
+                 eval_episodes=2),
+    ]  # fmt: skip
+    broken, fine = train_many(jobs, tmp_path, workers=2, on_event=lambda c, e: seen.append((c, e["event"])))
+    assert broken.status == "failed" and broken.failure == "reward"
+    assert broken.error_line == _line_of(HOPPER_RAISES, "raise ValueError")
+    assert "deliberately broken" in (broken.error or "")
+    assert broken.timesteps == 499  # the 500th call raised: 499 steps completed
+    assert fine.status == "ok" and fine.evaluation is not None and fine.timesteps >= 4000
+    assert ("fine", "finished") in seen and ("raises", "finished") in seen
+
+
+@pytest.mark.slow
+def test_nan_reward_fails_with_its_line(tmp_path: Path) -> None:
+    job = TrainJob(task="hopper-forward", reward_source=HOPPER_NAN, timesteps=2000, plots=False)
+    result = train_candidate(job, tmp_path)
+    assert result.status == "failed" and result.failure == "reward"
+    assert result.error_line == _line_of(HOPPER_NAN, "np.log")
+    assert "lift" in (result.error or "") and result.error_step is not None
+
+
+@pytest.mark.slow
+def test_video_is_written_and_decodes(tmp_path: Path) -> None:
+    import imageio.v2 as imageio
+
+    job = TrainJob(task="hopper-forward", reward_source=HOPPER_GOOD, timesteps=600, eval_episodes=1,
+                   video=True, video_frames=40, video_size=160, plots=False, save_model=False)  # fmt: skip
+    result = train_candidate(job, tmp_path)
+    assert result.status == "ok", result.traceback
+    frames = imageio.mimread(tmp_path / result.artifacts["video"], memtest=False)
+    assert len(frames) > 0
+    assert frames[0].shape == (160, 160, 3)
+    assert float(np.std(frames[0])) > 0 and not math.isnan(float(np.mean(frames[-1])))
