@@ -17,6 +17,7 @@ ENTRY = "compute_reward"
 _PYTHON_TAGS = {"", "python", "python3", "py", "py3", "numpy"}
 _FENCE = re.compile(r"^[ \t]*(?P<mark>`{3,}|~{3,})[ \t]*(?P<tag>[\w+.-]*)")
 _DEFINES_ENTRY = re.compile(rf"^[ \t]*def[ \t]+{ENTRY}[ \t]*\(", re.MULTILINE)
+_THINKING = re.compile(r"<think(?:ing)?>.*?</think(?:ing)?>", re.DOTALL | re.IGNORECASE)
 _CODE_LINE = re.compile(
     r"^(\s+\S|\s*$|#|@|import\s|from\s+\S+\s+import\s|def\s|class\s|[A-Za-z_][\w.,\s\[\]]*\s*[-+*/]?=[^=]|[)\]}])"
 )
@@ -68,11 +69,11 @@ def _bare_code(answer: str) -> str | None:
     end = at + 1
     while end < len(lines) and _CODE_LINE.match(lines[end]):
         end += 1
-    chunk = lines[start:end]
-    for stop in range(len(chunk), at - start, -1):  # trailing prose that looked like code: drop it
-        if _parses("\n".join(chunk[:stop])):
-            return "\n".join(chunk[:stop])
-    return "\n".join(chunk)
+    for first in range(start, at + 1):  # prose that looked like code, before or after: drop it
+        for stop in range(end, at, -1):
+            if _parses(textwrap.dedent("\n".join(lines[first:stop]))):
+                return "\n".join(lines[first:stop])
+    return "\n".join(lines[at:end])
 
 
 def _parses(code: str) -> bool:
@@ -121,6 +122,8 @@ def extract_program(answer: str | None, finish_reason: str | None = None) -> str
     the token limit, which turns a syntax error into a 'truncated' reason with the fix."""
     if answer is None or not answer.strip():
         return _reject("the LLM's answer was empty")
+    final = _THINKING.sub("", answer)  # reasoning models draft inside <think>: the answer follows it
+    answer = final if final.strip() else answer
     blocks = _fenced_blocks(answer)
     block = _pick(blocks)
     if block is not None:

@@ -41,6 +41,8 @@ FORMATS = {
     "several blocks": f"Shape:\n```python\nx = state.x_velocity\n```\nFull:\n```python\n{PROGRAM}```\nUse:\n```bash\npip install numpy\n```",
     "draft then fix": f"```python\n{PROGRAM.replace('float(state', '(float(state')}```\nFixed:\n```python\n{PROGRAM}```",
     "no fence": f"Sure! This reward follows.\n\n{PROGRAM}\nThis should work well. Hope it helps.",
+    "reasoning model": f"<think>Try:\n```python\ndef compute_reward(prev, action, state):\n    return 0.0, {{}}\n```\nBetter with velocity.</think>\nHere it is.\n\n{PROGRAM}",
+    "no fence, code-like prose": f"The reward = speed - cost.\n{PROGRAM}\nresult = a faster hop.\n",
     "example usage": f"```python\n{PROGRAM}\nif __name__ == '__main__':\n    print(compute_reward(None, None, None))\nprint('demo')\n```",
 }
 
