@@ -411,3 +411,25 @@ def test_browser_plays_a_clip_and_submits_a_ranking(served: str, browser, filled
     shot = tmp_path / "run-page.png"
     assert browser.save_screenshot(str(shot))
     shutil.copy(shot, "/tmp/autoreward-web-screenshot.png")
+    browser.find_element(By.LINK_TEXT, "it01-c00").click()  # the revision's page: code, diff, curves
+    WebDriverWait(browser, 30).until(lambda b: "Change from it00-c00" in b.page_source)
+    assert browser.save_screenshot(str(tmp_path / "candidate-page.png"))
+
+
+def test_generated_text_is_escaped_never_markup(tmp_path: Path) -> None:
+    """Code, verdict messages and component names come from an LLM: the page shows them as text."""
+    store = RunStore(tmp_path)
+    store.create_run("x", "t", {"name": "t"}, {}, {})
+    evil = "<script>alert(1)</script>"
+    cid = store.add_candidate(
+        "x", 0, 0, f"# {evil}\ndef compute_reward(p, a, s):\n    return 0.0, {{}}\n", llm_call_id=None
+    )
+    store.set_verdict(cid, {"reasons": [{"stage": "review", "severity": "warning", "line": 1, "message": evil}]}, True)
+    checkpoint = {"timesteps": 10, "components": {evil: {"mean": 1.0, "min": 0.0, "max": 2.0, "share": 1.0}}}
+    store.set_result(
+        cid, {"status": "ok", "checkpoints": [checkpoint, {**checkpoint, "timesteps": 20}]}, 1.0, "trained"
+    )
+    with TestClient(create_app(tmp_path)) as client:
+        for url in ("/runs/x", "/runs/x/candidates/it00-c00"):
+            page = client.get(url).text
+            assert evil not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page, url
