@@ -42,11 +42,12 @@ def runs_page(request: Request, store: Store) -> HTMLResponse:
 def run_page(run_id: str, request: Request, store: Store) -> HTMLResponse:
     find_run(store, run_id)
     detail = views.run_detail(store, run_id)
-    charts = {}
+    results = {row.id: row.result for row in store.candidates(run_id)}
+    charts = {}  # drawn only where the trainer left no PNG
     for iteration in detail.iterations:
         for c in iteration.candidates:
             if c.checkpoints and not ({"learning_curve", "components"} <= c.files.keys()):
-                charts[c.id] = views.curves(store.candidate(c.id).result)
+                charts[c.id] = views.curves(results.get(c.id))
     return templates.TemplateResponse(request, "run.html", {"d": detail, "charts": charts})
 
 
