@@ -14,6 +14,7 @@ import re
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -169,6 +170,8 @@ def _litellm() -> Any:
     os.environ.setdefault("LITELLM_LOG", "ERROR")
     import litellm
 
+    # pydantic warns about one of litellm's own TypedDicts when a priced model answers: noise to users
+    warnings.filterwarnings("ignore", message=r"Item '\w+' on TypedDict class", category=UserWarning)
     litellm.suppress_debug_info = True
     litellm.set_verbose = False
     litellm.drop_params = True  # a provider without e.g. temperature gets the call without it

@@ -291,3 +291,15 @@ def test_client_side_missing_credentials_is_not_retried(
     with pytest.raises(LLMConfigError, match="no API key for xinference/test-model: set XINFERENCE_API_KEY"):
         complete(PROMPT, llm_settings.model_copy(update={"model": "xinference/test-model"}), n=1)
     assert llm_server.requests == []
+
+
+@pytest.mark.filterwarnings("ignore:Item 'summary' on TypedDict:UserWarning")  # litellm's own types
+def test_cost_from_litellms_price_table(llm_key: str, llm_settings: LLMSettings) -> None:
+    """A model litellm has a price for (served here by the test server) gets its cost recorded."""
+    with ScriptedLLMServer([answer("a", "b")], models=("gpt-4o-mini",)) as server:
+        settings = llm_settings.model_copy(update={"model": "openai/gpt-4o-mini", "api_base": server.base_url})
+        budget = Budget(max_cost=1.0)
+        record = complete(PROMPT, settings, n=2, budget=budget)
+    per_in, per_out = 0.15 / 1e6, 0.60 / 1e6  # USD per token, gpt-4o-mini in litellm's bundled table
+    assert record.cost_usd == pytest.approx(record.tokens_in * per_in + record.tokens_out * per_out)
+    assert budget.spent_cost == pytest.approx(record.cost_usd) and record.cost_usd > 0
