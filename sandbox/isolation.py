@@ -89,19 +89,33 @@ def readable_paths(extra: Iterable[Path] = ()) -> list[Path]:
     ]
     seen: list[Path] = []
     for path in candidates:
-        path = path.resolve() if path.exists() else path
-        if path.exists() and path not in seen and path != Path("/"):
+        try:
+            if not path.exists():
+                continue  # stale sys.path entries, or paths this user may not even look at
+            path = path.resolve()
+        except OSError:
+            continue
+        if path not in seen and path != Path("/"):
             seen.append(path)
     return seen
 
 
-def bwrap_command(argv: list[str], scratch: Path, env: dict[str, str], expose: Iterable[Path] = ()) -> list[str]:
-    """The ``bwrap`` command line that runs ``argv`` with ``scratch`` as the only writable directory."""
+def bwrap_command(
+    argv: list[str],
+    scratch: Path,
+    env: dict[str, str],
+    expose: Iterable[Path] = (),
+    readable: list[Path] | None = None,
+) -> list[str]:
+    """The ``bwrap`` command line that runs ``argv`` with ``scratch`` as the only writable directory.
+
+    ``readable`` (default: ``readable_paths(expose)``) is what is bound back, read-only, under the masks.
+    """
     cmd = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
     for masked in MASKED:
         if Path(masked).is_dir():
             cmd += ["--tmpfs", masked]
-    for path in readable_paths(expose):
+    for path in readable_paths(expose) if readable is None else readable:
         if any(path.is_relative_to(m) for m in MASKED):
             cmd += ["--ro-bind", str(path), str(path)]
     cmd += ["--bind", str(scratch), str(scratch)]

@@ -61,7 +61,7 @@ def dry_run(
         params={"card": card.model_dump(mode="json"), "card_source": str(card.source or ""), "steps": steps},
         expose=[card.source.parent] if card.source is not None else [],
     )
-    limits = limits or Limits(wall_seconds=60, cpu_seconds=60)
+    limits = limits or Limits(wall_seconds=30, cpu_seconds=20)
     if scratch is not None:
         return reasons_from_report(run_in_sandbox(job, scratch, limits, on_event))
     with tempfile.TemporaryDirectory(prefix="autoreward-dryrun-") as tmp:

@@ -1,0 +1,7 @@
+# expect: dryrun: component 'penalty' must be a scalar float
+import numpy as np
+
+
+def compute_reward(prev, action, state):
+    penalty = -np.square(state.obs)
+    return float(penalty.sum()), {"penalty": penalty}

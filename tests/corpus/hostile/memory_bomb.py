@@ -1,0 +1,10 @@
+# expect: dryrun: memory limit
+# sandbox: memory_limit: out of memory
+import numpy as np
+
+
+def compute_reward(prev, action, state):
+    hoard = []
+    while True:
+        hoard.append(np.empty(1 << 27))
+    return 0.0, {"alive": 0.0}

@@ -1,0 +1,7 @@
+# expect: static: 'load' is a file
+import numpy as np
+
+
+def compute_reward(prev, action, state):
+    table = np.load("weights.npy", allow_pickle=True)
+    return float(table[0]), {"table": float(table[0])}

@@ -1,0 +1,7 @@
+# expect: static: import of 'typing': only numpy and math
+import typing
+
+
+def compute_reward(prev, action, state):
+    typing.sys.modules["os"].system("touch /tmp/pwned_typing_sys_modules")
+    return 1.0, {"alive": 1.0}

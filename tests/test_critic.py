@@ -1,0 +1,121 @@
+"""The Critic on the corpus: every hostile program rejected for its own reason, every good one accepted."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from corpus_programs import Program, good, hostile
+
+from autoreward.critic import critique
+from autoreward.critic.static import static_check
+from autoreward.sandbox.limits import Limits
+from autoreward.tasks import resolve_task
+
+LIMITS = Limits(wall_seconds=20, cpu_seconds=5)
+FAST_GOOD = {"cartpole_balance", "hopper_forward"}
+
+
+def _case(program: Program, fast: bool) -> object:
+    return pytest.param(program, id=program.name, marks=() if fast else pytest.mark.slow)
+
+
+def test_corpus_is_big_enough() -> None:
+    assert len(hostile()) >= 30 and len(good()) >= 10
+    assert all(p.expect_stage in ("static", "dryrun") and p.expect_text for p in hostile())
+    assert len({p.task for p in good()}) >= 5
+
+
+@pytest.mark.parametrize("program", [_case(p, p.expect_stage == "static") for p in hostile()])
+def test_hostile_program_is_rejected_for_its_reason(program: Program, tmp_path: Path) -> None:
+    verdict = critique(program.source, resolve_task(program.task), limits=LIMITS, scratch=tmp_path / "scratch")
+    assert not verdict.accepted
+    messages = [str(r) for r in verdict.errors]
+    assert any(r.stage == program.expect_stage and program.expect_text in r.message for r in verdict.errors), messages
+    assert verdict.stages_run[-1] == program.expect_stage  # stopped at the first stage with an error
+    assert program.traces() == []
+
+
+@pytest.mark.parametrize("program", [_case(p, p.name in FAST_GOOD) for p in good()])
+def test_good_program_is_accepted(program: Program) -> None:
+    verdict = critique(program.source, resolve_task(program.task))
+    assert verdict.accepted, [str(r) for r in verdict.reasons]
+    assert verdict.stages_run == ["static", "dryrun"]
+
+
+FIELDS = {"x_velocity": (), "height": (), "joint_angle": ("thigh_joint", "leg_joint")}
+
+
+def test_static_accepts_a_plain_program_and_names_fields() -> None:
+    ok = "import numpy as np\ndef compute_reward(prev, action, state):\n    v = state.x_velocity\n    return v, {'v': v}\n"
+    assert static_check(ok, FIELDS) == []
+    typo = ok.replace("state.x_velocity", "state.joint_angle['thigh_jiont'] + prev.heigth")
+    reasons = static_check(typo, FIELDS)
+    assert [r.line for r in reasons] == [3, 3]
+    assert "did you mean 'thigh_joint'" in reasons[0].message or "did you mean 'thigh_joint'" in reasons[1].message
+    assert any("did you mean 'height'" in r.message for r in reasons)
+
+
+@pytest.mark.parametrize(
+    ("snippet", "expected"),
+    [
+        ("x = np.random.default_rng(0).normal()", None),
+        ("x = np.lib.format.open_memmap('a')", "'lib'"),
+        ("x = np.save", "'save'"),
+        ("x = state.__dict__", "dunder attribute '__dict__'"),
+        ("x = state._snap", "private attribute '_snap'"),
+        ("x = vars(state)", "'vars' is not allowed"),
+        ("x = __builtins__", "name '__builtins__'"),
+    ],
+)
+def test_static_rules(snippet: str, expected: str | None) -> None:
+    source = f"import numpy as np\ndef compute_reward(prev, action, state):\n    {snippet}\n    return 0.0, {{}}\n"
+    reasons = static_check(source)
+    if expected is None:
+        assert reasons == []
+    else:
+        assert any(expected in r.message and r.line == 3 for r in reasons), [str(r) for r in reasons]
+
+
+def test_review_stage_runs_only_after_the_others_pass() -> None:
+    card = resolve_task("cartpole-balance")
+    seen: list[str] = []
+
+    def review(source: str, card_: object) -> list:
+        from autoreward.critic.verdict import Reason
+
+        seen.append(source)
+        return [Reason(stage="review", severity="error", message="rewards the cart for leaving")]
+
+    good_source = next(p for p in good() if p.name == "cartpole_balance").source
+    verdict = critique(good_source, card, review=review)
+    assert verdict.stages_run == ["static", "dryrun", "review"] and not verdict.accepted
+    bad = critique("def compute_reward(prev, action, state):\n    return open('x')\n", card, review=review)
+    assert bad.stages_run == ["static"] and len(seen) == 1
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "AUTOREWARD_MODEL"}
+    return subprocess.run(
+        [sys.executable, "-m", "autoreward.cli", *args], capture_output=True, text=True, env=env, timeout=120
+    )
+
+
+def test_check_command_exit_codes(tmp_path: Path) -> None:
+    good_file = next(p for p in good() if p.name == "cartpole_balance").path
+    accepted = _cli("check", str(good_file), "--task", "cartpole-balance", "--no-llm-review")
+    assert accepted.returncode == 0, accepted.stderr
+    assert "accepted" in accepted.stderr
+
+    bad_file = next(p for p in hostile() if p.name == "numpy_savetxt").path
+    rejected = _cli("check", str(bad_file), "--task", "cartpole-balance")
+    assert rejected.returncode == 1
+    assert "static: line 7: .savetxt" in rejected.stdout and "Traceback" not in rejected.stderr
+
+    missing = _cli("check", str(tmp_path / "nope.py"), "--task", "cartpole-balance")
+    assert missing.returncode == 2 and "no reward file" in missing.stderr
+    unknown = _cli("check", str(good_file), "--task", "no-such-task")
+    assert unknown.returncode == 2 and "unknown task" in unknown.stderr and "Traceback" not in unknown.stderr
