@@ -378,6 +378,24 @@ const done = arguments[arguments.length - 1];
 const video = document.querySelector('#ranking video');
 video.play().then(() => done('playing')).catch((err) => done('play failed: ' + err));
 """
+DRAG = """
+const [source, target] = arguments;
+const data = new DataTransfer();
+const box = target.getBoundingClientRect();
+const at = {bubbles: true, cancelable: true, dataTransfer: data, clientX: box.left + 5, clientY: box.top + 2};
+source.dispatchEvent(new DragEvent('dragstart', {bubbles: true, dataTransfer: data}));
+target.dispatchEvent(new DragEvent('dragover', at));
+target.dispatchEvent(new DragEvent('drop', at));
+source.dispatchEvent(new DragEvent('dragend', {bubbles: true, dataTransfer: data}));
+"""
+
+
+def _order(browser) -> list[str]:
+    return browser.execute_script(
+        "return [...document.querySelectorAll('#ranking-list li')].map(li => li.dataset.candidate);"
+    )
+
+
 STATE = (
     "const v = document.querySelector('#ranking video'); return [v.currentTime, v.readyState, v.error && v.error.code];"
 )
@@ -399,7 +417,12 @@ def test_browser_plays_a_clip_and_submits_a_ranking(served: str, browser, filled
 
     items = browser.find_elements(By.CSS_SELECTOR, "#ranking-list li")
     assert [i.get_attribute("data-candidate") for i in items] == [filled.ids["a2"], filled.ids["b2"]]
-    items[0].find_element(By.CSS_SELECTOR, "button.down").click()  # b2 above a2
+    browser.execute_script(DRAG, items[1], items[0])  # drag b2 onto the top half of a2: b2 first
+    assert _order(browser) == [filled.ids["b2"], filled.ids["a2"]]
+    items[1].find_element(By.CSS_SELECTOR, "button.down").click()  # b2 down: a2 first
+    assert _order(browser) == [filled.ids["a2"], filled.ids["b2"]]
+    items[0].find_element(By.CSS_SELECTOR, "button.down").click()  # a2 down: b2 first
+    assert _order(browser) == [filled.ids["b2"], filled.ids["a2"]]
     browser.find_element(By.ID, "submit-ranking").click()
     message = WebDriverWait(browser, 30).until(
         lambda b: (m := b.find_element(By.ID, "ranking-message").text).startswith(("stored", "not stored")) and m

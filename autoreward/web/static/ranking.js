@@ -20,6 +20,7 @@ function setupRanking(form) {
     dragged.classList.add("dragging");
     event.dataTransfer.effectAllowed = "move";
   });
+  list.addEventListener("drop", (event) => event.preventDefault()); // the order already moved on dragover
   list.addEventListener("dragend", () => { if (dragged) dragged.classList.remove("dragging"); dragged = null; });
   list.addEventListener("dragover", (event) => {
     event.preventDefault();
