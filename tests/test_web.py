@@ -246,6 +246,17 @@ def test_bad_rankings_are_422_with_a_clear_message(
     assert RunStore(filled.root).preference(RUN, 1) is None
 
 
+def test_a_synthetic_preference_run_refuses_a_person_s_ranking(filled: Filled) -> None:
+    store = RunStore(filled.root)
+    store.create_run("oracle", "hopper-forward", {}, {"preference": "synthetic"}, {})
+    cid = store.add_candidate("oracle", 0, 0, FIRST, llm_call_id=None)
+    store.set_result(cid, _result(cid, 1.0, {}), 1.0, "trained")
+    with TestClient(create_app(filled.root)) as client:
+        response = client.post("/api/runs/oracle/preference", json={"ranking": [cid]})
+    assert response.status_code == 409 and "synthetic oracle" in response.json()["detail"]
+    assert store.preference("oracle", 0) is None
+
+
 def test_malformed_ranking_bodies_are_422(client: TestClient) -> None:
     assert client.post(f"/api/runs/{RUN}/preference", json={"ranking": []}).status_code == 422
     assert client.post(f"/api/runs/{RUN}/preference", json={"order": ["x"]}).status_code == 422
@@ -303,7 +314,7 @@ def test_pages_show_runs_verdicts_videos_curves_and_diffs(client: TestClient, fi
     index = client.get("/")
     assert index.status_code == 200 and f'href="/runs/{RUN}"' in index.text and "waiting_preference" in index.text
     page = client.get(f"/runs/{RUN}").text
-    assert "This run waits for your ranking" in page
+    assert "This run waits for your ranking" in page and "Rank the policies of iteration 2" in page
     assert page.count("<video") == 4  # iteration 1's two in the ranking section, iteration 0's two in its own
     assert "State has no field" in page and "training failed at line 2" in page
     assert f"/runs/{RUN}/files/it00-c00/learning_curve.png" in page  # the trainer's PNG
@@ -427,7 +438,7 @@ def test_browser_plays_a_clip_and_submits_a_ranking(served: str, browser, filled
     message = WebDriverWait(browser, 30).until(
         lambda b: (m := b.find_element(By.ID, "ranking-message").text).startswith(("stored", "not stored")) and m
     )
-    assert message.startswith("stored for iteration 1"), message
+    assert message.startswith("stored for iteration 2"), message  # people count iterations from 1
     stored = RunStore(filled.root).preference(RUN, 1)
     assert (stored["source"], stored["ranking"]) == ("human", [filled.ids["b2"], filled.ids["a2"]])
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from autoreward.store import RunStore
 from autoreward.web import views
 from autoreward.web.deps import candidate_id, find_run, open_store
-from autoreward.web.ranking import RankingError, store_ranking
+from autoreward.web.ranking import RankingConflict, RankingError, store_ranking
 
 router = APIRouter(prefix="/api")
 Store = Annotated[RunStore, Depends(open_store)]
@@ -62,6 +62,8 @@ def post_preference(run_id: str, body: PreferenceIn, store: Store) -> Preference
     run = find_run(store, run_id)
     try:
         iteration = store_ranking(store, run_id, body.ranking, body.iteration)
+    except RankingConflict as err:
+        raise HTTPException(409, str(err)) from None
     except RankingError as err:
         raise HTTPException(422, str(err)) from None
     waiting = run.status == "waiting_preference"

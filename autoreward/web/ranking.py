@@ -6,11 +6,24 @@ where a ranking came from: ``add_preference(run_id, iteration, "human", ranking)
 
 from __future__ import annotations
 
-from autoreward.store import CandidateRow, RunStore
+from autoreward.store import CandidateRow, Run, RunStore
 
 
 class RankingError(ValueError):
     """A submitted ranking that cannot be stored; the message says what to send instead."""
+
+
+class RankingConflict(RankingError):
+    """The run is ranked by someone else (the synthetic oracle): a person's ranking would replace its record."""
+
+
+def check_ranker(run: Run) -> None:
+    """A synthetic-preference run stays an experiment: the loop takes any stored ranking, so refuse a person's."""
+    if run.config.get("preference") == "synthetic":
+        raise RankingConflict(
+            f"run {run.id!r} is ranked by the synthetic oracle (--preference synthetic); a ranking stored here would "
+            "replace the oracle's. Start a run with --preference human to rank it yourself"
+        )
 
 
 def rankable(store: RunStore, run_id: str) -> tuple[int, list[CandidateRow]] | None:
@@ -45,6 +58,7 @@ def check_ranking(store: RunStore, run_id: str, ranking: list[str], iteration: i
 
 def store_ranking(store: RunStore, run_id: str, ranking: list[str], iteration: int | None = None) -> int:
     """Validate and store a human ranking (best first); returns its iteration."""
+    check_ranker(store.run(run_id))
     latest = check_ranking(store, run_id, ranking, iteration)
     store.add_preference(run_id, latest, "human", list(ranking))
     return latest

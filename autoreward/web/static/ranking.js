@@ -44,7 +44,7 @@ function setupRanking(form) {
       const body = await response.json();
       if (!response.ok) throw new Error(typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail));
       message.className = "ok";
-      message.textContent = `stored for iteration ${body.iteration}: ${body.next_step}`;
+      message.textContent = `stored for iteration ${body.iteration + 1}: ${body.next_step}`;
     } catch (err) {
       message.className = "bad";
       message.textContent = `not stored: ${err.message}`;
