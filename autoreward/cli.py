@@ -148,6 +148,273 @@ def _configured_review(card: Any) -> Any:
     return functools.partial(review, description_text=text, settings=settings)
 
 
+RunsDir = Annotated[
+    Path | None,
+    typer.Option("--runs-dir", envvar="AUTOREWARD_RUNS_DIR", help="Where runs are stored (default ./autoreward-runs)."),
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Plain log lines instead of the live table.")]
+
+
+@app.command()
+def run(
+    task: Annotated[str, typer.Argument(help="A catalog task name or a path to a card (.toml).")],
+    model: Annotated[str | None, typer.Option(help="Any litellm model string [env: AUTOREWARD_MODEL].")] = None,
+    api_base: Annotated[
+        str | None, typer.Option(help="An OpenAI-compatible endpoint [env: AUTOREWARD_API_BASE].")
+    ] = None,
+    iterations: Annotated[int, typer.Option(min=1, help="Design-train-judge rounds.")] = 3,
+    samples: Annotated[int | None, typer.Option(min=1, help="K programs asked for per iteration.")] = None,
+    timesteps: Annotated[
+        int | None, typer.Option(min=1, help="Training budget per candidate (default: the card's).")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Candidates trained at once (default: cores).")] = None,
+    seed: Annotated[int, typer.Option(help="Base seed of descriptions, training and evaluation.")] = 0,
+    preference: Annotated[
+        str, typer.Option(help="none | synthetic | human: who ranks each iteration's policies.")
+    ] = "none",
+    oracle_noise: Annotated[
+        float, typer.Option(min=0.0, help="Noise of the synthetic oracle's fitness comparisons.")
+    ] = 0.0,
+    oracle_budget: Annotated[int | None, typer.Option(min=1, help="Comparisons the synthetic oracle may make.")] = None,
+    video: Annotated[bool, typer.Option("--video/--no-video", help="Film each trained policy.")] = True,
+    backend: Annotated[str, typer.Option(help="local | ray: where candidates train.")] = "local",
+    ray_address: Annotated[str | None, typer.Option(help="A Ray cluster to join (with --backend ray).")] = None,
+    llm_review: Annotated[
+        bool, typer.Option("--llm-review/--no-llm-review", help="Let the LLM review each program.")
+    ] = True,
+    eval_episodes: Annotated[int, typer.Option(min=1, help="Evaluation episodes per trained policy.")] = 5,
+    temperature: Annotated[float | None, typer.Option(help="Sampling temperature of the Designer.")] = None,
+    max_llm_cost: Annotated[float | None, typer.Option(help="Stop before LLM spend passes this many USD.")] = None,
+    max_llm_tokens: Annotated[int | None, typer.Option(help="Stop before LLM tokens pass this many.")] = None,
+    prompts: Annotated[Path | None, typer.Option(help="A directory of your own prompt templates.")] = None,
+    run_id: Annotated[str | None, typer.Option(help="Name of the run (default: TASK-DATE-TIME).")] = None,
+    runs_dir: RunsDir = None,
+    quiet: Quiet = False,
+) -> None:
+    """The full loop: design, check, train, judge and revise reward programs; export the best."""
+    from autoreward.config import load_settings
+    from autoreward.runconfig import RunConfig
+    from autoreward.runs import create_run
+    from autoreward.store import RunStore
+    from autoreward.tasks import resolve_task
+
+    for name, value, allowed in (("preference", preference, ("none", "synthetic", "human")),
+                                 ("backend", backend, ("local", "ray"))):  # fmt: skip
+        if value not in allowed:
+            raise AutorewardError(f"--{name} {value!r} is not one of {', '.join(allowed)}")
+    settings = load_settings(
+        {"model": model, "api_base": api_base, "samples": samples, "temperature": temperature,
+         "max_llm_cost": max_llm_cost, "max_llm_tokens": max_llm_tokens, "prompts_dir": prompts}
+    )  # fmt: skip
+    card = resolve_task(task)
+    config = RunConfig(
+        task=str(card.source) if card.source and task.endswith(".toml") else card.name, iterations=iterations,
+        timesteps=timesteps, workers=workers, seed=seed, preference=preference, oracle_noise=oracle_noise,
+        oracle_budget=oracle_budget, video=video, backend=backend, ray_address=ray_address, llm_review=llm_review,
+        eval_episodes=eval_episodes, llm=settings,
+    )  # fmt: skip
+    store = RunStore(runs_dir)
+    new_id = create_run(store, card, config, run_id)
+    stderr.print(f"run [bold]{new_id}[/] in {store.run_dir(new_id)}", highlight=False)
+    _drive(store, new_id, quiet)
+
+
+@app.command()
+def resume(
+    run_id: Annotated[str, typer.Argument(help="The run to continue (see `autoreward runs`).")],
+    runs_dir: RunsDir = None,
+    quiet: Quiet = False,
+) -> None:
+    """Continue a killed or stopped run from its first unfinished stage."""
+    from autoreward.store import RunStore
+
+    store = RunStore(runs_dir)
+    if store.run(run_id).status == "finished":
+        stderr.print(f"run {run_id} is already finished", highlight=False)
+    _drive(store, run_id, quiet)
+
+
+def _drive(store: Any, run_id: str, quiet: bool) -> None:
+    """Run or resume the loop with the live view, then print the best fitness, the run id and the export."""
+    from autoreward.live import LiveObserver, PlainObserver
+    from autoreward.loop import Loop, WaitingForPreference
+    from autoreward.parts import default_parts
+    from autoreward.runs import finish_run, stored_card
+
+    card = stored_card(store, run_id)
+    config = store.run(run_id).config
+    ask = _terminal_ranking(store, run_id) if sys.stdin.isatty() and not quiet else None
+    loop_parts = default_parts(_run_config(config), card, ask)
+    quiet = quiet or not stdout.is_terminal
+    observer = PlainObserver(stderr) if quiet else LiveObserver(stderr, config["iterations"])
+    try:
+        if isinstance(observer, LiveObserver):
+            with observer:
+                outcome = Loop(store, run_id, card, loop_parts, observer).run()
+                observer.finish()
+        else:
+            outcome = Loop(store, run_id, card, loop_parts, observer).run()
+    except WaitingForPreference as waiting:
+        stderr.print(str(waiting), highlight=False, soft_wrap=True)
+        return
+    except (AutorewardError, KeyboardInterrupt) as err:
+        store.set_run(run_id, status="stopped")
+        if isinstance(err, KeyboardInterrupt):
+            raise AutorewardError(f"interrupted: `autoreward resume {run_id}` continues where it stopped") from None
+        raise AutorewardError(f"{err} (run {run_id} is stored: `autoreward resume {run_id}` continues)") from None
+    plot, exported = finish_run(store, run_id, card)
+    best = "none" if outcome.best_fitness is None else f"{outcome.best_fitness:.4g}"
+    typer.echo(f"best fitness: {best} ({outcome.best_candidate or 'no trained candidate'})")
+    typer.echo(f"run: {run_id}")
+    typer.echo(f"exported: {exported or 'nothing (no candidate was trained)'}")
+    if plot:
+        typer.echo(f"plot: {plot}")
+
+
+def _run_config(config: dict[str, Any]) -> Any:
+    from autoreward.runconfig import RunConfig
+
+    return RunConfig.model_validate(config)
+
+
+def _terminal_ranking(store: Any, run_id: str) -> Any:
+    """Ask the person at the terminal to rank an iteration's policies (used by `run` and `prefer`)."""
+
+    def ask(iteration: int, rows: list[Any]) -> list[str]:
+        return _rank_in_terminal(store, run_id, iteration, rows)
+
+    return ask
+
+
+def _rank_in_terminal(store: Any, run_id: str, iteration: int, rows: list[Any]) -> list[str]:
+    from autoreward.preference import parse_ranking
+
+    table = Table(title=f"{run_id}: rank the policies of iteration {iteration + 1} (best first)")
+    for column in ("#", "candidate", "fitness", "success", "video"):
+        table.add_column(column, overflow="fold")
+    for number, row in enumerate(rows, start=1):
+        result = row.result or {}
+        evaluation = result.get("evaluation") or {}
+        video = (result.get("artifacts") or {}).get("video")
+        success = evaluation.get("success_rate")
+        table.add_row(
+            str(number), row.id.rpartition("/")[2], f"{row.fitness:.4g}" if row.fitness is not None else "-",
+            "-" if success is None else f"{success:.0%}", str(store.candidate_dir(row.id) / video) if video else "-",
+        )  # fmt: skip
+    stderr.print(table)
+    labels = [row.id for row in rows]
+    while True:
+        answer = typer.prompt("ranking, best first (e.g. 2 1 3)")
+        try:
+            return parse_ranking(answer, labels)
+        except AutorewardError as err:
+            stderr.print(f"[red]{err}[/]", highlight=False)
+
+
+@app.command()
+def prefer(
+    run_id: Annotated[str, typer.Argument(help="The run whose latest iteration you rank.")],
+    ranking: Annotated[str | None, typer.Option(help="The order, best first (e.g. '2 1 3'); asked if omitted.")] = None,
+    runs_dir: RunsDir = None,
+) -> None:
+    """A preference session in the terminal: rank the latest iteration's policies."""
+    from autoreward.preference import parse_ranking
+    from autoreward.store import RunStore
+
+    store = RunStore(runs_dir)
+    rows = store.candidates(run_id)
+    iterations = sorted({r.iteration for r in rows if r.status == "trained"})
+    if not iterations:
+        raise AutorewardError(f"run {run_id} has no trained policy to rank yet")
+    iteration = iterations[-1]
+    trained = [r for r in rows if r.iteration == iteration and r.status == "trained"]
+    if ranking is None:
+        order = _rank_in_terminal(store, run_id, iteration, trained)
+    else:
+        order = parse_ranking(ranking, [r.id for r in trained])
+    store.add_preference(run_id, iteration, "human", order)
+    typer.echo(f"ranking of iteration {iteration + 1} stored; `autoreward resume {run_id}` continues the run")
+
+
+@app.command()
+def runs(as_json: JsonFlag = False, runs_dir: RunsDir = None) -> None:
+    """List stored runs."""
+    from autoreward.store import RunStore
+
+    store = RunStore(runs_dir)
+    rows = store.runs()
+    if as_json:
+        typer.echo(json.dumps([_run_summary(store, r) for r in rows], indent=2))
+        return
+    table = Table(title=f"{len(rows)} runs in {store.root}")
+    for column in ("run", "task", "status", "iterations", "best fitness"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        summary = _run_summary(store, r)
+        best = summary["best_fitness"]
+        table.add_row(r.id, r.task, r.status, str(summary["iterations"]), "-" if best is None else f"{best:.4g}")
+    stdout.print(table)
+
+
+def _run_summary(store: Any, run: Any) -> dict[str, Any]:
+    candidates = store.candidates(run.id)
+    return {
+        "id": run.id, "task": run.task, "status": run.status, "created": run.created,
+        "iterations": len({c.iteration for c in candidates}), "candidates": len(candidates),
+        "best_candidate": run.best_candidate, "best_fitness": run.best_fitness,
+        "model": run.config.get("llm", {}).get("model"),
+    }  # fmt: skip
+
+
+@app.command()
+def show(
+    run_id: Annotated[str, typer.Argument(help="The run to show.")],
+    as_json: JsonFlag = False,
+    runs_dir: RunsDir = None,
+) -> None:
+    """One run's iterations, candidates, verdicts and fitness."""
+    from autoreward.live import _verdict_text
+    from autoreward.store import RunStore
+
+    store = RunStore(runs_dir)
+    run = store.run(run_id)
+    candidates = store.candidates(run_id)
+    usage = store.llm_usage(run_id)
+    if as_json:
+        data = {
+            **_run_summary(store, run), "config": run.config, "meta": run.meta,
+            "llm_usage": usage, "candidates": [vars(c) for c in candidates],
+        }  # fmt: skip
+        typer.echo(json.dumps(data, indent=2, default=str))
+        return
+    best = "-" if run.best_fitness is None else f"{run.best_fitness:.4g}"
+    stdout.print(f"[bold]{run.id}[/] {run.task} ({run.status}), best fitness {best}", highlight=False)
+    for iteration in sorted({c.iteration for c in candidates}):
+        spent = usage.get(iteration, {})
+        table = Table(title=f"iteration {iteration + 1}: {spent.get('tokens_in', 0)} tokens in, "
+                      f"{spent.get('tokens_out', 0)} out, ${spent.get('cost', 0) or 0:.4f}")  # fmt: skip
+        for column in ("candidate", "status", "fitness", "verdict"):
+            table.add_column(column, overflow="fold")
+        for c in (c for c in candidates if c.iteration == iteration):
+            fitness = "-" if c.fitness is None else f"{c.fitness:.4g}"
+            table.add_row(c.id.rpartition("/")[2], c.status, fitness, _verdict_text(c))
+        stdout.print(table)
+
+
+@app.command()
+def export(
+    run_id: Annotated[str, typer.Argument(help="The run whose best program to export.")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Where to write the .py file.")] = None,
+    runs_dir: RunsDir = None,
+) -> None:
+    """Write the best program as one standalone file (program + State builder + gymnasium Wrapper)."""
+    from autoreward.runs import export_best
+    from autoreward.store import RunStore
+
+    path = export_best(RunStore(runs_dir), run_id, output)
+    typer.echo(str(path))
+
+
 @app.command()
 def serve(
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1 (0: any free port).")] = 8765,

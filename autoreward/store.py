@@ -64,6 +64,16 @@ class Run:
 
 
 @dataclass(frozen=True)
+class StoredCall:
+    """One LLM call as stored: ``record`` is the call record exactly as the LLM layer produced it."""
+
+    row_id: int
+    iteration: int
+    purpose: str
+    record: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class CandidateRow:
     id: str
     run_id: str
@@ -163,19 +173,19 @@ class RunStore:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     run_id, iteration, purpose, time.time(), int(record.get("tokens_in") or 0),
-                    int(record.get("tokens_out") or 0), float(record.get("cost") or 0.0), json.dumps(record),
+                    int(record.get("tokens_out") or 0), float(record.get("cost_usd") or 0.0), json.dumps(record),
                 ),
             )  # fmt: skip
             return int(cursor.lastrowid or 0)
 
-    def llm_calls(self, run_id: str, iteration: int | None = None, purpose: str | None = None) -> list[dict]:
+    def llm_calls(self, run_id: str, iteration: int | None = None, purpose: str | None = None) -> list[StoredCall]:
         query, args = "SELECT id, iteration, purpose, record FROM llm_calls WHERE run_id = ?", [run_id]
         if iteration is not None:
             query, args = query + " AND iteration = ?", [*args, iteration]
         if purpose is not None:
             query, args = query + " AND purpose = ?", [*args, purpose]
         rows = self._db.execute(query + " ORDER BY id", args).fetchall()
-        return [{"id": r[0], "iteration": r[1], "purpose": r[2], **json.loads(r[3])} for r in rows]
+        return [StoredCall(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
 
     def llm_usage(self, run_id: str) -> dict[int, dict[str, float]]:
         """Tokens and cost per iteration."""

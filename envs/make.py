@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
+
 from autoreward.envs.classic import obs_layout
 from autoreward.envs.fitness import unknown_fields
 from autoreward.envs.state import StateSpec, build_state_spec
-
 from autoreward.errors import TaskError
 
 # Which package registers which env ids, for "unknown env" messages.

@@ -12,6 +12,7 @@ from typing import Any, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
+
 from autoreward.envs.state import State, StateSpec
 
 RewardFn = Callable[[State, np.ndarray, State], tuple[float, dict[str, float]]]

@@ -8,10 +8,10 @@ from pathlib import Path
 import mujoco
 import numpy as np
 import pytest
+
 from autoreward.envs.fitness import EpisodeFitness
 from autoreward.envs.make import card_state_spec, make_card_env, state_spec
 from autoreward.envs.state import State
-
 from autoreward.tasks import catalog, load_card
 
 MUJOCO_TASKS = [name for name, card in catalog().items() if card.family != "classic"]

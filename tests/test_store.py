@@ -13,7 +13,7 @@ from autoreward.store import RunStore, runs_root
 def test_records_survive_reopening(tmp_path: Path) -> None:
     store = RunStore(tmp_path)
     store.create_run("r1", "cartpole-balance", {"name": "cartpole-balance"}, {"samples": 2}, {"seed": 0})
-    call = store.add_llm_call("r1", 0, "design", {"tokens_in": 10, "tokens_out": 5, "cost": 0.01, "answers": ["x"]})
+    call = store.add_llm_call("r1", 0, "design", {"tokens_in": 10, "tokens_out": 5, "cost_usd": 0.01, "answers": ["x"]})
     cid = store.add_candidate("r1", 0, 0, "def compute_reward(p, a, s):\n    return 0.0, {}\n", llm_call_id=call)
     store.set_verdict(cid, {"reasons": []}, accepted=True)
     store.set_result(cid, {"fitness": 3.0}, 3.0, "trained")
@@ -25,7 +25,8 @@ def test_records_survive_reopening(tmp_path: Path) -> None:
     again = RunStore(tmp_path)
     run = again.run("r1")
     assert (run.status, run.best_candidate, run.best_fitness) == ("finished", cid, 3.0)
-    assert again.llm_calls("r1", 0, "design")[0]["answers"] == ["x"]
+    stored = again.llm_calls("r1", 0, "design")[0]
+    assert (stored.row_id, stored.record["answers"]) == (call, ["x"])
     assert again.llm_usage("r1") == {0: {"tokens_in": 10, "tokens_out": 5, "cost": 0.01, "calls": 1}}
     row = again.candidate(cid)
     assert (row.status, row.fitness, row.verdict, row.llm_call_id) == ("trained", 3.0, {"reasons": []}, call)

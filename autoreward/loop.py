@@ -1,0 +1,323 @@
+"""The one orchestrator: design -> critique -> train -> analyse -> prefer -> feedback, iteration after iteration.
+
+Only this module knows the order of the stages. Each stage reads what it needs from the run store and writes
+its output there before the next starts, and each skips work whose output is already stored; so running the
+loop again on a killed run (``autoreward resume``) continues at the first unfinished stage, retrains only
+candidates whose training had not finished, and never repeats an LLM call that was answered.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from autoreward.config import LLMSettings
+from autoreward.critic.review import parse_review, review_program
+from autoreward.critic.verdict import Reason, Verdict
+from autoreward.describe import describe
+from autoreward.designer import Designer, candidates_from
+from autoreward.errors import AutorewardError
+from autoreward.feedback import Feedback, PreferenceRanking, ProgramResult, RejectedProgram
+from autoreward.llm import Budget, CallRecord, LLMUnavailable
+from autoreward.observer import LoopObserver
+from autoreward.preference import oracle_ranking
+from autoreward.runconfig import RunConfig
+from autoreward.store import CandidateRow, RunStore
+from autoreward.tasks import TaskCard
+from autoreward.training.models import TrainJob, TrainResult
+
+Review = Callable[[str, TaskCard], list[Reason]]
+Critic = Callable[[str, TaskCard, Path, Review | None], Verdict]
+TrainOne = Callable[[TrainJob, Path, Callable[[dict[str, Any]], None]], TrainResult]
+Analyze = Callable[[TaskCard, list[tuple[str, TrainResult]]], str]
+
+
+class WaitingForPreference(AutorewardError):
+    """A human-preference run stopped to wait for a ranking; ``autoreward resume`` continues it."""
+
+
+@dataclass
+class Parts:
+    """The stages' implementations; the CLI wires the real ones, tests may wire others."""
+
+    critic: Critic
+    train_one: TrainOne
+    analyze: Analyze
+    ask_ranking: Callable[[int, list[CandidateRow]], list[str] | None] | None = None  # a person, if present
+
+
+@dataclass(frozen=True)
+class Outcome:
+    run_id: str
+    best_candidate: str | None
+    best_fitness: float | None
+    iterations_done: int
+    success: bool
+
+
+class Loop:
+    """Runs (or resumes) one stored run to its end."""
+
+    def __init__(self, store: RunStore, run_id: str, card: TaskCard, parts: Parts, observer: LoopObserver) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.card = card
+        self.parts = parts
+        self.observer = observer
+        self.config = RunConfig.model_validate(store.run(run_id).config)
+        self.settings: LLMSettings = self.config.llm
+        self.budget = Budget.from_settings(self.settings)
+        for call in store.llm_calls(run_id):  # a resumed run has already spent these
+            self.budget.charge(CallRecord.model_validate(call.record))
+        self.designer = Designer(self.settings, self.budget)
+
+    # --- the run ----------------------------------------------------------------------------------------------
+
+    def run(self) -> Outcome:
+        self.store.set_run(self.run_id, status="running")
+        description = self._description()
+        iteration = 0
+        for iteration in range(self.config.iterations):
+            self.observer.iteration(iteration, self.config.iterations)
+            self._design(iteration, description)
+            self._critique(iteration, description)
+            self._train(iteration)
+            self._analyze(iteration)
+            if self._succeeded():
+                self.observer.message(f"success threshold {self.card.success_threshold:g} met: stopping early")
+                break
+            if iteration + 1 < self.config.iterations:
+                self._prefer(iteration)
+                self._feedback(iteration)
+        best = self.best()
+        self.store.set_run(
+            self.run_id, status="finished", best=(best.id, best.fitness) if best and best.fitness is not None else None
+        )
+        return Outcome(
+            self.run_id, best.id if best else None, best.fitness if best else None, iteration + 1, self._succeeded()
+        )
+
+    def best(self, up_to: int | None = None) -> CandidateRow | None:
+        """The trained candidate with the highest true fitness (up to and including iteration ``up_to``)."""
+        rows = [
+            r for r in self.store.candidates(self.run_id)
+            if r.status == "trained" and r.fitness is not None and (up_to is None or r.iteration <= up_to)
+        ]  # fmt: skip
+        return max(rows, key=lambda r: r.fitness or 0.0, default=None)
+
+    def _succeeded(self) -> bool:
+        best = self.best()
+        threshold = self.card.success_threshold
+        return threshold is not None and best is not None and (best.fitness or 0.0) >= threshold
+
+    # --- stages -------------------------------------------------------------------------------------------------
+
+    def _description(self) -> str:
+        stored = self.store.stage(self.run_id, 0, "description")
+        if stored is None:
+            self.observer.stage(0, "describe", f"rolling out {self.card.env_id} to measure its State")
+            text = describe(self.card, seed=self.config.seed).render(self.settings.prompts_dir)
+            self.store.put_stage(self.run_id, 0, "description", {"text": text})
+            return text
+        return stored["text"]
+
+    def _design(self, iteration: int, description: str) -> None:
+        purpose = "design" if iteration == 0 else "revise"
+        calls = self.store.llm_calls(self.run_id, iteration, purpose)
+        if calls:
+            call_id, record = calls[-1].row_id, CallRecord.model_validate(calls[-1].record)
+        else:
+            feedback = self._stored_feedback(iteration - 1) if iteration else None
+            self.observer.stage(
+                iteration, "design", f"asking {self.settings.model} for {self.settings.samples} programs"
+            )
+            record = self.designer.design(self.card, description, feedback).record
+            call_id = self.store.add_llm_call(self.run_id, iteration, purpose, record.model_dump(mode="json"))
+        if self.store.candidates(self.run_id, iteration):
+            return
+        parent = self.best(iteration - 1) if iteration else None
+        for candidate in candidates_from(record):
+            verdict = None
+            if candidate.reason is not None:
+                verdict = Verdict(reasons=[candidate.reason], stages_run=["extract"]).model_dump(mode="json")
+            cid = self.store.add_candidate(
+                self.run_id, iteration, candidate.index, candidate.source, llm_call_id=call_id,
+                parent_id=parent.id if parent else None, status="designed" if verdict is None else "rejected",
+                verdict=verdict,
+            )  # fmt: skip
+            self.observer.candidate(self.store.candidate(cid))
+
+    def _critique(self, iteration: int, description: str) -> None:
+        for row in self.store.candidates(self.run_id, iteration):
+            if row.status != "designed":
+                continue
+            self.observer.stage(iteration, "critique", row.id)
+            source = self.store.source(row.id) or ""
+            scratch = self.store.candidate_dir(row.id) / "critic"
+            review = self._review(row, description) if self.config.llm_review else None
+            verdict = self.parts.critic(source, self.card, scratch, review)
+            self.store.set_verdict(row.id, verdict.model_dump(mode="json"), verdict.accepted)
+            self.observer.candidate(self.store.candidate(row.id))
+
+    def _review(self, row: CandidateRow, description: str) -> Review:
+        """The LLM review of one candidate; its call is stored, and a resumed run reuses a stored answer."""
+        purpose = f"review:{row.id}"
+
+        def review(source: str, card: TaskCard) -> list[Reason]:
+            stored = self.store.llm_calls(self.run_id, row.iteration, purpose)
+            if stored:
+                record = CallRecord.model_validate(stored[-1].record)
+            else:
+                try:
+                    record = review_program(source, card, description, self.settings, self.budget).record
+                except LLMUnavailable as err:  # the review is advice: without it the program still runs
+                    return [Reason(stage="review", severity="warning", message=f"no review: {err}")]
+                self.store.add_llm_call(self.run_id, row.iteration, purpose, record.model_dump(mode="json"))
+            return parse_review(record.answers[0], record.finish_reasons[0])
+
+        return review
+
+    def _train(self, iteration: int) -> None:
+        pending = [r for r in self.store.candidates(self.run_id, iteration) if r.status == "accepted"]
+        if not pending:
+            return
+        self.observer.stage(iteration, "train", f"{len(pending)} candidates, {self.config.workers or 'all'} workers")
+        workers = min(len(pending), self.config.workers or _cores())
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(self._train_one, row): row for row in pending}
+            for future in as_completed(futures):
+                row = futures[future]
+                result = future.result()
+                status = "trained" if result.status == "ok" else "failed"
+                self.store.set_result(row.id, _with_prefix(result, "train"), result.fitness, status)
+                self.observer.candidate(self.store.candidate(row.id))
+
+    def _train_one(self, row: CandidateRow) -> TrainResult:
+        scratch = self.store.candidate_dir(row.id) / "train"
+        shutil.rmtree(scratch, ignore_errors=True)  # a half-finished training from a killed run starts over
+        job = TrainJob(
+            candidate_id=row.id, task=str(self.card.source or self.card.name),
+            reward_source=self.store.source(row.id) or "", timesteps=self.config.timesteps,
+            seed=self.config.train_seed(row.iteration, row.idx), eval_episodes=self.config.eval_episodes,
+            video=self.config.video,
+        )  # fmt: skip
+        return self.parts.train_one(job, scratch, lambda event: self.observer.training(row.id, event))
+
+    def _analyze(self, iteration: int) -> None:
+        if self.store.stage(self.run_id, iteration, "analysis") is not None:
+            return
+        rows = self.store.candidates(self.run_id, iteration)
+        results = [(r.id, TrainResult.model_validate(r.result)) for r in rows if r.result is not None]
+        text = self.parts.analyze(self.card, results) if results else ""
+        self.store.put_stage(self.run_id, iteration, "analysis", {"text": text})
+        if text:
+            (self.store.run_dir(self.run_id) / f"analysis-it{iteration:02d}.md").write_text(text, encoding="utf-8")
+
+    def _prefer(self, iteration: int) -> None:
+        mode = self.config.preference
+        if mode == "none" or self.store.preference(self.run_id, iteration) is not None:
+            return
+        trained = [r for r in self.store.candidates(self.run_id, iteration) if r.status == "trained"]
+        if len(trained) < 2:
+            return
+        if mode == "synthetic":
+            ranking, used = oracle_ranking(
+                {r.id: r.fitness or 0.0 for r in trained}, self.config.oracle_noise, self.config.oracle_budget,
+                seed=self.config.seed + iteration,
+            )  # fmt: skip
+            self.store.add_preference(self.run_id, iteration, "synthetic", ranking)
+            self.observer.message(f"oracle ranked {len(ranking)} policies with {used} comparisons")
+            return
+        asked = self.parts.ask_ranking(iteration, trained) if self.parts.ask_ranking else None
+        if asked is None:
+            self.store.set_run(self.run_id, status="waiting_preference")
+            raise WaitingForPreference(
+                f"run {self.run_id} waits for your ranking of iteration {iteration}: rank with "
+                f"`autoreward prefer {self.run_id}` or in `autoreward serve`, then `autoreward resume {self.run_id}`"
+            )
+        self.store.add_preference(self.run_id, iteration, "human", asked)
+
+    def _feedback(self, iteration: int) -> None:
+        if self.store.stage(self.run_id, iteration, "feedback") is not None:
+            return
+        feedback = self._build_feedback(iteration)
+        self.store.put_stage(self.run_id, iteration, "feedback", feedback.model_dump(mode="json"))
+
+    # --- feedback for the next prompt -----------------------------------------------------------------------------
+
+    def _stored_feedback(self, iteration: int) -> Feedback:
+        stored = self.store.stage(self.run_id, iteration, "feedback")
+        return Feedback.model_validate(stored) if stored is not None else self._build_feedback(iteration)
+
+    def _build_feedback(self, iteration: int) -> Feedback:
+        rows = self.store.candidates(self.run_id, iteration)
+        analysis = (self.store.stage(self.run_id, iteration, "analysis") or {}).get("text", "")
+        preference = self.store.preference(self.run_id, iteration)
+        shown: list[CandidateRow] = []
+        if preference is not None:
+            by_id = {r.id: r for r in rows}
+            order = [by_id[c] for c in preference["ranking"] if c in by_id]
+            shown = [order[0], order[-1]] if len(order) > 1 else order
+        else:
+            best = self.best(iteration)
+            shown = [best] if best is not None else []
+        rejected = [
+            RejectedProgram(label=_label(r), reasons=_failure_reasons(r))
+            for r in rows
+            if r.status in ("rejected", "failed")
+        ]
+        return Feedback(
+            iteration=iteration,
+            best=[self._program_result(r) for r in shown],
+            analysis=analysis,
+            rejected=rejected,
+            preference=PreferenceRanking(ranking=[_label_of(c) for c in preference["ranking"]], by=preference["source"])
+            if preference is not None
+            else None,
+        )
+
+    def _program_result(self, row: CandidateRow) -> ProgramResult:
+        evaluation = (row.result or {}).get("evaluation") or {}
+        success = evaluation.get("success_rate")
+        return ProgramResult(
+            label=_label(row), source=self.store.source(row.id) or "", fitness=row.fitness,
+            success=None if success is None else success >= 0.5,
+        )  # fmt: skip
+
+
+def _label_of(candidate_id: str) -> str:
+    """``run/it01-c02`` -> ``iteration 1, candidate 2``: how prompts and people name a candidate."""
+    name = candidate_id.rpartition("/")[2]
+    iteration, _, index = name.partition("-")
+    return f"iteration {int(iteration[2:])}, candidate {int(index[1:])}"
+
+
+def _label(row: CandidateRow) -> str:
+    return _label_of(row.id)
+
+
+def _failure_reasons(row: CandidateRow) -> list[str]:
+    """Why a candidate was refused (its verdict's errors) or failed in training (its error and line)."""
+    errors = [Reason.model_validate(r) for r in (row.verdict or {}).get("reasons", []) if r.get("severity") == "error"]
+    if errors:
+        return [str(r) for r in errors]
+    result = row.result or {}
+    line = f" (line {result['error_line']})" if result.get("error_line") else ""
+    return [f"training failed: {result.get('error') or row.status}{line}"]
+
+
+def _with_prefix(result: TrainResult, prefix: str) -> dict[str, Any]:
+    """The result as stored: artefact paths relative to the candidate's directory."""
+    data = result.model_dump(mode="json")
+    data["artifacts"] = {k: f"{prefix}/{v}" for k, v in result.artifacts.items()}
+    return data
+
+
+def _cores() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

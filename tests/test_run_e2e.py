@@ -1,0 +1,170 @@
+"""`autoreward run` end to end: the installed CLI, a real LLM server on 127.0.0.1, sandboxed PPO training.
+
+The scripted server answers design and revision requests with programs of known quality; the tests check what
+a user would: the run finishes, the second prompt carries the first iteration's fitness and diagnosis, the
+export drops into gymnasium and reproduces training's rewards, and a SIGKILL followed by `resume` finishes
+with every candidate accounted for and no LLM request repeated.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from llm_server import RecordedRequest, Reply, ScriptedLLMServer, answer
+
+from autoreward.store import RunStore
+
+pytestmark = pytest.mark.slow
+
+CLI = str(Path(sys.executable).parent / "autoreward")
+FAKE_KEY = "sk-test-e2e-secret-0123456789"
+
+
+def program(body: str) -> str:
+    return f"```python\nimport numpy as np\n\n\ndef compute_reward(prev, action, state):\n{body}\n    return float(sum(components.values())), components\n```"
+
+
+GOOD = program(
+    "    components = {'upright': 1.0 - 4.0 * abs(state.pole_angle), 'centre': -0.05 * abs(state.cart_position)}"
+)
+WEAK = program("    components = {'alive': 0.1, 'lean': 0.5 * abs(state.pole_angle)}")
+BROKEN = program("    components = {'speed': state.cart_speed}")
+BETTER = program(
+    "    components = {'upright': 1.0 - 5.0 * abs(state.pole_angle), 'still': -0.01 * state.pole_angular_velocity ** 2}"
+)
+
+
+def script(request: RecordedRequest) -> Reply:
+    """Design requests get GOOD and WEAK; revision requests (they carry feedback) get BROKEN and BETTER."""
+    if "Improve a reward function" in request.prompt_text:
+        return answer(BROKEN, BETTER)
+    return answer(GOOD, WEAK)
+
+
+def _run(
+    args: list[str], runs: Path, server: ScriptedLLMServer, **kwargs
+) -> subprocess.Popen | subprocess.CompletedProcess:
+    env = {**os.environ, "OPENAI_API_KEY": FAKE_KEY, "AUTOREWARD_RUNS_DIR": str(runs), "MUJOCO_GL": "egl"}
+    argv = [CLI, *args, "--quiet"]
+    if args[0] == "run":
+        argv += ["--model", "openai/test-model", "--api-base", server.base_url]
+    if kwargs.pop("background", False):
+        return subprocess.Popen(
+            argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        )
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=kwargs.pop("timeout", 600))
+
+
+RUN_ARGS = ["run", "cartpole-balance", "--iterations", "2", "--samples", "2", "--timesteps", "4000",
+            "--no-llm-review", "--eval-episodes", "3", "--seed", "3"]  # fmt: skip
+
+
+@pytest.fixture
+def server():
+    with ScriptedLLMServer(script) as srv:
+        yield srv
+
+
+def test_run_finishes_revises_with_feedback_and_exports(tmp_path: Path, server: ScriptedLLMServer) -> None:
+    runs = tmp_path / "runs"
+    done = _run([*RUN_ARGS, "--run-id", "e2e"], runs, server)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "best fitness:" in done.stdout and "run: e2e" in done.stdout
+    exported = Path(done.stdout.split("exported: ")[1].split()[0])
+    assert exported.is_file()
+
+    # Two LLM calls (design, revise), and the revision carries iteration 1's fitness and the diagnosis.
+    assert len(server.requests) == 2
+    revise = server.requests[1].prompt_text
+    store = RunStore(runs)
+    first = [c for c in store.candidates("e2e", 0) if c.status == "trained"]
+    assert first, "iteration 1 trained at least one candidate"
+    best_first = max(first, key=lambda c: c.fitness)
+    assert f"fitness {best_first.fitness:.3g}" in revise
+    analysis = store.stage("e2e", 0, "analysis")["text"]
+    assert analysis and analysis.strip().splitlines()[0] in revise
+
+    # Every candidate is accounted for: the broken one rejected with its reason, the others trained.
+    statuses = {c.id.rpartition("/")[2]: c.status for c in store.candidates("e2e")}
+    assert statuses == {"it00-c00": "trained", "it00-c01": "trained", "it01-c00": "rejected", "it01-c01": "trained"}
+    assert "cart_speed" in json.dumps(store.candidate("e2e/it01-c00").verdict)
+    assert (runs / "e2e" / "fitness.png").is_file()
+
+    # The API key never reaches the run store.
+    for path in runs.rglob("*"):
+        if path.is_file() and path.suffix in (".json", ".sqlite", ".py", ".md", ".txt", ".log", ""):
+            assert FAKE_KEY not in path.read_bytes().decode("utf-8", "replace"), path
+
+    # `show --json` and `runs --json` describe the run.
+    shown = json.loads(_run(["show", "e2e", "--json"], runs, server).stdout)
+    assert shown["best_candidate"] == store.run("e2e").best_candidate and len(shown["candidates"]) == 4
+    assert [r["id"] for r in json.loads(_run(["runs", "--json"], runs, server).stdout)] == ["e2e"]
+
+    _exported_reward_replays_training(store, exported)
+
+
+def _exported_reward_replays_training(store: RunStore, exported: Path) -> None:
+    """Replay the best policy's evaluation episodes with the exported wrapper: same seeds, same rewards."""
+    best = store.candidate(store.run("e2e").best_candidate)
+    rollouts = best.result["evaluation"]["rollouts"]
+    model = store.candidate_dir(best.id) / best.result["artifacts"]["model"]
+    script = f"""
+import json, sys
+sys.modules["autoreward"] = None  # the exported file must not need autoreward
+sys.path.insert(0, {str(exported.parent)!r})
+import gymnasium, torch
+from stable_baselines3 import PPO
+from {exported.stem} import RewardWrapper
+model = PPO.load({str(model)!r}, device="cpu")
+returns = []
+for seed in {[r["seed"] for r in rollouts]!r}:
+    env = RewardWrapper(gymnasium.make("CartPole-v1"))
+    obs, _ = env.reset(seed=seed)
+    total, done = 0.0, False
+    while not done:
+        action, _ = model.predict(obs, deterministic=True)
+        obs, reward, terminated, truncated, _ = env.step(action)
+        total, done = total + reward, terminated or truncated
+    returns.append(total)
+print(json.dumps(returns))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    replayed = json.loads(done.stdout.strip().splitlines()[-1])
+    assert replayed == pytest.approx([r["reward_return"] for r in rollouts], rel=1e-9, abs=1e-9)
+
+
+def test_sigkill_then_resume_loses_nothing_and_repeats_no_llm_call(tmp_path: Path, server: ScriptedLLMServer) -> None:
+    runs = tmp_path / "runs"
+    args = [*RUN_ARGS, "--timesteps", "30000", "--iterations", "2", "--run-id", "killed"]
+    proc = _run(args, runs, server, background=True)
+    store_path = runs / "runs.sqlite"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:  # wait until training is under way, then kill the whole CLI
+        if store_path.exists() and list((runs / "killed").glob("it00-c0*/train/*")):
+            break
+        assert proc.poll() is None, proc.communicate()[1][-3000:]
+        time.sleep(0.5)
+    time.sleep(2.0)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    requests_before = len(server.requests)
+    assert requests_before == 1, "the kill came during the first iteration's training"
+    assert RunStore(runs).run("killed").status == "running"
+
+    done = _run(["resume", "killed"], runs, server)
+    assert done.returncode == 0, done.stderr[-3000:]
+    store = RunStore(runs)
+    assert store.run("killed").status == "finished"
+    statuses = sorted(c.status for c in store.candidates("killed"))
+    assert statuses == ["rejected", "trained", "trained", "trained"], statuses
+    calls = store.llm_calls("killed")
+    assert [c.purpose for c in calls] == ["design", "revise"]
+    assert len(server.requests) == 2, "the design call answered before the kill was not sent again"
