@@ -30,7 +30,10 @@ def train_in_sandbox(job: TrainJob, scratch: Path, on_event: Any, card: TaskCard
     sandbox_job = Job(kind="train", source=job.reward_source, params=job.model_dump(mode="json"), expose=expose)
     report = run_in_sandbox(sandbox_job, scratch, training_limits(job.timesteps or card.timesteps), on_event)
     if report.ok:
-        return TrainResult.model_validate(report.result)
+        result = TrainResult.model_validate(report.result)
+        if job.video and result.status == "ok":
+            _film(job, scratch, on_event, expose, result)
+        return result
     error = report.error
     return TrainResult(
         candidate_id=job.candidate_id, task=job.task, status="failed",
@@ -38,6 +41,21 @@ def train_in_sandbox(job: TrainJob, scratch: Path, on_event: Any, card: TaskCard
         error=f"{report.status}: {report.describe()}", error_line=error.line if error else None,
         traceback=(error.traceback if error else "") or report.output_tail, wall_s=report.seconds,
     )  # fmt: skip
+
+
+def _film(job: TrainJob, scratch: Path, on_event: Any, expose: list[Path], result: TrainResult) -> None:
+    """A clip of the trained policy, in a worker of its own; a rendering problem is a warning, not a failure."""
+    from autoreward.sandbox.jobs import Job
+    from autoreward.sandbox.limits import Limits
+    from autoreward.sandbox.run import run_in_sandbox
+
+    params = {"task": job.task, "frames": job.video_frames, "size": job.video_size, "seed": job.seed}
+    limits = Limits(wall_seconds=300, cpu_seconds=300, memory_mb=6144, open_files=1024, file_size_mb=256)
+    report = run_in_sandbox(Job(kind="video", source="", params=params, expose=expose), scratch, limits)
+    if report.ok:
+        result.artifacts["video"] = report.result["video"]
+    elif on_event is not None:
+        on_event({"event": "warning", "message": f"no video: {report.describe()}"})
 
 
 def _critic(source: str, card: TaskCard, scratch: Path, review: Review | None) -> Verdict:

@@ -52,7 +52,9 @@ def _run(
     args: list[str], runs: Path, server: ScriptedLLMServer, **kwargs
 ) -> subprocess.Popen | subprocess.CompletedProcess:
     env = {**os.environ, "OPENAI_API_KEY": FAKE_KEY, "AUTOREWARD_RUNS_DIR": str(runs), "MUJOCO_GL": "egl"}
-    argv = [CLI, *args, "--quiet"]
+    argv = [CLI, *args]
+    if args[0] in ("run", "resume"):
+        argv.append("--quiet")
     if args[0] == "run":
         argv += ["--model", "openai/test-model", "--api-base", server.base_url]
     if kwargs.pop("background", False):
@@ -163,8 +165,9 @@ def test_sigkill_then_resume_loses_nothing_and_repeats_no_llm_call(tmp_path: Pat
     assert done.returncode == 0, done.stderr[-3000:]
     store = RunStore(runs)
     assert store.run("killed").status == "finished"
-    statuses = sorted(c.status for c in store.candidates("killed"))
-    assert statuses == ["rejected", "trained", "trained", "trained"], statuses
+    candidates = store.candidates("killed")
+    assert [c.status for c in candidates if c.iteration == 0] == ["trained", "trained"]
+    assert all(c.status in ("trained", "rejected", "failed") for c in candidates), [c.status for c in candidates]
     calls = store.llm_calls("killed")
-    assert [c.purpose for c in calls] == ["design", "revise"]
-    assert len(server.requests) == 2, "the design call answered before the kill was not sent again"
+    assert calls[0].purpose == "design" and len(calls) == 1 + (store.run("killed").best_fitness < 475)
+    assert len(server.requests) == len(calls), "the design call answered before the kill was not sent again"

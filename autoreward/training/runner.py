@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,11 @@ from autoreward.training.stats import WindowRecorder
 class CandidateRun:
     """Holds what the steps share (card, reward, model, callback); ``run`` never raises for a bad reward."""
 
-    def __init__(self, job: TrainJob, scratch: Path, on_event: EventSink) -> None:
+    def __init__(
+        self, job: TrainJob, scratch: Path, on_event: EventSink, loader: Callable[[str], Any] = load_reward
+    ) -> None:
         self.job = job
+        self.loader = loader  # the sandbox passes one that locks the process down before the program loads
         self.scratch = scratch
         self.emit = on_event
         self.started = time.perf_counter()
@@ -35,7 +39,7 @@ class CandidateRun:
         self.scratch.mkdir(parents=True, exist_ok=True)
         try:
             card = resolve_task(job.task)
-            reward_fn = load_reward(job.reward_source)
+            reward_fn = self.loader(job.reward_source)
         except RewardProgramError as err:
             return self._finish(failed_result(job, "reward", err, error_line=err.line))
         except AutorewardError as err:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -71,3 +72,34 @@ def record_video(card: TaskCard, policy: Policy, path: Path, frames: int = 150, 
     path.parent.mkdir(parents=True, exist_ok=True)
     imageio.mimsave(path, images, fps=FPS, codec="libx264", macro_block_size=_BLOCK)
     return path
+
+
+def load_policy(card: TaskCard, directory: Path) -> Policy:
+    """The deterministic policy saved by a training job (model.zip, and vecnormalize.pkl where it was used)."""
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
+
+    from autoreward.envs.make import make_card_env
+    from autoreward.training.trainer import deterministic_policy
+
+    env = None
+    stats = directory / "vecnormalize.pkl"
+    if stats.exists():
+        env = VecNormalize.load(str(stats), DummyVecEnv([lambda: make_card_env(card)]))
+        env.training = False
+    return deterministic_policy(PPO.load(directory / "model.zip", env=env, device="cpu"))
+
+
+def run_job(ctx: Any) -> dict[str, Any]:
+    """The sandbox worker's ``video`` job: film the policy a ``train`` job saved in the same scratch directory.
+
+    It never loads the reward program (the clip shows the policy, not the reward), so encoding may start
+    ffmpeg; the worker still has no network and can write only its scratch directory."""
+    from autoreward.tasks import resolve_task
+
+    params = ctx.params
+    card = resolve_task(params["task"])
+    policy = load_policy(card, ctx.scratch)
+    path = record_video(card, policy, ctx.scratch / "video.mp4", params.get("frames", 150), params.get("size", 240),
+                        params.get("seed", 0))  # fmt: skip
+    return {"video": path.name}
