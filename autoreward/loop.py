@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,10 +28,11 @@ from autoreward.runconfig import RunConfig
 from autoreward.store import CandidateRow, RunStore
 from autoreward.tasks import TaskCard
 from autoreward.training.models import TrainJob, TrainResult
+from autoreward.training.parallel import train_many
 
 Review = Callable[[str, TaskCard], list[Reason]]
 Critic = Callable[[str, TaskCard, Path, Review | None], Verdict]
-TrainOne = Callable[[TrainJob, Path, Callable[[dict[str, Any]], None]], TrainResult]
+TrainOne = Callable[[TrainJob, Path, Callable[[dict[str, Any]], None] | None], TrainResult]
 Analyze = Callable[[TaskCard, list[tuple[str, TrainResult]]], str]
 
 
@@ -186,26 +186,27 @@ class Loop:
         if not pending:
             return
         self.observer.stage(iteration, "train", f"{len(pending)} candidates, {self.config.workers or 'all'} workers")
-        workers = min(len(pending), self.config.workers or _cores())
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(self._train_one, row): row for row in pending}
-            for future in as_completed(futures):
-                row = futures[future]
-                result = future.result()
-                status = "trained" if result.status == "ok" else "failed"
-                self.store.set_result(row.id, _with_prefix(result, "train"), result.fitness, status)
-                self.observer.candidate(self.store.candidate(row.id))
+        scratches = [self.store.candidate_dir(r.id) / "train" for r in pending]
+        for scratch in scratches:
+            shutil.rmtree(scratch, ignore_errors=True)  # a half-finished training from a killed run starts over
+        train_many(
+            [self._job(row) for row in pending], scratches, self.config.workers, on_event=self.observer.training,
+            on_result=self._store_result, train_one=self.parts.train_one,
+        )  # fmt: skip
 
-    def _train_one(self, row: CandidateRow) -> TrainResult:
-        scratch = self.store.candidate_dir(row.id) / "train"
-        shutil.rmtree(scratch, ignore_errors=True)  # a half-finished training from a killed run starts over
-        job = TrainJob(
+    def _job(self, row: CandidateRow) -> TrainJob:
+        return TrainJob(
             candidate_id=row.id, task=str(self.card.source or self.card.name),
             reward_source=self.store.source(row.id) or "", timesteps=self.config.timesteps,
             seed=self.config.train_seed(row.iteration, row.idx), eval_episodes=self.config.eval_episodes,
             video=self.config.video,
         )  # fmt: skip
-        return self.parts.train_one(job, scratch, lambda event: self.observer.training(row.id, event))
+
+    def _store_result(self, job: TrainJob, result: TrainResult) -> None:
+        """Stored as soon as each candidate finishes: a kill later loses none of the finished ones."""
+        status = "trained" if result.status == "ok" else "failed"
+        self.store.set_result(job.candidate_id, _with_prefix(result, "train"), result.fitness, status)
+        self.observer.candidate(self.store.candidate(job.candidate_id))
 
     def _analyze(self, iteration: int) -> None:
         if self.store.stage(self.run_id, iteration, "analysis") is not None:
@@ -315,9 +316,3 @@ def _with_prefix(result: TrainResult, prefix: str) -> dict[str, Any]:
     data = result.model_dump(mode="json")
     data["artifacts"] = {k: f"{prefix}/{v}" for k, v in result.artifacts.items()}
     return data
-
-
-def _cores() -> int:
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

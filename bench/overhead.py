@@ -1,7 +1,8 @@
 """PPO throughput with a generated reward through autoreward's worker, over plain SB3 PPO with the built-in reward.
 
 Same env (Hopper-v5), same PPO settings (rl-zoo3's Hopper entry, VecNormalize, Monitor), both in fresh worker
-processes with one torch thread; throughput is timesteps / seconds inside ``model.learn``. The two alternate
+processes with one torch thread; autoreward's is the sandboxed worker every run uses (bwrap, seccomp, limits).
+Throughput is timesteps / seconds inside ``model.learn``. The two alternate
 ``--repeats`` times and the median ratio is reported (the machine is noisy). Goal: >= 0.95.
 
     python bench/overhead.py [--timesteps 16384] [--repeats 3]
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -19,7 +21,7 @@ import time
 from pathlib import Path
 
 from autoreward.training.models import TrainJob
-from autoreward.training.parallel import run_job, worker_env
+from autoreward.training.sandboxed import train_in_sandbox
 
 TASK = "hopper-forward"
 ENV_ID = "Hopper-v5"
@@ -65,7 +67,7 @@ def plain_sb3(timesteps: int, seed: int) -> float:
 def plain_in_child(timesteps: int, seed: int) -> float:
     out = subprocess.run(
         [sys.executable, __file__, "--plain", "--timesteps", str(timesteps), "--seed", str(seed)],
-        capture_output=True, text=True, check=True, env=worker_env(),
+        capture_output=True, text=True, check=True, env={**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
     )  # fmt: skip
     return float(out.stdout.strip().splitlines()[-1])
 
@@ -75,7 +77,7 @@ def autoreward_fps(timesteps: int, seed: int, scratch: Path) -> float:
         candidate_id=f"bench-{seed}", task=TASK, reward_source=REWARD, timesteps=timesteps, seed=seed,
         eval_episodes=0, plots=False, save_model=False,
     )  # fmt: skip
-    result = run_job(job, scratch / job.candidate_id)
+    result = train_in_sandbox(job, scratch / job.candidate_id)
     if result.status != "ok":
         raise SystemExit(f"autoreward run failed: {result.error}\n{result.traceback}")
     return result.fps

@@ -1,7 +1,7 @@
 """Wall time of W candidates trained at once (W = the machine's cores) over one candidate alone.
 
-Each candidate is a real worker process (``python -m autoreward.training.job``) training PPO on Hopper with a
-generated reward. ``--repeats`` pairs alternate and the median ratio is reported. Goal: <= 1.15.
+Each candidate is a real sandboxed worker (the one every run uses) training PPO on Hopper with a generated
+reward. ``--repeats`` pairs alternate and the median ratio is reported. Goal: <= 1.15.
 
     python bench/parallel.py [--timesteps 8192] [--repeats 3] [--workers W]
 """
@@ -29,7 +29,7 @@ def wall(count: int, timesteps: int, seed: int, root: Path) -> float:
         for i in range(count)
     ]  # fmt: skip
     started = time.perf_counter()
-    results = train_many(jobs, root / f"{count}-{seed}", workers=count)
+    results = train_many(jobs, [root / f"{count}-{seed}" / job.candidate_id for job in jobs], workers=count)
     elapsed = time.perf_counter() - started
     failed = [r for r in results if r.status != "ok"]
     if failed:

@@ -176,7 +176,7 @@ def test_fitness_separates_a_good_from_a_bad_reward(tmp_path: Path) -> None:
                  eval_episodes=5, plots=False, save_model=False)
         for name, source in (("good", CARTPOLE_GOOD), ("bad", CARTPOLE_BAD))
     ]  # fmt: skip
-    good, bad = train_many(jobs, tmp_path, workers=2)
+    good, bad = train_many(jobs, [tmp_path / j.candidate_id for j in jobs], workers=2)
     assert good.status == "ok" and bad.status == "ok", (good.error, bad.error)
     assert good.fitness is not None and bad.fitness is not None
     assert good.fitness > 2 * bad.fitness, (good.fitness, bad.fitness)
@@ -190,7 +190,8 @@ def test_raising_reward_fails_with_its_line_while_the_other_finishes(tmp_path: P
         TrainJob(candidate_id="fine", task="hopper-forward", reward_source=HOPPER_GOOD, timesteps=4000,
                  eval_episodes=2),
     ]  # fmt: skip
-    broken, fine = train_many(jobs, tmp_path, workers=2, on_event=lambda c, e: seen.append((c, e["event"])))
+    scratches = [tmp_path / j.candidate_id for j in jobs]
+    broken, fine = train_many(jobs, scratches, workers=2, on_event=lambda c, e: seen.append((c, e["event"])))
     assert broken.status == "failed" and broken.failure == "reward"
     assert broken.error_line == _line_of(HOPPER_RAISES, "raise ValueError")
     assert "deliberately broken" in (broken.error or "")

@@ -1,25 +1,20 @@
 """The ``train`` job: one candidate's training, evaluation, plots and video, as the sandbox worker runs it.
 
-``train_candidate`` is a plain in-process function (the worker registers it as a job kind); everything it
-writes goes under ``scratch``. ``python -m autoreward.training.job JOB.json SCRATCH`` runs one job and streams
-JSON-lines events on stdout; ``autoreward.training.parallel.train_many`` runs several at once.
+``train_candidate`` is a plain in-process function; everything it writes goes under ``scratch``. ``run_job``
+is how the sandbox worker runs it (``autoreward.training.sandboxed`` is the parent side, and
+``autoreward.training.parallel.train_many`` runs several at once).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from autoreward.errors import AutorewardError
-from autoreward.training.models import EventSink, Failure, TrainJob, TrainResult, failed_result
+from autoreward.training.models import EventSink, Failure, TrainJob, TrainResult
 from autoreward.training.runner import CandidateRun
 
-__all__ = ["EventSink", "Failure", "TrainJob", "TrainResult", "main", "train_candidate"]
+__all__ = ["EventSink", "Failure", "TrainJob", "TrainResult", "run_job", "train_candidate"]
 
 
 def train_candidate(
@@ -58,32 +53,3 @@ def run_job(ctx: Any) -> dict[str, Any]:
     job = TrainJob.model_validate(ctx.params).model_copy(update={"video": False})
     _warm_up(job.task)
     return train_candidate(job, ctx.scratch, ctx.emit, lambda _source: ctx.load_program()).model_dump(mode="json")
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m autoreward.training.job JOB.json SCRATCH``: events as JSON lines on stdout, last one the
-    result. Anything else the program or the libraries print goes to stderr, so stdout stays parseable."""
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 2:
-        print("usage: python -m autoreward.training.job JOB.json SCRATCH", file=sys.stderr)
-        return 2
-    events = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
-    sys.stdout.flush()
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-
-    def emit(event: dict[str, Any]) -> None:
-        events.write(json.dumps(event) + "\n")
-
-    job = TrainJob.model_validate_json(Path(args[0]).read_text(encoding="utf-8"))
-    started = time.perf_counter()
-    try:
-        result = train_candidate(job, Path(args[1]), emit)
-    except (AutorewardError, Exception) as err:  # last resort: the parent must always get a result line
-        result = failed_result(job, "internal", err, wall_s=time.perf_counter() - started)
-    emit({"event": "result", "result": result.model_dump(mode="json")})
-    events.close()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
