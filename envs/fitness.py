@@ -89,6 +89,8 @@ class EpisodeFitness:
         self._globals = {"__builtins__": _SAFE_BUILTINS, "np": np, "math": math}
         self._first: float | None = None
         self._values: list[float] = []
+        self._lazy = spec.reduce in ("last", "delta")  # no per-step cost in training for these
+        self._latest: tuple[State, Any, State, float, dict[str, Any]] | None = None
 
     def _eval(self, prev: State, action: Any, state: State, reward: float, info: dict[str, Any]) -> float:
         scope = {"state": state, "prev": prev, "action": action, "reward": reward, "info": info}
@@ -96,20 +98,24 @@ class EpisodeFitness:
 
     def reset(self, state: State, info: dict[str, Any] | None = None) -> None:
         self._values = []
+        self._latest = None
         self._first = None
         if self.spec.reduce == "delta":
             self._first = self._eval(state, None, state, 0.0, info or {})
 
     def step(self, prev: State, action: Any, state: State, reward: float, info: dict[str, Any]) -> None:
+        if self._lazy:  # only the episode's last value counts: evaluate it once, in result()
+            self._latest = (prev, action, state, float(reward), info)
+            return
         self._values.append(self._eval(prev, action, state, float(reward), info))
 
     def result(self) -> float:
+        if self._lazy:
+            if self._latest is None:
+                return 0.0
+            last = self._eval(*self._latest)
+            return last - self._first if self._first is not None else last
         values = self._values
         if not values:
             return 0.0
-        reduce = self.spec.reduce
-        if reduce == "delta":
-            return values[-1] - (self._first if self._first is not None else values[0])
-        if reduce == "last":
-            return values[-1]
-        return float({"mean": np.mean, "sum": np.sum, "max": np.max, "min": np.min}[reduce](values))
+        return float({"mean": np.mean, "sum": np.sum, "max": np.max, "min": np.min}[self.spec.reduce](values))
