@@ -291,10 +291,10 @@ class Loop:
 
 
 def _label_of(candidate_id: str) -> str:
-    """``run/it01-c02`` -> ``iteration 1, candidate 2``: how prompts and people name a candidate."""
+    """``run/it01-c02`` -> ``iteration 2, candidate 3``: prompts count from 1, as people do."""
     name = candidate_id.rpartition("/")[2]
     iteration, _, index = name.partition("-")
-    return f"iteration {int(iteration[2:])}, candidate {int(index[1:])}"
+    return f"iteration {int(iteration[2:]) + 1}, candidate {int(index[1:]) + 1}"
 
 
 def _label(row: CandidateRow) -> str:

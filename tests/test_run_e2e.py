@@ -171,3 +171,56 @@ def test_sigkill_then_resume_loses_nothing_and_repeats_no_llm_call(tmp_path: Pat
     calls = store.llm_calls("killed")
     assert calls[0].purpose == "design" and len(calls) == 1 + (store.run("killed").best_fitness < 475)
     assert len(server.requests) == len(calls), "the design call answered before the kill was not sent again"
+
+
+def _card(tmp_path: Path) -> str:
+    """CartPole without a success threshold, so that no run stops early."""
+    path = tmp_path / "cartpole-long.toml"
+    path.write_text(
+        'name = "cartpole-long"\nenv_id = "CartPole-v1"\nintent = "Balance the pole."\nfitness = "episode_length"\n'
+    )
+    return str(path)
+
+
+PREF_ARGS = ["--iterations", "2", "--samples", "2", "--timesteps", "3000", "--no-llm-review", "--no-video",
+             "--eval-episodes", "2"]  # fmt: skip
+
+
+def test_synthetic_preference_run_finishes_unattended(tmp_path: Path, server: ScriptedLLMServer) -> None:
+    runs = tmp_path / "runs"
+    args = ["run", _card(tmp_path), *PREF_ARGS, "--preference", "synthetic", "--oracle-noise", "0.5", "--run-id", "syn"]
+    done = _run(args, runs, server)
+    assert done.returncode == 0, done.stderr[-3000:]
+    store = RunStore(runs)
+    preference = store.preference("syn", 0)
+    trained = {c.id for c in store.candidates("syn", 0) if c.status == "trained"}
+    assert preference["source"] == "synthetic" and set(preference["ranking"]) == trained
+    revise = server.requests[1].prompt_text
+    assert "Ranking of the trained policies by the task's fitness" in revise
+    assert store.run("syn").status == "finished"
+
+
+def test_human_preference_run_waits_is_ranked_in_the_terminal_and_resumes(
+    tmp_path: Path, server: ScriptedLLMServer
+) -> None:
+    runs = tmp_path / "runs"
+    done = _run(["run", _card(tmp_path), *PREF_ARGS, "--preference", "human", "--run-id", "hum"], runs, server)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "waits for your ranking" in done.stderr and "autoreward prefer hum" in done.stderr
+    store = RunStore(runs)
+    assert store.run("hum").status == "waiting_preference"
+    assert len(server.requests) == 1
+
+    bad = _run(["prefer", "hum", "--ranking", "1 1"], runs, server)
+    assert bad.returncode == 2 and "appears twice" in bad.stderr
+    ranked = _run(["prefer", "hum", "--ranking", "2 1"], runs, server)
+    assert ranked.returncode == 0, ranked.stderr
+    trained = [c.id for c in store.candidates("hum", 0) if c.status == "trained"]
+    assert store.preference("hum", 0)["ranking"] == [trained[1], trained[0]]
+
+    resumed = _run(["resume", "hum"], runs, server)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert RunStore(runs).run("hum").status == "finished"
+    assert len(server.requests) == 2
+    revise = server.requests[1].prompt_text
+    assert "by a person watching them" in revise and "1. iteration 1, candidate 2" in revise
