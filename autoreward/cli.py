@@ -318,21 +318,19 @@ def prefer(
     runs_dir: RunsDir = None,
 ) -> None:
     """A preference session in the terminal: rank the latest iteration's policies."""
-    from autoreward.preference import parse_ranking
+    from autoreward.preference import parse_ranking, rankable, store_ranking
     from autoreward.store import RunStore
 
     store = RunStore(runs_dir)
-    rows = store.candidates(run_id)
-    iterations = sorted({r.iteration for r in rows if r.status == "trained"})
-    if not iterations:
+    target = rankable(store, run_id)
+    if target is None:
         raise AutorewardError(f"run {run_id} has no trained policy to rank yet")
-    iteration = iterations[-1]
-    trained = [r for r in rows if r.iteration == iteration and r.status == "trained"]
+    iteration, trained = target
     if ranking is None:
         order = _rank_in_terminal(store, run_id, iteration, trained)
     else:
         order = parse_ranking(ranking, [r.id for r in trained])
-    store.add_preference(run_id, iteration, "human", order)
+    store_ranking(store, run_id, order, iteration)
     typer.echo(f"ranking of iteration {iteration + 1} stored; `autoreward resume {run_id}` continues the run")
 
 

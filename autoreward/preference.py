@@ -10,34 +10,72 @@ import random
 from collections.abc import Callable, Sequence
 
 from autoreward.errors import AutorewardError
+from autoreward.store import CandidateRow, RunStore
+
+
+class RankingError(AutorewardError):
+    """A ranking that cannot be stored; the message says what to send instead."""
+
+
+class RankingConflict(RankingError):
+    """The run is ranked by the synthetic oracle: a person's ranking would replace its record."""
+
+
+def check_order(ranking: Sequence[str], expected: Sequence[str]) -> None:
+    """``ranking`` must order each of ``expected`` exactly once."""
+    unknown = [c for c in ranking if c not in expected]
+    if unknown:
+        raise RankingError(f"not a policy to rank: {', '.join(unknown)}; rank {', '.join(expected)}")
+    duplicates = sorted({c for c in ranking if list(ranking).count(c) > 1})
+    if duplicates:
+        raise RankingError(f"{', '.join(duplicates)} appears twice: name each policy once, best first")
+    missing = [c for c in expected if c not in ranking]
+    if missing:
+        raise RankingError(f"incomplete ranking: also place {', '.join(missing)} (rank all {len(expected)})")
 
 
 def parse_ranking(text: str, labels: Sequence[str]) -> list[str]:
-    """A typed order such as ``2 1 3`` or ``c02, c01, c03`` (best first) as a full ranking of ``labels``.
-
-    Numbers count from 1 in the order shown. Every label must appear exactly once.
-    """
-    tokens = [t for t in text.replace(",", " ").replace(">", " ").split() if t]
-    ranking: list[str] = []
-    for token in tokens:
+    """A typed order such as ``2 1 3`` (numbers count from 1 in the order shown) or the labels themselves,
+    best first, as a full ranking of ``labels``."""
+    ranking = []
+    for token in text.replace(",", " ").replace(">", " ").split():
         if token.isdigit() and 1 <= int(token) <= len(labels):
-            label = labels[int(token) - 1]
+            ranking.append(labels[int(token) - 1])
         elif token in labels:
-            label = token
+            ranking.append(token)
         else:
-            raise AutorewardError(f"unknown policy {token!r}: use the numbers 1..{len(labels)} or the names shown")
-        if label in ranking:
-            raise AutorewardError(f"{token!r} appears twice: name each policy once, best first")
-        ranking.append(label)
-    missing = [label for label in labels if label not in ranking]
-    if missing:
-        raise AutorewardError(f"the ranking leaves out {', '.join(missing)}: rank every policy, best first")
+            raise RankingError(f"unknown policy {token!r}: use the numbers 1..{len(labels)} or the names shown")
+    check_order(ranking, labels)
     return ranking
 
 
-def validate_ranking(ranking: Sequence[str], labels: Sequence[str]) -> list[str]:
-    """The same rules for a ranking that arrives as a list (the web page's POST)."""
-    return parse_ranking(" ".join(ranking), labels)
+def rankable(store: RunStore, run_id: str) -> tuple[int, list[CandidateRow]] | None:
+    """The latest iteration that has trained candidates, with those candidates; None before any training."""
+    trained = [row for row in store.candidates(run_id) if row.status == "trained"]
+    if not trained:
+        return None
+    latest = max(row.iteration for row in trained)
+    return latest, [row for row in trained if row.iteration == latest]
+
+
+def store_ranking(store: RunStore, run_id: str, ranking: Sequence[str], iteration: int | None = None) -> int:
+    """Check and store a person's ranking (best first) of the latest trained iteration; returns that iteration.
+
+    The terminal and the web page store the same record, so ``autoreward resume`` cannot tell them apart."""
+    if store.run(run_id).config.get("preference") == "synthetic":
+        raise RankingConflict(
+            f"run {run_id!r} is ranked by the synthetic oracle (--preference synthetic); a ranking stored here would "
+            "replace the oracle's. Start a run with --preference human to rank it yourself"
+        )
+    target = rankable(store, run_id)
+    if target is None:
+        raise RankingError(f"run {run_id!r} has no trained policies to rank yet")
+    latest, rows = target
+    if iteration is not None and iteration != latest:
+        raise RankingError(f"only the latest trained iteration ({latest}) can be ranked, not iteration {iteration}")
+    check_order(ranking, [row.id for row in rows])
+    store.add_preference(run_id, latest, "human", list(ranking))
+    return latest
 
 
 def oracle_ranking(

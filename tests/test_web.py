@@ -224,12 +224,12 @@ def test_ranking_post_stores_the_terminal_s_record(client: TestClient, filled: F
         ({"ranking": ["hopper-web/it01-c00"]}, "incomplete ranking: also place hopper-web/it01-c01"),
         (
             {"ranking": ["hopper-web/it01-c00", "hopper-web/it01-c02"]},
-            "not trained candidates of iteration 1: hopper-web/it01-c02",
+            "not a policy to rank: hopper-web/it01-c02",
         ),
         ({"ranking": ["hopper-web/it01-c00", "hopper-web/it09-c09", "hopper-web/it01-c01"]}, "hopper-web/it09-c09"),
         (
             {"ranking": ["hopper-web/it01-c00", "hopper-web/it01-c00", "hopper-web/it01-c01"]},
-            "repeated: hopper-web/it01-c00",
+            "hopper-web/it01-c00 appears twice",
         ),
         (
             {"ranking": ["hopper-web/it00-c00", "hopper-web/it00-c02"], "iteration": 0},
@@ -271,7 +271,7 @@ def test_a_run_without_trained_candidates_has_nothing_to_rank(tmp_path: Path) ->
     with TestClient(create_app(tmp_path)) as client:
         assert client.get("/api/runs/fresh").json()["ranking"] is None
         response = client.post("/api/runs/fresh/preference", json={"ranking": ["fresh/it00-c00"]})
-        assert response.status_code == 422 and "no trained candidates" in response.json()["detail"]
+        assert response.status_code == 422 and "no trained policies" in response.json()["detail"]
         assert 'id="ranking"' not in client.get("/runs/fresh").text
 
 

@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 
+from autoreward.preference import RankingConflict, RankingError, store_ranking
 from autoreward.store import RunStore
 from autoreward.web import views
 from autoreward.web.deps import candidate_id, find_run, open_store
-from autoreward.web.ranking import RankingConflict, RankingError, store_ranking
 
 router = APIRouter(prefix="/api")
 Store = Annotated[RunStore, Depends(open_store)]

@@ -7,10 +7,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from autoreward.preference import rankable
 from autoreward.store import CandidateRow, Run, RunStore
 from autoreward.web import charts
 from autoreward.web.files import candidate_files, file_url, inside
-from autoreward.web.ranking import rankable
 
 
 class RunSummary(BaseModel):
