@@ -179,6 +179,9 @@ def run(
     video: Annotated[bool, typer.Option("--video/--no-video", help="Film each trained policy.")] = True,
     backend: Annotated[str, typer.Option(help="local | ray: where candidates train.")] = "local",
     ray_address: Annotated[str | None, typer.Option(help="A Ray cluster to join (with --backend ray).")] = None,
+    gpus_per_candidate: Annotated[
+        float, typer.Option(min=0.0, help="GPUs Ray reserves for each candidate (with --backend ray).")
+    ] = 0.0,
     llm_review: Annotated[
         bool, typer.Option("--llm-review/--no-llm-review", help="Let the LLM review each program.")
     ] = True,
@@ -187,6 +190,9 @@ def run(
     max_llm_cost: Annotated[float | None, typer.Option(help="Stop before LLM spend passes this many USD.")] = None,
     max_llm_tokens: Annotated[int | None, typer.Option(help="Stop before LLM tokens pass this many.")] = None,
     prompts: Annotated[Path | None, typer.Option(help="A directory of your own prompt templates.")] = None,
+    resample: Annotated[
+        int | None, typer.Option(min=0, max=16, help="Rounds of replacements for rejected programs (local: 3).")
+    ] = None,
     run_id: Annotated[str | None, typer.Option(help="Name of the run (default: TASK-DATE-TIME).")] = None,
     runs_dir: RunsDir = None,
     quiet: Quiet = False,
@@ -202,16 +208,25 @@ def run(
                                  ("backend", backend, ("local", "ray"))):  # fmt: skip
         if value not in allowed:
             raise AutorewardError(f"--{name} {value!r} is not one of {', '.join(allowed)}")
+    if backend == "ray":
+        from autoreward.ray_backend import import_ray
+
+        import_ray()  # without Ray installed, say how to install it before a run is created
     settings = load_settings(
         {"model": model, "api_base": api_base, "samples": samples, "temperature": temperature,
-         "max_llm_cost": max_llm_cost, "max_llm_tokens": max_llm_tokens, "prompts_dir": prompts}
+         "max_llm_cost": max_llm_cost, "max_llm_tokens": max_llm_tokens, "prompts_dir": prompts,
+         "resample": resample}
     )  # fmt: skip
+    from autoreward.local_llm.endpoint import default_to_local, prepare
+
+    settings = default_to_local(settings, model or api_base, notify=_notice)
+    prepare(settings)  # the local model is assembled and verified before any run is created
     card = resolve_task(task)
     config = RunConfig(
         task=str(card.source) if card.source and task.endswith(".toml") else card.name, iterations=iterations,
         timesteps=timesteps, workers=workers, seed=seed, preference=preference, oracle_noise=oracle_noise,
         oracle_budget=oracle_budget, video=video, backend=backend, ray_address=ray_address, llm_review=llm_review,
-        eval_episodes=eval_episodes, llm=settings,
+        eval_episodes=eval_episodes, llm=settings, gpus_per_candidate=gpus_per_candidate,
     )  # fmt: skip
     store = RunStore(runs_dir)
     new_id = create_run(store, card, config, run_id)
@@ -234,7 +249,20 @@ def resume(
     _drive(store, run_id, quiet)
 
 
+def _notice(text: str) -> None:
+    stderr.print(Text.assemble(("note: ", "bold"), text), highlight=False, soft_wrap=True)
+
+
 def _drive(store: Any, run_id: str, quiet: bool) -> None:
+    """Drive a run in this session; a run with the local model gets its own llama.cpp server, stopped after."""
+    from autoreward.local_llm.endpoint import serving
+
+    stored = _run_config(store.run(run_id).config).llm
+    with serving(stored, log_file=store.run_dir(run_id) / "local-llm.log", notify=_notice) as llm:
+        _drive_loop(store, run_id, quiet, llm)
+
+
+def _drive_loop(store: Any, run_id: str, quiet: bool, llm: Any) -> None:
     """Run or resume the loop with the live view, then print the best fitness, the run id and the export."""
     from autoreward.live import LiveObserver, PlainObserver
     from autoreward.loop import Loop, WaitingForPreference
@@ -243,17 +271,13 @@ def _drive(store: Any, run_id: str, quiet: bool) -> None:
 
     card = stored_card(store, run_id)
     config = store.run(run_id).config
-    ask = _terminal_ranking(store, run_id) if sys.stdin.isatty() and not quiet else None
-    loop_parts = default_parts(_run_config(config), card, ask)
     quiet = quiet or not stdout.is_terminal
     observer = PlainObserver(stderr) if quiet else LiveObserver(stderr, config["iterations"])
+    ask = _terminal_ranking(store, run_id, observer) if sys.stdin.isatty() and not quiet else None
+    loop_parts = default_parts(_run_config(config), card, ask)
     try:
-        if isinstance(observer, LiveObserver):
-            with observer:
-                outcome = Loop(store, run_id, card, loop_parts, observer).run()
-                observer.finish()
-        else:
-            outcome = Loop(store, run_id, card, loop_parts, observer).run()
+        with observer:
+            outcome = Loop(store, run_id, card, loop_parts, observer, llm).run()
     except WaitingForPreference as waiting:
         stderr.print(str(waiting), highlight=False, soft_wrap=True)
         return
@@ -277,11 +301,12 @@ def _run_config(config: dict[str, Any]) -> Any:
     return RunConfig.model_validate(config)
 
 
-def _terminal_ranking(store: Any, run_id: str) -> Any:
-    """Ask the person at the terminal to rank an iteration's policies (used by `run` and `prefer`)."""
+def _terminal_ranking(store: Any, run_id: str, observer: Any) -> Any:
+    """Ask the person at the terminal to rank an iteration's policies, with the live view paused."""
 
     def ask(iteration: int, rows: list[Any]) -> list[str]:
-        return _rank_in_terminal(store, run_id, iteration, rows)
+        with observer.paused():
+            return _rank_in_terminal(store, run_id, iteration, rows)
 
     return ask
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from rich.console import Console, Group
@@ -79,12 +81,22 @@ class LiveObserver(LoopObserver):
         self.live = Live(self._render(), console=console, refresh_per_second=4, transient=False)
 
     def __enter__(self) -> LiveObserver:
-        self.live.__enter__()
+        self.live.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if exc[0] is None:
+            self.progress.update(self._overall, completed=self.progress.tasks[0].total)
         self.live.update(self._render())
-        self.live.__exit__(*exc)  # type: ignore[arg-type]
+        self.live.stop()
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        self.live.stop()
+        try:
+            yield
+        finally:
+            self.live.start()
 
     def _render(self) -> Group:
         table = Table(title=f"iteration {self._iteration + 1}: {self._stage}", expand=True)
@@ -143,8 +155,3 @@ class LiveObserver(LoopObserver):
 
     def message(self, text: str) -> None:
         self.console.print(text, highlight=False, markup=False)
-
-    def finish(self) -> None:
-        with self._lock:
-            self.progress.update(self._overall, completed=self.progress.tasks[0].total)
-            self._refresh()
