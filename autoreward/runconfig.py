@@ -29,6 +29,7 @@ class RunConfig(BaseModel):
     video: bool = True
     backend: Literal["local", "ray"] = "local"
     ray_address: str | None = None
+    gpus_per_candidate: float = Field(default=0.0, ge=0.0, description="GPUs Ray reserves per candidate (ray only)")
     llm_review: bool = True
     eval_episodes: int = Field(default=5, ge=1)
     llm: LLMSettings = Field(default_factory=LLMSettings)

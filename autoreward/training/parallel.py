@@ -39,7 +39,7 @@ def train_many(
         raise ValueError(f"{len(jobs)} jobs but {len(scratches)} scratch directories")
     if not jobs:
         return []
-    workers = min(workers or cores(), len(jobs))
+    workers = min(workers or _capacity(train_one), len(jobs))
     results: dict[int, TrainResult] = {}
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {
@@ -52,6 +52,12 @@ def train_many(
             if on_result is not None:
                 on_result(jobs[i], results[i])
     return [results[i] for i in range(len(jobs))]
+
+
+def _capacity(train_one: TrainOne) -> int:
+    """This machine's cores, or what the backend says it can train at once (a Ray cluster's CPUs)."""
+    slots = getattr(train_one, "slots", None)
+    return slots() if callable(slots) else cores()
 
 
 def _events_for(candidate_id: str, on_event: CandidateEvents | None) -> EventSink | None:
