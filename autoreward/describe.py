@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from autoreward.envs.make import card_state_spec, make_card_env
 from autoreward.envs.state import StateSpec, actuator_names, field_values
+from autoreward.envs.suites import action_names
 from autoreward.tasks import TaskCard
 from autoreward.templates import render
 from autoreward.tokens import count_tokens
@@ -61,6 +62,7 @@ class EnvDescription(BaseModel):
     dt: float | None
     obs_shape: list[int]
     obs_layout: list[ObsSpan]
+    obs_doc: str = "the env's own observation, unchanged"
     action: ActionDescription
     fields: list[FieldDescription]
     rollout_steps: int
@@ -150,10 +152,11 @@ def _obs_layout(matches: list[tuple[str, str] | None]) -> list[ObsSpan]:
 def _describe_action(env: gym.Env) -> ActionDescription:
     space = env.action_space
     if isinstance(space, gym.spaces.Box):
+        names = action_names(env) or actuator_names(env)
         return ActionDescription(kind="box", shape=list(space.shape), low=space.low.ravel().tolist(),
-                                 high=space.high.ravel().tolist(), names=actuator_names(env))  # fmt: skip
+                                 high=space.high.ravel().tolist(), names=names)  # fmt: skip
     if isinstance(space, gym.spaces.Discrete):
-        return ActionDescription(kind="discrete", shape=[], low=[], high=[], names=[], n=int(space.n))
+        return ActionDescription(kind="discrete", shape=[], low=[], high=[], names=action_names(env), n=int(space.n))
     return ActionDescription(kind="other", shape=[], low=[], high=[], names=[], text=str(space))
 
 
@@ -171,6 +174,7 @@ def describe(card: TaskCard, steps: int = 300, seed: int = 0) -> EnvDescription:
             dt=getattr(env.unwrapped, "dt", None),
             obs_shape=list(np.shape(env.observation_space.sample())),
             obs_layout=_obs_layout(_match_obs(obs, values)),
+            obs_doc=spec.fields["obs"].doc,
             action=_describe_action(env),
             fields=_describe_fields(spec, values),
             rollout_steps=steps,

@@ -14,7 +14,7 @@ from pathlib import Path
 from autoreward.templates import environment
 
 # Modules that make up the standalone State builder and Wrapper, in dependency order.
-_MODULES = ("state.py", "classic.py", "wrapper.py")
+_MODULES = ("state.py", "manipulation.py", "classic.py", "wrapper.py")
 
 
 def _segment(lines: list[str], node: ast.stmt) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from autoreward.envs.manipulation import MANIPULATION_LAYOUTS
 from autoreward.envs.state import ObsField
 
 OBS_LAYOUTS: dict[str, tuple[ObsField, ...]] = {
@@ -53,4 +54,4 @@ OBS_LAYOUTS: dict[str, tuple[ObsField, ...]] = {
 def obs_layout(env_id: str) -> tuple[ObsField, ...]:
     """The named layout for ``env_id`` (any version, any namespace), or none."""
     base = env_id.split("/")[-1].rsplit("-v", 1)[0]
-    return OBS_LAYOUTS.get(base, ())
+    return OBS_LAYOUTS.get(base) or MANIPULATION_LAYOUTS.get(base, ())

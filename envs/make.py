@@ -14,6 +14,7 @@ import gymnasium as gym
 from autoreward.envs.classic import obs_layout
 from autoreward.envs.fitness import unknown_fields
 from autoreward.envs.state import StateSpec, build_state_spec
+from autoreward.envs.suites import adapt, prepare, suite_for, suite_state_spec
 from autoreward.errors import TaskError
 
 # Which package registers which env ids, for "unknown env" messages.
@@ -26,6 +27,7 @@ _PROVIDERS: tuple[tuple[str, str, str], ...] = (
     ("MiniGrid-", "minigrid", "pip install 'autoreward[minigrid]'"),
     ("BabyAI-", "minigrid", "pip install 'autoreward[minigrid]'"),
     ("Crafter", "crafter", "pip install 'autoreward[crafter]'"),
+    ("ManiSkill/", "mani-skill (GPU only)", "pip install 'autoreward[maniskill]'"),
     ("ALE/", "ale-py", "pip install ale-py"),
 )
 
@@ -74,14 +76,18 @@ def make_env(
     card_path: Path | None = None,
     render_mode: str | None = None,
 ) -> gym.Env:
-    """``gymnasium.make`` with the card's settings; an unknown id says which package provides it."""
+    """``gymnasium.make`` with the card's settings; an unknown id says which package provides it. An env of an
+    optional suite (``envs/suites.py``) is checked and registered first, and gets the suite's observation wrapper."""
+    suite = suite_for(env_id)
+    if suite is not None:
+        prepare(suite, env_id)
     if module:
         _import_module(module, card_path)
     kwargs = dict(env_kwargs or {})
     if render_mode:
         kwargs["render_mode"] = render_mode
     try:
-        return gym.make(env_id, max_episode_steps=max_episode_steps, **kwargs)
+        return adapt(suite, gym.make(env_id, max_episode_steps=max_episode_steps, **kwargs))
     except gym.error.Error as err:
         if isinstance(err, gym.error.NameNotFound | gym.error.NamespaceNotFound | gym.error.VersionNotFound):
             raise TaskError(f"unknown env id {env_id!r}: {_provider_hint(env_id)}") from None
@@ -108,7 +114,8 @@ def make_card_env(card: Any, render_mode: str | None = None) -> gym.Env:
 def state_spec(env: gym.Env) -> StateSpec:
     """The env's State: MuJoCo names where it has a model, plus the documented layout of its observation."""
     env_id = env.spec.id if env.spec is not None else type(env.unwrapped).__name__
-    return build_state_spec(env, obs_layout(env_id))
+    own = suite_state_spec(suite_for(env_id), env)
+    return own if own is not None else build_state_spec(env, obs_layout(env_id))
 
 
 def card_state_spec(card: Any, env: gym.Env) -> StateSpec:

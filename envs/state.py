@@ -124,8 +124,16 @@ class StateSpec:
     def snapshot(self, obs: Any) -> State:
         """Copy what the fields need from the env now, so the State stays valid after the next step."""
         snap = self._capture()
-        snap["obs"] = _frozen(np.array(obs, dtype=np.float64, copy=True))
+        snap["obs"] = _frozen(flat_obs(obs))
         return State(self, snap)
+
+
+def flat_obs(obs: Any) -> np.ndarray:
+    """The observation as one float vector: a dict observation (gymnasium-robotics' goal envs) becomes its
+    entries concatenated in sorted key order, exactly as ``gymnasium.wrappers.FlattenObservation`` does."""
+    if isinstance(obs, Mapping):
+        return np.concatenate([np.ravel(np.asarray(obs[k], dtype=np.float64)) for k in sorted(obs)])
+    return np.array(obs, dtype=np.float64, copy=True)
 
 
 # --- observation layouts: named slices of obs, for envs without a MuJoCo model ---------------------------
@@ -133,23 +141,34 @@ class StateSpec:
 
 @dataclass(frozen=True)
 class ObsField:
-    """A named scalar read from ``obs[index]``, or derived from named ones by ``derive``."""
+    """A named scalar read from ``obs[index]`` (a vector ``obs[index:index + size]`` when ``size`` > 1), or a
+    scalar derived from the named ones by ``derive``."""
 
     name: str
     unit: str
     doc: str
     index: int | None = None
-    derive: Callable[[Mapping[str, float]], float] | None = None
+    derive: Callable[[Mapping[str, Any]], float] | None = None
+    size: int = 1
+
+
+def _obs_value(obs: np.ndarray, index: int, size: int) -> Any:
+    return float(obs[index]) if size == 1 else obs[index : index + size]
 
 
 def _obs_field(spec: ObsField, layout: Sequence[ObsField]) -> Field:
     if spec.index is not None:
-        i = spec.index
-        return Field(spec.name, spec.unit, spec.doc, lambda s: float(s["obs"][i]))
-    named = {f.name: f.index for f in layout if f.index is not None}
+        i, n = spec.index, spec.size
+        if n == 1:
+            return Field(spec.name, spec.unit, spec.doc, lambda s: float(s["obs"][i]))
+        return Field(spec.name, spec.unit, spec.doc, lambda s: s["obs"][i : i + n], shape=(n,))
+    named = {f.name: (f.index, f.size) for f in layout if f.index is not None}
     derive = spec.derive
     assert derive is not None, f"ObsField {spec.name} needs an index or a derive function"
-    return Field(spec.name, spec.unit, spec.doc, lambda s: float(derive({k: s["obs"][i] for k, i in named.items()})))
+    return Field(
+        spec.name, spec.unit, spec.doc,
+        lambda s: float(derive({k: _obs_value(s["obs"], i, n) for k, (i, n) in named.items()})),
+    )  # fmt: skip
 
 
 # --- MuJoCo: fields from the model's names ----------------------------------------------------------------

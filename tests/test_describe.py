@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from suite_marks import task_params
 
 from autoreward.describe import describe
 from autoreward.tasks import catalog, load_card
@@ -12,7 +13,7 @@ from autoreward.tasks import catalog, load_card
 ASSETS = Path(__file__).parent / "assets"
 
 
-@pytest.mark.parametrize("task", list(catalog()))
+@pytest.mark.parametrize("task", task_params(list(catalog())))
 def test_description_renders_every_field(task: str) -> None:
     card = catalog()[task]
     description = describe(card, steps=120)

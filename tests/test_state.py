@@ -8,13 +8,16 @@ from pathlib import Path
 import mujoco
 import numpy as np
 import pytest
+from suite_marks import task_params
 
 from autoreward.envs.fitness import EpisodeFitness
 from autoreward.envs.make import card_state_spec, make_card_env, state_spec
 from autoreward.envs.state import State
 from autoreward.tasks import catalog, load_card
 
-MUJOCO_TASKS = [name for name, card in catalog().items() if card.family != "classic"]
+# The optional suites (envs/suites.py) have their own simulator checks in test_suites.py.
+SUITE_FAMILIES = ("metaworld", "fetch", "minigrid", "crafter", "maniskill")
+MUJOCO_TASKS = [name for name, card in catalog().items() if card.family not in ("classic", *SUITE_FAMILIES)]
 CLASSIC_TASKS = [name for name, card in catalog().items() if card.family == "classic"]
 ASSETS = Path(__file__).parent / "assets"
 
@@ -97,7 +100,7 @@ def test_classic_state_matches_documented_layout(task: str) -> None:
     env.close()
 
 
-@pytest.mark.parametrize("task", list(catalog()))
+@pytest.mark.parametrize("task", task_params(list(catalog())))
 def test_fitness_computes_on_a_real_rollout(task: str) -> None:
     card = catalog()[task]
     env = make_card_env(card)

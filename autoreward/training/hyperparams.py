@@ -29,6 +29,9 @@ class PPOSettings:
     ppo: dict[str, Any] = field(default_factory=dict)
     policy: dict[str, Any] = field(default_factory=dict)
     source: str = "SB3 PPO defaults with VecNormalize (no rl-zoo3 entry)"
+    # SB3's policy class, and why it fits the observation the suite's adapter (envs/suites.py) gives the policy.
+    policy_class: str = "MlpPolicy"
+    observation: str = "the env's own flat observation"
 
 
 ZOO: dict[str, PPOSettings] = {
@@ -91,13 +94,48 @@ ZOO: dict[str, PPOSettings] = {
     ),
 }  # fmt: skip
 
+# Optional suites, by env-id prefix (their ids carry task names, so the per-id table above cannot key them).
+# Every suite gives the policy one flat float vector, so MlpPolicy serves all: no pixels are kept.
+SUITE_SETTINGS: tuple[tuple[str, PPOSettings], ...] = (
+    ("MiniGrid-", PPOSettings(
+        n_envs=8, normalize=True, source=f"{ZOO_SOURCE} (MiniGrid-DoorKey-5x5-v0, applied to every MiniGrid task)",
+        ppo={"n_steps": 128, "batch_size": 64, "gae_lambda": 0.95, "gamma": 0.99, "n_epochs": 10, "ent_coef": 0.0,
+             "learning_rate": 2.5e-4, "clip_range": 0.2},
+        observation="symbolic: one-hot object, colour and door state of the 7x7 cells in view, direction "
+                    "(envs/minigrid.py); the zoo's MiniGrid entries use MlpPolicy on a flat observation too",
+    )),
+    ("Crafter-", PPOSettings(
+        n_envs=4, normalize=False, source="SB3 PPO defaults, ent_coef 0.01 for exploration (no rl-zoo3 entry)",
+        ppo={"ent_coef": 0.01},
+        observation="symbolic: one-hot material and creature of the 9x7 cells around the player, inventory, "
+                    "facing (envs/crafter.py), instead of Crafter's 64x64 image and a CnnPolicy",
+    )),
+    ("Fetch", PPOSettings(
+        n_envs=1, normalize=True, source="SB3 PPO defaults with VecNormalize (the zoo tunes Fetch only for HER)",
+        observation="the dict observation flattened by FlattenObservation (envs/fetch.py): MultiInputPolicy "
+                    "would concatenate the same three vectors, and no goal relabelling (HER) needs the dict",
+    )),
+    ("Meta-World/", PPOSettings(
+        n_envs=1, normalize=True, source="SB3 PPO defaults with VecNormalize (no rl-zoo3 entry)",
+        observation="MetaWorld's own 39-entry vector",
+    )),
+    ("ManiSkill/", PPOSettings(
+        n_envs=1, normalize=True, source="SB3 PPO defaults with VecNormalize (no rl-zoo3 entry)",
+        observation="ManiSkill's state_dict observation flattened (envs/maniskill.py)",
+    )),
+)  # fmt: skip
+
 _ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU, "gelu": nn.GELU}
 _VERSION = re.compile(r"-v\d+$")
 
 
 def settings_for(env_id: str) -> PPOSettings:
-    """The table's entry for ``env_id`` (any version: ``Hopper-v5`` uses ``Hopper``), else the defaults."""
-    return ZOO.get(_VERSION.sub("", env_id.rsplit("/", 1)[-1]), PPOSettings())
+    """The table's entry for ``env_id`` (any version: ``Hopper-v5`` uses ``Hopper``), else its suite's, else
+    the defaults."""
+    exact = ZOO.get(_VERSION.sub("", env_id.rsplit("/", 1)[-1]))
+    if exact is not None:
+        return exact
+    return next((settings for prefix, settings in SUITE_SETTINGS if env_id.startswith(prefix)), PPOSettings())
 
 
 def _schedule(value: Any) -> Any:

@@ -52,7 +52,7 @@ def build_ppo(
     """PPO with the table's hyper-parameters for this env, the job's overrides on top, on the CPU."""
     torch.set_num_threads(1)
     return PPO(
-        "MlpPolicy",
+        settings.policy_class,
         venv,
         seed=seed,
         verbose=0,

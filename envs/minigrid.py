@@ -1,0 +1,156 @@
+"""MiniGrid as autoreward trains it: a symbolic observation for an MLP policy, and a State from the grid itself.
+
+The policy sees what MiniGrid's agent sees, symbolically, not as pixels: each of the 7x7 cells in front of it as
+one-hot object type, colour and door state, plus its direction one-hot. The State reads the env's own objects
+(``agent_pos``, ``agent_dir``, ``carrying``, ``grid``): positions, what is in front, what is carried, counts of
+what is in view, distances to the nearest key, door, goal..., doors opened. Success is MiniGrid's own: an
+episode succeeds when the env ends it with a positive reward (the mission done), reported as
+``info["success"]`` for the ``success_rate`` fitness.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, SupportsFloat
+
+import gymnasium as gym
+import numpy as np
+from minigrid.core.constants import COLOR_TO_IDX, DIR_TO_VEC, OBJECT_TO_IDX, STATE_TO_IDX
+
+from autoreward.envs.state import Field, NamedValues, Snapshot, StateSpec
+
+TYPES = tuple(OBJECT_TO_IDX)  # unseen, empty, wall, floor, door, key, ball, box, goal, lava, agent
+_SEEN = ("empty", "wall", "door", "key", "ball", "box", "goal", "lava")  # what the State counts and names
+_CARRIED = ("key", "ball", "box")
+_TARGETS = ("key", "ball", "box", "door", "goal", "lava")  # what the State measures distances to
+_CELL = len(OBJECT_TO_IDX) + len(COLOR_TO_IDX) + len(STATE_TO_IDX)
+_DIRECTIONS = "0 right (+x), 1 down (+y), 2 left (-x), 3 up (-y)"
+
+
+class SymbolicObservation(gym.Wrapper):
+    """``obs`` = one-hot (object type, colour, door state) of each cell of the agent's view, row by row, then the
+    direction one-hot; and ``info["success"]`` = 1.0 when the env ends the episode with a positive reward."""
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        width, height, _ = env.observation_space["image"].shape
+        self.cells = width * height
+        self.observation_space = gym.spaces.Box(0.0, 1.0, (self.cells * _CELL + 4,), np.float32)
+        self._object = np.eye(len(OBJECT_TO_IDX), dtype=np.float32)
+        self._colour = np.eye(len(COLOR_TO_IDX), dtype=np.float32)
+        self._state = np.eye(len(STATE_TO_IDX), dtype=np.float32)
+        self._direction = np.eye(4, dtype=np.float32)
+
+    def observation(self, obs: Mapping[str, Any]) -> np.ndarray:
+        image = np.asarray(obs["image"]).transpose(1, 0, 2).reshape(-1, 3)  # rows of the view, farthest first
+        cells = np.concatenate([self._object[image[:, 0]], self._colour[image[:, 1]], self._state[image[:, 2]]], axis=1)
+        return np.concatenate([cells.ravel(), self._direction[int(obs["direction"])]])
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
+        obs, info = self.env.reset(seed=seed, options=options)
+        return self.observation(obs), info
+
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        info["success"] = float(bool(terminated) and float(reward) > 0)
+        return self.observation(obs), reward, terminated, truncated, info
+
+
+def wrap(env: gym.Env) -> gym.Env:
+    return SymbolicObservation(env)
+
+
+def action_names(env: gym.Env) -> list[str]:
+    return [action.name for action in env.unwrapped.actions]
+
+
+def _grid_objects(grid: Any) -> list[tuple[str, int, int, bool, bool]]:
+    """(type, x, y, is_open, is_locked) of every object on the grid except walls and floor."""
+    out = []
+    width = grid.width
+    for index, obj in enumerate(grid.grid):
+        if obj is None or obj.type in ("wall", "floor"):
+            continue
+        y, x = divmod(index, width)
+        out.append((obj.type, x, y, bool(getattr(obj, "is_open", False)), bool(getattr(obj, "is_locked", False))))
+    return out
+
+
+def _distances(s: Snapshot) -> np.ndarray:
+    """Manhattan distance from the agent to the nearest object of each ``_TARGETS`` type; -1 where none."""
+    ax, ay = s["agent_pos"]
+    best = np.full(len(_TARGETS), -1.0)
+    for kind, x, y, _, _ in s["objects"]:
+        if kind in _TARGETS:
+            i = _TARGETS.index(kind)
+            d = abs(x - ax) + abs(y - ay)
+            if best[i] < 0 or d < best[i]:
+                best[i] = d
+    best.flags.writeable = False
+    return best
+
+
+def _visible(s: Snapshot, cells: int) -> np.ndarray:
+    """Cells of each type in view, read from the one-hot observation (the env's own view of the grid)."""
+    counts = s["obs"][: cells * _CELL].reshape(cells, _CELL)[:, : len(OBJECT_TO_IDX)].sum(axis=0)
+    return counts[[OBJECT_TO_IDX[t] for t in _SEEN]]
+
+
+def state_spec(env: gym.Env) -> StateSpec:
+    """The State of a MiniGrid env (made through ``wrap``), read from the env's own grid and agent."""
+    core = env.unwrapped
+    cells = env.observation_space.shape[0] // _CELL if isinstance(env, SymbolicObservation) else 49
+    seen = {t: i for i, t in enumerate(_SEEN)}
+    carried = {t: i for i, t in enumerate(_CARRIED)}
+    targets = {t: i for i, t in enumerate(_TARGETS)}
+
+    def capture() -> Snapshot:
+        ax, ay = (int(v) for v in core.agent_pos)
+        dx, dy = DIR_TO_VEC[core.agent_dir]
+        front = core.grid.get(ax + dx, ay + dy) if core.grid is not None else None
+        carrying = core.carrying.type if core.carrying is not None else None
+        return {
+            "agent_pos": (ax, ay),
+            "agent_dir": int(core.agent_dir),
+            "front": front.type if front is not None else "empty",
+            "carrying": carrying,
+            "objects": _grid_objects(core.grid),
+            "step_count": int(core.step_count),
+        }
+
+    def one_hot(index: dict[str, int], name: str | None) -> np.ndarray:
+        out = np.zeros(len(index))
+        if name in index:
+            out[index[name]] = 1.0
+        out.flags.writeable = False
+        return out
+
+    def doors(s: Snapshot, which: int) -> float:
+        return float(sum(1 for kind, *_, is_open, is_locked in s["objects"]
+                         if kind == "door" and (is_open, is_locked)[which]))  # fmt: skip
+
+    fields = [
+        Field("obs", "0/1", f"the policy's symbolic observation (not pixels): for each of the {cells} cells of the "
+              f"agent's view, row by row from the farthest, one-hot object type ({', '.join(TYPES)}), colour "
+              f"({', '.join(COLOR_TO_IDX)}) and door state ({', '.join(STATE_TO_IDX)}), {_CELL} entries a cell; "
+              "then the direction one-hot (4)", lambda s: s["obs"]),
+        Field("agent_x", "cells", "agent column (x grows to the right)", lambda s: float(s["agent_pos"][0])),
+        Field("agent_y", "cells", "agent row (y grows downwards)", lambda s: float(s["agent_pos"][1])),
+        Field("agent_dir", "", f"direction the agent faces: {_DIRECTIONS}", lambda s: float(s["agent_dir"])),
+        Field("front", "0/1", "1.0 for the type of the cell right in front of the agent (where forward, pickup "
+              "and toggle act; empty for nothing)", lambda s: NamedValues("front", seen, one_hot(seen, s["front"])),
+              keys=_SEEN),
+        Field("carrying", "0/1", "1.0 for the type of object the agent carries",
+              lambda s: NamedValues("carrying", carried, one_hot(carried, s["carrying"])), keys=_CARRIED),
+        Field("visible", "cells", "how many cells of each type the agent sees in its view (a carried object "
+              "shows in the agent's own cell)", lambda s: NamedValues("visible", seen, _visible(s, cells)),
+              keys=_SEEN),
+        Field("distance", "cells", "Manhattan distance from the agent to the nearest object of each type on the "
+              "grid; -1 where the grid has none (a carried object is off the grid)",
+              lambda s: NamedValues("distance", targets, _distances(s)), keys=_TARGETS),
+        Field("doors_open", "", "number of open doors", lambda s: doors(s, 0)),
+        Field("doors_locked", "", "number of locked doors", lambda s: doors(s, 1)),
+        Field("step_count", "steps", f"steps taken this episode (MiniGrid ends it at {core.max_steps})",
+              lambda s: float(s["step_count"])),
+    ]  # fmt: skip
+    return StateSpec(fields, capture)
