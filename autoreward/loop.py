@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autoreward.config import LLMSettings
+from autoreward.config import LLMSettings, with_model_defaults
 from autoreward.critic.review import parse_review, review_program
 from autoreward.critic.verdict import Reason, Verdict
 from autoreward.describe import describe
@@ -62,14 +62,23 @@ class Outcome:
 class Loop:
     """Runs (or resumes) one stored run to its end."""
 
-    def __init__(self, store: RunStore, run_id: str, card: TaskCard, parts: Parts, observer: LoopObserver) -> None:
+    def __init__(
+        self,
+        store: RunStore,
+        run_id: str,
+        card: TaskCard,
+        parts: Parts,
+        observer: LoopObserver,
+        llm: LLMSettings | None = None,
+    ) -> None:
+        """``llm`` replaces the stored LLM settings for this session (the local model's server, on its port)."""
         self.store = store
         self.run_id = run_id
         self.card = card
         self.parts = parts
         self.observer = observer
         self.config = RunConfig.model_validate(store.run(run_id).config)
-        self.settings: LLMSettings = self.config.llm
+        self.settings: LLMSettings = with_model_defaults(llm or self.config.llm)
         self.budget = Budget.from_settings(self.settings)
         for call in store.llm_calls(run_id):  # a resumed run has already spent these
             self.budget.charge(CallRecord.model_validate(call.record))
@@ -85,6 +94,7 @@ class Loop:
             self.observer.iteration(iteration, self.config.iterations)
             self._design(iteration, description)
             self._critique(iteration, description)
+            self._resample(iteration, description)
             self._train(iteration)
             self._analyze(iteration)
             if self._succeeded():
@@ -139,17 +149,56 @@ class Loop:
             call_id = self.store.add_llm_call(self.run_id, iteration, purpose, record.model_dump(mode="json"))
         if self.store.candidates(self.run_id, iteration):
             return
+        self._add_candidates(iteration, record, call_id, first_index=0)
+
+    def _add_candidates(self, iteration: int, record: CallRecord, call_id: int, first_index: int) -> None:
+        """Store the candidates of one call as indices ``first_index``...; those already stored are kept."""
         parent = self.best(iteration - 1) if iteration else None
+        stored = {r.idx for r in self.store.candidates(self.run_id, iteration)}
         for candidate in candidates_from(record):
+            if first_index + candidate.index in stored:
+                continue
             verdict = None
             if candidate.reason is not None:
                 verdict = Verdict(reasons=[candidate.reason], stages_run=["extract"]).model_dump(mode="json")
             cid = self.store.add_candidate(
-                self.run_id, iteration, candidate.index, candidate.source, llm_call_id=call_id,
+                self.run_id, iteration, first_index + candidate.index, candidate.source, llm_call_id=call_id,
                 parent_id=parent.id if parent else None, status="designed" if verdict is None else "rejected",
                 verdict=verdict,
             )  # fmt: skip
             self.observer.candidate(self.store.candidate(cid))
+
+    def _resample(self, iteration: int, description: str) -> None:
+        """Replace the programs the Critic rejected: up to ``resample`` rounds, each one stored LLM call (purpose
+        "resample") for as many programs as the iteration lacks, its candidates appended to the iteration and
+        critiqued. A resumed run replays the stored rounds and never repeats an answered call."""
+        rounds = self.settings.resample or 0
+        designed = self.store.llm_calls(self.run_id, iteration, "design" if iteration == 0 else "revise")
+        if not rounds or not designed:
+            return
+        asked = CallRecord.model_validate(designed[-1].record)
+        first_index = asked.n
+        for number in range(rounds):
+            rows = self.store.candidates(self.run_id, iteration)
+            calls = self.store.llm_calls(self.run_id, iteration, "resample")
+            if number < len(calls):
+                call_id, record = calls[number].row_id, CallRecord.model_validate(calls[number].record)
+            else:
+                wanted = self.settings.samples - sum(r.status != "rejected" for r in rows)
+                if wanted <= 0:
+                    return
+                self.observer.stage(
+                    iteration, "resample", f"round {number + 1}/{rounds}: {wanted} programs for rejected ones"
+                )
+                try:
+                    record = self.designer.resample(asked, _rejection_lines(rows), wanted).record
+                except LLMUnavailable as err:  # replacements are a bonus: train what was accepted
+                    self.observer.message(f"no replacements: {err}")
+                    return
+                call_id = self.store.add_llm_call(self.run_id, iteration, "resample", record.model_dump(mode="json"))
+            self._add_candidates(iteration, record, call_id, first_index)
+            first_index += record.n
+            self._critique(iteration, description)
 
     def _critique(self, iteration: int, description: str) -> None:
         for row in self.store.candidates(self.run_id, iteration):
@@ -309,6 +358,15 @@ def _failure_reasons(row: CandidateRow) -> list[str]:
     result = row.result or {}
     line = f" (line {result['error_line']})" if result.get("error_line") else ""
     return [f"training failed: {result.get('error') or row.status}{line}"]
+
+
+def _rejection_lines(rows: list[CandidateRow], limit: int = 4) -> list[str]:
+    """The distinct reasons the iteration's rejected candidates were refused, most recent first."""
+    lines: list[str] = []
+    for row in reversed(rows):
+        if row.status == "rejected":
+            lines += [line for line in _failure_reasons(row) if line not in lines]
+    return lines[:limit]
 
 
 def _with_prefix(result: TrainResult, prefix: str) -> dict[str, Any]:
