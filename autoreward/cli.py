@@ -264,6 +264,7 @@ def _drive(store: Any, run_id: str, quiet: bool) -> None:
 
 def _drive_loop(store: Any, run_id: str, quiet: bool, llm: Any) -> None:
     """Run or resume the loop with the live view, then print the best fitness, the run id and the export."""
+    from autoreward.export import unexportable
     from autoreward.live import LiveObserver, PlainObserver
     from autoreward.loop import Loop, WaitingForPreference
     from autoreward.parts import default_parts
@@ -290,7 +291,7 @@ def _drive_loop(store: Any, run_id: str, quiet: bool, llm: Any) -> None:
     best = "none" if outcome.best_fitness is None else f"{outcome.best_fitness:.4g}"
     typer.echo(f"best fitness: {best} ({outcome.best_candidate or 'no trained candidate'})")
     typer.echo(f"run: {run_id}")
-    typer.echo(f"exported: {exported or 'nothing (no candidate was trained)'}")
+    typer.echo(f"exported: {exported or unexportable(card.env_id) or 'nothing (no candidate was trained)'}")
     if plot:
         typer.echo(f"plot: {plot}")
 

@@ -11,6 +11,8 @@ import ast
 from importlib import resources
 from pathlib import Path
 
+from autoreward.envs.suites import suite_for
+from autoreward.errors import AutorewardError
 from autoreward.templates import environment
 
 # Modules that make up the standalone State builder and Wrapper, in dependency order.
@@ -68,8 +70,23 @@ def _module_sources() -> tuple[list[ast.Import | ast.ImportFrom], list[str]]:
     return imports, bodies
 
 
+def unexportable(env_id: str) -> str | None:
+    """Why a program for ``env_id`` cannot be exported as a standalone file yet (one line), or None."""
+    suite = suite_for(env_id)
+    if suite is None or suite.exportable:
+        return None
+    return (
+        f"no standalone file: the {suite.name} suite's State is built by {suite.adapter}, which the standalone file "
+        "cannot ship yet; use the program with autoreward.envs.make.make_env, state_spec and "
+        "autoreward.envs.wrapper.RewardWrapper"
+    )
+
+
 def standalone_source(program: str, *, task: str, env_id: str, run_id: str, fitness: float | None) -> str:
     """The text of the exported file for ``program`` (the reward program's own source)."""
+    reason = unexportable(env_id)
+    if reason:
+        raise AutorewardError(f"{task}: {reason}")
     program_imports, program_body = _split(program)
     imports, modules = _module_sources()
     template = environment().from_string((resources.files("autoreward") / "exported.py.j2").read_text(encoding="utf-8"))

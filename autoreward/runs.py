@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from autoreward.errors import AutorewardError
-from autoreward.export import write_standalone
+from autoreward.export import unexportable, write_standalone
 from autoreward.run_plot import plot_fitness
 from autoreward.runconfig import RunConfig, environment_versions
 from autoreward.store import RunStore
@@ -68,5 +68,6 @@ def finish_run(store: RunStore, run_id: str, card: TaskCard) -> tuple[Path | Non
     """The run's plot and exported file (either None when no candidate was trained)."""
     rows = store.candidates(run_id)
     plot = plot_fitness(rows, store.run_dir(run_id) / "fitness.png", card.name, card.success_threshold)
-    exported = export_best(store, run_id) if any(r.status == "trained" for r in rows) else None
+    exportable = unexportable(card.env_id) is None  # the symbolic suites' States are not standalone yet
+    exported = export_best(store, run_id) if exportable and any(r.status == "trained" for r in rows) else None
     return plot, exported

@@ -29,7 +29,8 @@ def _distance(a: str, b: str) -> Any:
 
 
 _METAWORLD = (
-    ObsField("hand_pos", "m", "tool centre point between the two gripper fingers (x, y, z)", 0, size=3),
+    ObsField("hand_pos", "m", "position of the hand (the gripper's palm, ~4.5 cm above the fingertips; "
+             "site_pos['rightEndEffector'] and ['leftEndEffector'] are the fingertips)", 0, size=3),
     ObsField("gripper_opening", "", "distance between the fingers, normalised: 0 closed, 1 fully open", 3),
     ObsField("obj_pos", "m", "position of the task's object (the puck, handle, button or window the intent names)",
              4, size=3),

@@ -37,6 +37,9 @@ class Suite:
     adapter: str | None = None
     requirement: str = ""  # what else the suite needs, for messages
     check: Callable[[], str | None] | None = None  # a reason the requirement is not met, or None
+    # Whether ``autoreward export``'s standalone file can rebuild the State: the manipulation suites' States are
+    # the generic MuJoCo builder plus layouts it ships; the symbolic worlds' builders live in their adapters.
+    exportable: bool = True
 
     @property
     def install(self) -> str:
@@ -54,11 +57,12 @@ SUITES: tuple[Suite, ...] = (
     Suite("robotics", ("Fetch",), ("gymnasium_robotics",), registers="gymnasium_robotics",
           adapter="autoreward.envs.fetch"),
     Suite("minigrid", ("MiniGrid-", "BabyAI-"), ("minigrid",), registers="minigrid",
-          adapter="autoreward.envs.minigrid"),
+          adapter="autoreward.envs.minigrid", exportable=False),
     Suite("crafter", ("Crafter-",), ("crafter",), registers="autoreward.envs.crafter",
-          adapter="autoreward.envs.crafter"),
+          adapter="autoreward.envs.crafter", exportable=False),
     Suite("maniskill", ("ManiSkill/",), ("mani_skill",), registers="autoreward.envs.maniskill",
-          adapter="autoreward.envs.maniskill", requirement="an NVIDIA GPU with Vulkan", check=_gpu_missing),
+          adapter="autoreward.envs.maniskill", requirement="an NVIDIA GPU with Vulkan", check=_gpu_missing,
+          exportable=False),
 )  # fmt: skip
 
 
