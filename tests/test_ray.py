@@ -1,6 +1,6 @@
 """The Ray backend with a real local Ray (2 CPUs): candidates train as Ray tasks in sandboxed workers, their
 artefacts land in the driver's scratch directories, a killed Ray worker is retried once, and the sandbox still
-hides the Ray worker's environment and network from the program."""
+hides the Ray worker's environment, Ray's token and the network from the program."""
 
 from __future__ import annotations
 
@@ -169,13 +169,20 @@ def test_sandbox_hides_the_ray_workers_environment_and_network(
 
     listener = threading.Thread(target=accept, daemon=True)
     listener.start()
-    reads_env = """\
+    token = Path.home() / ".ray" / "auth_token"  # the local cluster's credential: it lets a holder submit work
+    assert token.is_file() and token.read_text().strip()
+    reads_env = f"""\
 import numpy as np
 
 
 def compute_reward(prev, action, state):
     environ = np._core.records.os.environ
-    raise RuntimeError("SEEN:" + ",".join(sorted(environ)) + " VALUES:" + ",".join(environ.values()))
+    try:
+        with open({str(token)!r}) as handle:
+            token = handle.read()
+    except OSError as err:
+        token = type(err).__name__
+    raise RuntimeError("SEEN:" + ",".join(sorted(environ)) + " VALUES:" + ",".join(environ.values()) + " TOKEN:" + token)
 """
     connects = f"""\
 import socket
@@ -197,7 +204,9 @@ def compute_reward(prev, action, state):
     seen = env_result.error.split("SEEN:")[1].split(" VALUES:")[0].split(",")
     assert "OPENAI_API_KEY" not in seen and "AUTOREWARD_RUNTIME_SECRET" not in seen
     assert not [name for name in seen if name.startswith("RAY")], seen
-    assert FAKE_KEY not in env_result.model_dump_json() and RUNTIME_SECRET not in env_result.model_dump_json()
+    assert "TOKEN:FileNotFoundError" in env_result.error, "the home directory is hidden from the program"
+    for secret in (FAKE_KEY, RUNTIME_SECRET, token.read_text().strip()):
+        assert secret not in env_result.model_dump_json()
 
     assert net_result.status == "failed", net_result
     assert "system call the sandbox forbids" in net_result.error, net_result.error
