@@ -265,3 +265,42 @@ def test_cli_run_on_ray_killed_mid_training_resumes(tmp_path: Path) -> None:
     for row in candidates:
         assert (store.candidate_dir(row.id) / row.result["artifacts"]["model"]).is_file()
     assert len(server.requests) == 1, "the design call was not repeated"
+
+
+# --- shipping artefacts back (no Ray needed) ----------------------------------------------------------------
+
+
+def test_shipping_carries_regular_files_only_and_within_bounds(tmp_path: Path) -> None:
+    """The scratch directory was writable by the program: links are never followed, big files stay behind, and
+    the driver drops artefacts that did not travel, with a warning."""
+    from autoreward.training.shipping import pack, unpack
+
+    node, driver = tmp_path / "node", tmp_path / "driver"
+    (node / "tensorboard" / "ppo_1").mkdir(parents=True)
+    (node / "tensorboard" / "ppo_1" / "events.out.tfevents.1").write_bytes(b"tb")
+    (node / "stats.json").write_text("{}")
+    (node / "model.zip").write_bytes(b"m" * 2048)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("host secret")
+    (node / "leak.txt").symlink_to(secret)
+    result = TrainResult(
+        candidate_id="c", task="cartpole-balance", status="ok",
+        artifacts={"model": "model.zip", "stats": "stats.json", "tensorboard": "tensorboard"},
+    )  # fmt: skip
+    shipment = pack(result, node, max_file=1024)
+    assert set(shipment.files) == {"stats.json", "tensorboard/ppo_1/events.out.tfevents.1"}
+    assert sorted(s.split(" ")[0] for s in shipment.skipped) == ["leak.txt", "model.zip"]
+
+    warnings: list[str] = []
+    landed = unpack(shipment, driver, lambda event: warnings.append(event["message"]))
+    assert (driver / "tensorboard" / "ppo_1" / "events.out.tfevents.1").read_bytes() == b"tb"
+    assert not (driver / "leak.txt").exists() and not (driver / "model.zip").exists()
+    assert set(landed.artifacts) == {"stats", "tensorboard"}, "the model that stayed behind is not claimed"
+    assert any("model.zip (2048 bytes, over 1024 bytes)" in w for w in warnings), warnings
+    assert any("leak.txt (not a regular file)" in w for w in warnings), warnings
+    assert any("missing on the driver: model" in w for w in warnings), warnings
+
+    shipment.files["../escape.txt"] = b"x"
+    with pytest.raises(ValueError, match="leaves the scratch directory"):
+        unpack(shipment, tmp_path / "again")
+    assert not (tmp_path / "escape.txt").exists()

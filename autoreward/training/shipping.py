@@ -52,13 +52,17 @@ def pack(
             if not stat.S_ISREG(info.st_mode):
                 shipment.skipped.append(f"{rel} (not a regular file)")
             elif info.st_size > max_file:
-                shipment.skipped.append(f"{rel} ({info.st_size / MIB:.0f} MiB, over {max_file / MIB:.0f} MiB)")
+                shipment.skipped.append(f"{rel} ({_size(info.st_size)}, over {_size(max_file)})")
             elif total + info.st_size > max_total or len(shipment.files) >= max_files:
-                shipment.skipped.append(f"{rel} (the artefacts passed {max_total / MIB:.0f} MiB or {max_files} files)")
+                shipment.skipped.append(f"{rel} (the artefacts passed {_size(max_total)} or {max_files} files)")
             else:
                 shipment.files[rel] = _read_regular(path)
                 total += len(shipment.files[rel])
     return shipment
+
+
+def _size(count: int) -> str:
+    return f"{count / MIB:.0f} MiB" if count >= MIB else f"{count} bytes"
 
 
 def _read_regular(path: Path) -> bytes:
