@@ -13,6 +13,7 @@ when this backend is chosen: ``autoreward tasks`` stays instant without it.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import shutil
@@ -117,6 +118,9 @@ class RayTrainer:
                     _init(ray, self.address)
                 self._remote = ray.remote(_train_on_node).options(num_cpus=1, num_gpus=self.gpus, max_retries=0)
                 self._pump = _EventPump()
+                # Before Ray's own exit handler (registered earlier, run later): a thread still waiting on the
+                # queue when Ray shuts down makes Ray end the process with exit code 1.
+                atexit.register(self.close)
         return ray
 
 
