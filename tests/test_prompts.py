@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from suite_marks import task_params
 
 from autoreward.config import LLMSettings
 from autoreward.critic.review import review_messages
@@ -28,7 +29,7 @@ FULL = Feedback(
 EMPTY = Feedback(iteration=0)
 
 
-@pytest.fixture(scope="module", params=sorted(catalog()))
+@pytest.fixture(scope="module", params=task_params(sorted(catalog())))
 def task(request: pytest.FixtureRequest) -> tuple[TaskCard, EnvDescription]:
     card = catalog()[request.param]
     return card, describe(card, steps=50)
