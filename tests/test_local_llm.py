@@ -285,14 +285,21 @@ CLI = str(Path(sys.executable).parent / "autoreward")
 
 @pytest.mark.slow
 def test_server_dies_with_a_sigkilled_parent() -> None:
-    """A SIGKILLed CLI cannot run atexit: the kernel's parent-death signal must still stop the server."""
+    """A SIGKILLed CLI cannot run atexit: the kernel's parent-death signal must still stop the server, at once,
+    even in the middle of a long generation (a graceful shutdown would first finish it)."""
     script = textwrap.dedent(
         """
-        import sys
+        import json, sys, threading, time, urllib.request
         from autoreward.local_llm.model import ensure_model
         from autoreward.local_llm.server import LocalServer
-        server = LocalServer(ensure_model(), n_ctx=512)
+        server = LocalServer(ensure_model(), n_ctx=2048)
         server.start()
+        body = {"model": "local", "messages": [{"role": "user", "content": "Count from 1 to 3000."}],
+                "max_tokens": 1500, "temperature": 0}
+        request = urllib.request.Request(f"{server.api_base}/chat/completions", json.dumps(body).encode(),
+                                         {"Content-Type": "application/json"})
+        threading.Thread(target=lambda: urllib.request.urlopen(request, timeout=600), daemon=True).start()
+        time.sleep(3)  # the generation is under way
         print(server._process.pid, server.api_base, flush=True)
         sys.stdin.read()
         """
@@ -302,7 +309,7 @@ def test_server_dies_with_a_sigkilled_parent() -> None:
     os.kill(int(child_pid), 0)  # running
     parent.send_signal(signal.SIGKILL)
     parent.wait()
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
             os.kill(int(child_pid), 0)

@@ -2,7 +2,7 @@
 
 autoreward then talks to it through litellm exactly as to a provider, so there is one code path for every model.
 The child must never outlive the CLI: it stops when the ``with`` block ends, at interpreter exit (``atexit``),
-and, should the CLI be SIGKILLed, the kernel sends it SIGTERM (``PR_SET_PDEATHSIG``, set before exec).
+and, should the CLI be killed, the kernel kills it too (``PR_SET_PDEATHSIG``, set before exec).
 Readiness is read from the child's own log (uvicorn prints "Uvicorn running on" once it listens), then
 confirmed with one ``GET /v1/models``; the wait is bounded and the child's last log lines explain a failure.
 """
@@ -51,9 +51,10 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def _die_with_parent() -> None:
-    """Runs in the child between fork and exec: SIGTERM it when the parent thread dies, however it dies."""
+    """Runs in the child between fork and exec: SIGKILL it when the parent thread dies, however it dies. Not
+    SIGTERM: uvicorn would shut down gracefully, i.e. only after finishing a generation nobody waits for."""
     libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 class LocalServer:
