@@ -60,10 +60,14 @@ def main() -> None:
         Loop(store, run_id, card, default_parts(config, card), LoopObserver()).run()
         seconds = time.perf_counter() - started
         rows = store.candidates(run_id)
+    walls = []
     for row in rows:
-        print(f"{row.id.rpartition('/')[2]}: {row.status}, fitness {row.fitness}")
+        wall = (row.result or {}).get("wall_s")
+        walls.append(wall or 0.0)
+        print(f"{row.id.rpartition('/')[2]}: {row.status}, fitness {row.fitness}, candidate wall {wall} s")
     print(f"task: {card.name}")
     print(f"timesteps_per_candidate: {args.timesteps or card.timesteps}")
+    print(f"candidate_wall_s_median: {sorted(walls)[len(walls) // 2]:.0f}")
     print(f"iteration_wall_s: {seconds:.0f}")
     print(f"iteration_wall_min: {seconds / 60:.1f}")
 
