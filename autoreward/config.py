@@ -71,13 +71,14 @@ class LLMSettings(BaseModel):
 
 
 def with_model_defaults(settings: LLMSettings) -> LLMSettings:
-    """``settings`` with the per-model defaults filled in: the local model gets the skeleton prompt, the grammar
-    and 3 re-sampling rounds; any other model the full prompt, no grammar, no re-sampling."""
+    """``settings`` with the per-model defaults filled in: the local model gets the skeleton prompt and 3
+    re-sampling rounds; any other model the full prompt and no re-sampling. The grammar is opt-in: in
+    bench/local_llm.py it made no valid program where the skeleton prompt alone made a third valid."""
     local = settings.model == LOCAL_MODEL
     return settings.model_copy(
         update={
             "prompt_style": settings.prompt_style or ("skeleton" if local else "full"),
-            "grammar": local if settings.grammar is None else settings.grammar,
+            "grammar": bool(settings.grammar),
             "resample": (3 if local else 0) if settings.resample is None else settings.resample,
         }
     )

@@ -196,7 +196,8 @@ def test_local_is_the_default_only_without_a_model_and_without_a_key(tmp_path: P
 
 def test_per_model_defaults() -> None:
     local = with_model_defaults(LLMSettings(model=LOCAL_MODEL))
-    assert (local.prompt_style, local.grammar, local.resample) == ("skeleton", True, 3)
+    assert (local.prompt_style, local.grammar, local.resample) == ("skeleton", False, 3)
+    assert with_model_defaults(LLMSettings(model=LOCAL_MODEL, grammar=True)).grammar is True
     hosted = with_model_defaults(LLMSettings(model="openai/gpt-4o"))
     assert (hosted.prompt_style, hosted.grammar, hosted.resample) == ("full", False, 0)
     mine = with_model_defaults(LLMSettings(model=LOCAL_MODEL, prompt_style="full", grammar=False, resample=0))
