@@ -183,8 +183,12 @@ def run(
         float, typer.Option(min=0.0, help="GPUs Ray reserves for each candidate (with --backend ray).")
     ] = 0.0,
     llm_review: Annotated[
-        bool, typer.Option("--llm-review/--no-llm-review", help="Let the LLM review each program.")
-    ] = True,
+        bool | None,
+        typer.Option(
+            "--llm-review/--no-llm-review",
+            help="Let the LLM review each program (default: on; off for the embedded model, whose reviews are noise).",
+        ),
+    ] = None,
     eval_episodes: Annotated[int, typer.Option(min=1, help="Evaluation episodes per trained policy.")] = 5,
     temperature: Annotated[float | None, typer.Option(help="Sampling temperature of the Designer.")] = None,
     max_llm_cost: Annotated[float | None, typer.Option(help="Stop before LLM spend passes this many USD.")] = None,
@@ -217,10 +221,12 @@ def run(
          "max_llm_cost": max_llm_cost, "max_llm_tokens": max_llm_tokens, "prompts_dir": prompts,
          "resample": resample}
     )  # fmt: skip
-    from autoreward.local_llm.endpoint import default_to_local, prepare
+    from autoreward.local_llm.endpoint import default_to_local, is_local, prepare
 
     settings = default_to_local(settings, model or api_base, notify=_notice)
     prepare(settings)  # the local model is assembled and verified before any run is created
+    if llm_review is None:  # a 1.5B model's review rejects sound programs: the static + dry-run Critic remains
+        llm_review = not is_local(settings)
     card = resolve_task(task)
     config = RunConfig(
         task=str(card.source) if card.source and task.endswith(".toml") else card.name, iterations=iterations,
