@@ -39,25 +39,29 @@ class PlainObserver(LoopObserver):
         self._last_progress: dict[str, int] = {}
 
     def iteration(self, index: int, total: int) -> None:
-        self.console.print(f"iteration {index + 1}/{total}", highlight=False)
+        self.console.print(f"iteration {index + 1}/{total}", highlight=False, soft_wrap=True)
 
     def stage(self, iteration: int, stage: str, detail: str = "") -> None:
-        self.console.print(f"  {stage}: {detail}", highlight=False)
+        self.console.print(f"  {stage}: {detail}", highlight=False, soft_wrap=True)
 
     def candidate(self, row: CandidateRow) -> None:
         fitness = "" if row.fitness is None else f" fitness {row.fitness:.4g}"
-        self.console.print(f"  {row.id}: {row.status}{fitness} {_verdict_text(row)}", highlight=False, markup=False)
+        self.console.print(
+            f"  {row.id}: {row.status}{fitness} {_verdict_text(row)}", highlight=False, soft_wrap=True, markup=False
+        )
 
     def training(self, candidate_id: str, event: dict[str, Any]) -> None:
         if event.get("event") != "progress":
             return
         done, total = event.get("timesteps", 0), event.get("total_timesteps", "?")
         self.console.print(
-            f"  {candidate_id}: {done}/{total} steps, fitness so far {_fmt(event.get('fitness'))}", highlight=False
+            f"  {candidate_id}: {done}/{total} steps, fitness so far {_fmt(event.get('fitness'))}",
+            highlight=False,
+            soft_wrap=True,
         )
 
     def message(self, text: str) -> None:
-        self.console.print(text, highlight=False, markup=False)
+        self.console.print(text, highlight=False, soft_wrap=True, markup=False)
 
 
 def _fmt(value: Any) -> str:
