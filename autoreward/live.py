@@ -19,14 +19,8 @@ _STYLE = {"trained": "green", "accepted": "cyan", "rejected": "red", "failed": "
 
 
 def _verdict_text(row: CandidateRow) -> str:
-    reasons = [r for r in (row.verdict or {}).get("reasons", []) if r.get("severity") == "error"]
-    if reasons:
-        first = reasons[0]
-        line = f"line {first['line']}: " if first.get("line") else ""
-        return f"{first['stage']}: {line}{first['message']}"
-    if row.result and row.result.get("status") == "failed":
-        line = f" (line {row.result['error_line']})" if row.result.get("error_line") else ""
-        return f"training: {row.result.get('error', '')}{line}"
+    if row.status in ("rejected", "failed"):
+        return row.failure_reasons()[0]
     warnings = [r for r in (row.verdict or {}).get("reasons", []) if r.get("severity") == "warning"]
     return f"ok ({len(warnings)} warnings)" if row.verdict and warnings else ("ok" if row.verdict else "")
 

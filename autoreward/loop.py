@@ -316,7 +316,7 @@ class Loop:
             best = self.best(iteration)
             shown = [best] if best is not None else []
         rejected = [
-            RejectedProgram(label=_label(r), reasons=_failure_reasons(r))
+            RejectedProgram(label=_label_of(r.id), reasons=r.failure_reasons())
             for r in rows
             if r.status in ("rejected", "failed")
         ]
@@ -334,7 +334,7 @@ class Loop:
         evaluation = (row.result or {}).get("evaluation") or {}
         success = evaluation.get("success_rate")
         return ProgramResult(
-            label=_label(row), source=self.store.source(row.id) or "", fitness=row.fitness,
+            label=_label_of(row.id), source=self.store.source(row.id) or "", fitness=row.fitness,
             success=None if success is None else success >= 0.5,
         )  # fmt: skip
 
@@ -346,26 +346,12 @@ def _label_of(candidate_id: str) -> str:
     return f"iteration {int(iteration[2:]) + 1}, candidate {int(index[1:]) + 1}"
 
 
-def _label(row: CandidateRow) -> str:
-    return _label_of(row.id)
-
-
-def _failure_reasons(row: CandidateRow) -> list[str]:
-    """Why a candidate was refused (its verdict's errors) or failed in training (its error and line)."""
-    errors = [Reason.model_validate(r) for r in (row.verdict or {}).get("reasons", []) if r.get("severity") == "error"]
-    if errors:
-        return [str(r) for r in errors]
-    result = row.result or {}
-    line = f" (line {result['error_line']})" if result.get("error_line") else ""
-    return [f"training failed: {result.get('error') or row.status}{line}"]
-
-
 def _rejection_lines(rows: list[CandidateRow], limit: int = 4) -> list[str]:
     """The distinct reasons the iteration's rejected candidates were refused, most recent first."""
     lines: list[str] = []
     for row in reversed(rows):
         if row.status == "rejected":
-            lines += [line for line in _failure_reasons(row) if line not in lines]
+            lines += [line for line in row.failure_reasons() if line not in lines]
     return lines[:limit]
 
 

@@ -86,6 +86,19 @@ class CandidateRow:
     result: dict[str, Any] | None
     fitness: float | None
 
+    def failure_reasons(self) -> list[str]:
+        """Why the candidate was refused (its verdict's errors) or failed in training (its error and line);
+        the prompt, the live table and ``show`` all word it this way."""
+        from autoreward.critic.verdict import Reason
+
+        reasons = (self.verdict or {}).get("reasons", [])
+        errors = [str(Reason.model_validate(r)) for r in reasons if r.get("severity") == "error"]
+        if errors:
+            return errors
+        result = self.result or {}
+        line = f" (line {result['error_line']})" if result.get("error_line") else ""
+        return [f"training failed: {result.get('error') or self.status}{line}"]
+
 
 def runs_root(runs_dir: str | Path | None = None) -> Path:
     """``--runs-dir``, else ``AUTOREWARD_RUNS_DIR``, else ``./autoreward-runs``."""
