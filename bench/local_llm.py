@@ -27,7 +27,6 @@ from autoreward.critic import critique
 from autoreward.describe import describe
 from autoreward.designer import Designer
 from autoreward.local_llm.endpoint import serving
-from autoreward.local_llm.server import cores
 from autoreward.loop import Loop
 from autoreward.observer import LoopObserver
 from autoreward.parts import default_parts
@@ -35,6 +34,7 @@ from autoreward.runconfig import RunConfig
 from autoreward.runs import create_run
 from autoreward.store import RunStore
 from autoreward.tasks import TaskCard, resolve_task
+from autoreward.training.parallel import cores
 
 TASKS = ("cartpole-balance", "hopper-forward", "halfcheetah-forward")
 CONDITIONS = {  # name -> (prompt_style, grammar)

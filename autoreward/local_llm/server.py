@@ -25,6 +25,7 @@ from pathlib import Path
 from types import TracebackType
 
 from autoreward.errors import AutorewardError
+from autoreward.training.parallel import cores
 
 READY_LINE = "Uvicorn running on"
 ALIAS = "local"  # the name the server gives its one model; litellm calls it openai/local
@@ -36,11 +37,6 @@ INSTALL_HINT = (
 
 class ServerError(AutorewardError):
     """The local server could not start or stopped answering; the message holds its last log line."""
-
-
-def cores() -> int:
-    """CPU cores this process may use (the affinity mask, not the machine's count)."""
-    return len(os.sched_getaffinity(0)) or 1
 
 
 def free_port(host: str = "127.0.0.1") -> int:
