@@ -13,16 +13,18 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from autoreward.observer import LoopObserver
-from autoreward.store import CandidateRow
+from autoreward.store import CandidateRow, Status, candidate_name
 
-_STYLE = {"trained": "green", "accepted": "cyan", "rejected": "red", "failed": "red", "designed": "white"}
+_STYLE = {Status.TRAINED: "green", Status.ACCEPTED: "cyan", Status.REJECTED: "red", Status.FAILED: "red"}
 
 
 def _verdict_text(row: CandidateRow) -> str:
-    if row.status in ("rejected", "failed"):
+    if row.status in (Status.REJECTED, Status.FAILED):
         return row.failure_reasons()[0]
-    warnings = [r for r in (row.verdict or {}).get("reasons", []) if r.get("severity") == "warning"]
-    return f"ok ({len(warnings)} warnings)" if row.verdict and warnings else ("ok" if row.verdict else "")
+    if row.checked is None:
+        return ""
+    warnings = [r for r in row.checked.reasons if r.severity == "warning"]
+    return f"ok ({len(warnings)} warnings)" if warnings else "ok"
 
 
 class PlainObserver(LoopObserver):
@@ -106,7 +108,7 @@ class LiveObserver(LoopObserver):
             done = row.get("timesteps")
             total = row.get("total")
             steps = "" if done is None else (f"{done}/{total}" if total else str(done))
-            table.add_row(cid.rpartition("/")[2], f"[{style}]{row['status']}[/]", row.get("verdict", ""), steps,
+            table.add_row(candidate_name(cid), f"[{style}]{row['status']}[/]", row.get("verdict", ""), steps,
                           _fmt(row.get("fitness")))  # fmt: skip
         return Group(table, self.progress)
 
@@ -135,14 +137,14 @@ class LiveObserver(LoopObserver):
             entry.update(status=row.status, verdict=_verdict_text(row))
             if row.fitness is not None:
                 entry["fitness"] = row.fitness
-            if row.result:
-                entry["timesteps"] = row.result.get("timesteps")
+            if row.trained:
+                entry["timesteps"] = row.trained.timesteps
             self._refresh()
 
     def training(self, candidate_id: str, event: dict[str, Any]) -> None:
         with self._lock:
-            entry = self._rows.setdefault(candidate_id, {"status": "accepted"})
-            entry["status"] = "training"
+            entry = self._rows.setdefault(candidate_id, {"status": Status.ACCEPTED})
+            entry["status"] = Status.TRAINING
             if "total_timesteps" in event:
                 entry["total"] = event["total_timesteps"]
             if event.get("event") in ("progress", "started") and "timesteps" in event:

@@ -25,7 +25,7 @@ from autoreward.llm import Budget, CallRecord, LLMUnavailable
 from autoreward.observer import LoopObserver
 from autoreward.preference import oracle_ranking
 from autoreward.runconfig import RunConfig
-from autoreward.store import CandidateRow, RunStore
+from autoreward.store import CandidateRow, RunStatus, RunStore, Status
 from autoreward.tasks import TaskCard
 from autoreward.training.models import TrainJob, TrainResult
 from autoreward.training.parallel import train_many
@@ -87,7 +87,7 @@ class Loop:
     # --- the run ----------------------------------------------------------------------------------------------
 
     def run(self) -> Outcome:
-        self.store.set_run(self.run_id, status="running")
+        self.store.set_run(self.run_id, status=RunStatus.RUNNING)
         description = self._description()
         iteration = 0
         for iteration in range(self.config.iterations):
@@ -105,7 +105,9 @@ class Loop:
                 self._feedback(iteration)
         best = self.best()
         self.store.set_run(
-            self.run_id, status="finished", best=(best.id, best.fitness) if best and best.fitness is not None else None
+            self.run_id,
+            status=RunStatus.FINISHED,
+            best=(best.id, best.fitness) if best and best.fitness is not None else None,
         )
         return Outcome(
             self.run_id, best.id if best else None, best.fitness if best else None, iteration + 1, self._succeeded()
@@ -113,11 +115,7 @@ class Loop:
 
     def best(self, up_to: int | None = None) -> CandidateRow | None:
         """The trained candidate with the highest true fitness (up to and including iteration ``up_to``)."""
-        rows = [
-            r for r in self.store.candidates(self.run_id)
-            if r.status == "trained" and r.fitness is not None and (up_to is None or r.iteration <= up_to)
-        ]  # fmt: skip
-        return max(rows, key=lambda r: r.fitness or 0.0, default=None)
+        return self.store.best(self.run_id, up_to)
 
     def _succeeded(self) -> bool:
         best = self.best()
@@ -163,7 +161,7 @@ class Loop:
                 verdict = Verdict(reasons=[candidate.reason], stages_run=["extract"]).model_dump(mode="json")
             cid = self.store.add_candidate(
                 self.run_id, iteration, first_index + candidate.index, candidate.source, llm_call_id=call_id,
-                parent_id=parent.id if parent else None, status="designed" if verdict is None else "rejected",
+                parent_id=parent.id if parent else None, status=Status.DESIGNED if verdict is None else Status.REJECTED,
                 verdict=verdict,
             )  # fmt: skip
             self.observer.candidate(self.store.candidate(cid))
@@ -184,7 +182,7 @@ class Loop:
             if number < len(calls):
                 call_id, record = calls[number].row_id, CallRecord.model_validate(calls[number].record)
             else:
-                wanted = self.settings.samples - sum(r.status != "rejected" for r in rows)
+                wanted = self.settings.samples - sum(r.status != Status.REJECTED for r in rows)
                 if wanted <= 0:
                     return
                 self.observer.stage(
@@ -202,7 +200,7 @@ class Loop:
 
     def _critique(self, iteration: int, description: str) -> None:
         for row in self.store.candidates(self.run_id, iteration):
-            if row.status != "designed":
+            if row.status != Status.DESIGNED:
                 continue
             self.observer.stage(iteration, "critique", row.id)
             source = self.store.source(row.id) or ""
@@ -231,7 +229,7 @@ class Loop:
         return review
 
     def _train(self, iteration: int) -> None:
-        pending = [r for r in self.store.candidates(self.run_id, iteration) if r.status == "accepted"]
+        pending = [r for r in self.store.candidates(self.run_id, iteration) if r.status == Status.ACCEPTED]
         if not pending:
             return
         self.observer.stage(iteration, "train", f"{len(pending)} candidates, {self.config.workers or 'all'} workers")
@@ -253,7 +251,7 @@ class Loop:
 
     def _store_result(self, job: TrainJob, result: TrainResult) -> None:
         """Stored as soon as each candidate finishes: a kill later loses none of the finished ones."""
-        status = "trained" if result.status == "ok" else "failed"
+        status = Status.TRAINED if result.status == "ok" else Status.FAILED
         self.store.set_result(job.candidate_id, _with_prefix(result, "train"), result.fitness, status)
         self.observer.candidate(self.store.candidate(job.candidate_id))
 
@@ -271,7 +269,7 @@ class Loop:
         mode = self.config.preference
         if mode == "none" or self.store.preference(self.run_id, iteration) is not None:
             return
-        trained = [r for r in self.store.candidates(self.run_id, iteration) if r.status == "trained"]
+        trained = [r for r in self.store.candidates(self.run_id, iteration) if r.status == Status.TRAINED]
         if len(trained) < 2:
             return
         if mode == "synthetic":
@@ -284,7 +282,7 @@ class Loop:
             return
         asked = self.parts.ask_ranking(iteration, trained) if self.parts.ask_ranking else None
         if asked is None:
-            self.store.set_run(self.run_id, status="waiting_preference")
+            self.store.set_run(self.run_id, status=RunStatus.WAITING_PREFERENCE)
             raise WaitingForPreference(
                 f"run {self.run_id} waits for your ranking of iteration {iteration}: rank with "
                 f"`autoreward prefer {self.run_id}` or in `autoreward serve`, then `autoreward resume {self.run_id}`"
@@ -304,7 +302,8 @@ class Loop:
         return Feedback.model_validate(stored) if stored is not None else self._build_feedback(iteration)
 
     def _build_feedback(self, iteration: int) -> Feedback:
-        rows = self.store.candidates(self.run_id, iteration)
+        everyone = {r.id: r for r in self.store.candidates(self.run_id)}
+        rows = [r for r in everyone.values() if r.iteration == iteration]
         analysis = (self.store.stage(self.run_id, iteration, "analysis") or {}).get("text", "")
         preference = self.store.preference(self.run_id, iteration)
         shown: list[CandidateRow] = []
@@ -316,41 +315,40 @@ class Loop:
             best = self.best(iteration)
             shown = [best] if best is not None else []
         rejected = [
-            RejectedProgram(label=_label_of(r.id), reasons=r.failure_reasons())
+            RejectedProgram(label=_label_of(r), reasons=r.failure_reasons())
             for r in rows
-            if r.status in ("rejected", "failed")
+            if r.status in (Status.REJECTED, Status.FAILED)
         ]
         return Feedback(
             iteration=iteration,
             best=[self._program_result(r) for r in shown],
             analysis=analysis,
             rejected=rejected,
-            preference=PreferenceRanking(ranking=[_label_of(c) for c in preference["ranking"]], by=preference["source"])
+            preference=PreferenceRanking(
+                ranking=[_label_of(everyone[c]) for c in preference["ranking"]], by=preference["source"]
+            )
             if preference is not None
             else None,
         )
 
     def _program_result(self, row: CandidateRow) -> ProgramResult:
-        evaluation = (row.result or {}).get("evaluation") or {}
-        success = evaluation.get("success_rate")
+        success = row.success_rate
         return ProgramResult(
-            label=_label_of(row.id), source=self.store.source(row.id) or "", fitness=row.fitness,
+            label=_label_of(row), source=self.store.source(row.id) or "", fitness=row.fitness,
             success=None if success is None else success >= 0.5,
         )  # fmt: skip
 
 
-def _label_of(candidate_id: str) -> str:
-    """``run/it01-c02`` -> ``iteration 2, candidate 3``: prompts count from 1, as people do."""
-    name = candidate_id.rpartition("/")[2]
-    iteration, _, index = name.partition("-")
-    return f"iteration {int(iteration[2:]) + 1}, candidate {int(index[1:]) + 1}"
+def _label_of(row: CandidateRow) -> str:
+    """``iteration 2, candidate 3`` for ``run/it01-c02``: prompts count from 1, as people do."""
+    return f"iteration {row.iteration + 1}, candidate {row.idx + 1}"
 
 
 def _rejection_lines(rows: list[CandidateRow], limit: int = 4) -> list[str]:
     """The distinct reasons the iteration's rejected candidates were refused, most recent first."""
     lines: list[str] = []
     for row in reversed(rows):
-        if row.status == "rejected":
+        if row.status == Status.REJECTED:
             lines += [line for line in row.failure_reasons() if line not in lines]
     return lines[:limit]
 

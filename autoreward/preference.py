@@ -10,7 +10,7 @@ import random
 from collections.abc import Callable, Sequence
 
 from autoreward.errors import AutorewardError
-from autoreward.store import CandidateRow, RunStore
+from autoreward.store import CandidateRow, RunStore, Status
 
 
 class RankingError(AutorewardError):
@@ -51,7 +51,7 @@ def parse_ranking(text: str, labels: Sequence[str]) -> list[str]:
 
 def rankable(store: RunStore, run_id: str) -> tuple[int, list[CandidateRow]] | None:
     """The latest iteration that has trained candidates, with those candidates; None before any training."""
-    trained = [row for row in store.candidates(run_id) if row.status == "trained"]
+    trained = [row for row in store.candidates(run_id) if row.status == Status.TRAINED]
     if not trained:
         return None
     latest = max(row.iteration for row in trained)

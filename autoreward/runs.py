@@ -9,7 +9,7 @@ from autoreward.errors import AutorewardError
 from autoreward.export import unexportable, write_standalone
 from autoreward.run_plot import plot_fitness
 from autoreward.runconfig import RunConfig, environment_versions
-from autoreward.store import RunStore
+from autoreward.store import RunStore, Status
 from autoreward.tasks import TaskCard, load_card, resolve_task
 
 
@@ -48,10 +48,9 @@ def export_best(store: RunStore, run_id: str, output: Path | None = None) -> Pat
     """Write the run's best program as a standalone file (default: in the run directory)."""
     run = store.run(run_id)
     if run.best_candidate is None:
-        trained = [r for r in store.candidates(run_id) if r.fitness is not None and r.status == "trained"]
-        if not trained:
+        best = store.best(run_id)
+        if best is None:
             raise AutorewardError(f"run {run_id} has no trained candidate yet: `autoreward resume {run_id}` first")
-        best = max(trained, key=lambda r: r.fitness or 0.0)
         best_id, fitness = best.id, best.fitness
     else:
         best_id, fitness = run.best_candidate, run.best_fitness
@@ -69,5 +68,5 @@ def finish_run(store: RunStore, run_id: str, card: TaskCard) -> tuple[Path | Non
     rows = store.candidates(run_id)
     plot = plot_fitness(rows, store.run_dir(run_id) / "fitness.png", card.name, card.success_threshold)
     exportable = unexportable(card.env_id) is None  # the symbolic suites' States are not standalone yet
-    exported = export_best(store, run_id) if exportable and any(r.status == "trained" for r in rows) else None
+    exported = export_best(store, run_id) if exportable and any(r.status == Status.TRAINED for r in rows) else None
     return plot, exported
