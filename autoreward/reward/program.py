@@ -60,19 +60,22 @@ def parse_program(source: str) -> ast.Module:
     deep = _too_deep(tree)
     if deep is not None:
         raise RewardProgramError(
-            f"the program nests expressions more than {MAX_DEPTH} levels deep: split them into named steps", line=deep
+            f"the program nests expressions more than {MAX_DEPTH} levels deep: split them into named steps",
+            line=deep or None,
         )
     return tree
 
 
 def _too_deep(tree: ast.AST) -> int | None:
-    """The line of the first node deeper than MAX_DEPTH, or None (iterative: no recursion limit to hit)."""
-    stack = [(tree, 0)]
+    """The line of the first node deeper than MAX_DEPTH (0 if it has none), or None; iterative, so no
+    recursion limit to hit."""
+    stack = [(tree, 0, 0)]
     while stack:
-        node, depth = stack.pop()
+        node, depth, line = stack.pop()
+        line = getattr(node, "lineno", line)
         if depth > MAX_DEPTH:
-            return getattr(node, "lineno", None)
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+            return line
+        stack.extend((child, depth + 1, line) for child in ast.iter_child_nodes(node))
     return None
 
 
