@@ -71,9 +71,10 @@ class TrackedEnv(gym.Wrapper):
         try:
             total, numbers = checked((reward, components))
         except ContractError as err:
+            program = self._reward_env.compute_reward
             line = None
-            if err.kind == "nonfinite":
-                line = locate_nonfinite(self._reward_env.compute_reward, prev, np.asarray(action), state)
+            if err.kind == "nonfinite" and program is not None:
+                line = locate_nonfinite(program, prev, np.asarray(action), state)
             raise RewardProgramError(str(err), line=line, step=self._steps) from None
         return total, numbers
 
