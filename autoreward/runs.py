@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
+from autoreward.critic.verdict import Verdict
 from autoreward.errors import AutorewardError
 from autoreward.export import unexportable, write_standalone
 from autoreward.run_plot import plot_fitness
 from autoreward.runconfig import RunConfig, environment_versions
+from autoreward.start import add_start_candidates
 from autoreward.store import RunStore
 from autoreward.tasks import TaskCard, load_card, resolve_task
 
@@ -17,13 +20,18 @@ def new_run_id(task: str) -> str:
     return f"{task}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def create_run(store: RunStore, card: TaskCard, config: RunConfig, run_id: str | None = None) -> str:
-    """Store a new run with its card, settings, package versions and seeds; nothing runs yet."""
+def create_run(
+    store: RunStore, card: TaskCard, config: RunConfig, run_id: str | None = None,
+    start_verdicts: Sequence[Verdict | None] = (),
+) -> str:  # fmt: skip
+    """Store a new run with its card, settings, package versions and seeds, and the programs it starts from as
+    candidates (accepted, with ``start_verdicts`` from ``check_start_programs``); nothing runs yet."""
     if config.preference != "human":
         card.require_fitness()
     run_id = run_id or new_run_id(card.name)
     meta = {"versions": environment_versions(), "seed": config.seed, "card_path": str(card.source or "")}
     store.create_run(run_id, card.name, card.model_dump(mode="json"), config.model_dump(mode="json"), meta)
+    add_start_candidates(store, run_id, config.start_from, start_verdicts)
     return run_id
 
 
