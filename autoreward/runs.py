@@ -12,7 +12,7 @@ from autoreward.export import unexportable, write_standalone
 from autoreward.run_plot import plot_fitness
 from autoreward.runconfig import RunConfig, environment_versions
 from autoreward.start import add_start_candidates
-from autoreward.store import RunStore
+from autoreward.store import CandidateRow, RunStore
 from autoreward.tasks import TaskCard, load_card, resolve_task
 
 
@@ -56,7 +56,9 @@ def export_best(store: RunStore, run_id: str, output: Path | None = None) -> Pat
     """Write the run's best program as a standalone file (default: in the run directory)."""
     run = store.run(run_id)
     if run.best_candidate is None:
-        trained = [r for r in store.candidates(run_id) if r.fitness is not None and r.status == "trained"]
+        trained = [
+            r for r in store.candidates(run_id) if r.fitness is not None and r.status == "trained" and not r.builtin
+        ]
         if not trained:
             raise AutorewardError(f"run {run_id} has no trained candidate yet: `autoreward resume {run_id}` first")
         best = max(trained, key=lambda r: r.fitness or 0.0)
@@ -68,8 +70,37 @@ def export_best(store: RunStore, run_id: str, output: Path | None = None) -> Pat
         raise AutorewardError(f"the code of {best_id} is missing from {store.candidate_dir(best_id)}")
     return write_standalone(
         output or export_path(store, run_id), source, task=run.task, env_id=run.card["env_id"], run_id=run_id,
-        fitness=fitness,
+        fitness=fitness, descent=descent(store, best_id),
     )  # fmt: skip
+
+
+def ancestry(store: RunStore, candidate_id: str) -> list[CandidateRow]:
+    """The candidate and the programs it revised (its stored parent chain), oldest first."""
+    rows = {r.id: r for r in store.candidates(candidate_id.partition("/")[0])}
+    chain: list[CandidateRow] = []
+    row = rows.get(candidate_id)
+    while row is not None and row not in chain:
+        chain.append(row)
+        row = rows.get(row.parent_id or "")
+    return chain[::-1]
+
+
+def descent(store: RunStore, candidate_id: str) -> str:
+    """A sentence for the exported file's header when the run started from a user's file: which file the
+    program descends from, through which candidates; empty when the run started from the LLM alone."""
+    run_id = candidate_id.partition("/")[0]
+    files = [r for r in store.candidates(run_id, 0) if r.origin is not None and not r.builtin]
+    if not files:
+        return ""
+    chain = ancestry(store, candidate_id)
+    names = " -> ".join(r.id.rpartition("/")[2] for r in chain)
+    root = chain[0]
+    if len(chain) == 1 and root.origin is not None:
+        return f"It is the program of {root.origin}, unchanged (candidate {names})."
+    if root.origin is not None and not root.builtin:
+        return f"It descends from {root.origin}: {names} (each revised the one before)."
+    started = ", ".join(str(r.origin) for r in files)
+    return f"The run started from {started}; this program ({names}) was written by the LLM beside it, not from it."
 
 
 def finish_run(store: RunStore, run_id: str, card: TaskCard) -> tuple[Path | None, Path | None]:
