@@ -298,7 +298,7 @@ def _drive_loop(store: Any, run_id: str, quiet: bool, llm: Any) -> None:
     from autoreward.live import LiveObserver, PlainObserver
     from autoreward.loop import Loop, WaitingForPreference
     from autoreward.parts import default_parts
-    from autoreward.runs import finish_run, stored_card
+    from autoreward.runs import builtin_note, finish_run, stored_card
 
     card = stored_card(store, run_id)
     config = store.run(run_id).config
@@ -318,6 +318,9 @@ def _drive_loop(store: Any, run_id: str, quiet: bool, llm: Any) -> None:
             raise AutorewardError(f"interrupted: `autoreward resume {run_id}` continues where it stopped") from None
         raise AutorewardError(f"{err} (run {run_id} is stored: `autoreward resume {run_id}` continues)") from None
     plot, exported = finish_run(store, run_id, card)
+    note = builtin_note(store, run_id)
+    if note:
+        _notice(note)
     best = "none" if outcome.best_fitness is None else f"{outcome.best_fitness:.4g}"
     typer.echo(f"best fitness: {best} ({outcome.best_candidate or 'no trained candidate'})")
     typer.echo(f"run: {run_id}")
@@ -462,10 +465,14 @@ def export(
     runs_dir: RunsDir = None,
 ) -> None:
     """Write the best program as one standalone file (program + State builder + gymnasium Wrapper)."""
-    from autoreward.runs import export_best
+    from autoreward.runs import builtin_note, export_best
     from autoreward.store import RunStore
 
-    path = export_best(RunStore(runs_dir), run_id, output)
+    store = RunStore(runs_dir)
+    path = export_best(store, run_id, output)
+    note = builtin_note(store, run_id)
+    if note:
+        _notice(note)
     typer.echo(str(path))
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console, Group
@@ -22,9 +21,7 @@ _STYLE = {"trained": "green", "accepted": "cyan", "rejected": "red", "failed": "
 def candidate_name(row: CandidateRow) -> str:
     """A candidate's short name; one the LLM did not write says where it came from."""
     name = row.id.rpartition("/")[2]
-    if row.builtin:
-        return f"{name} (built-in reward)"
-    return name if row.origin is None else f"{name} (from {Path(row.origin).name})"
+    return name if row.origin_label is None else f"{name} ({row.origin_label})"
 
 
 def _verdict_text(row: CandidateRow) -> str:

@@ -283,7 +283,7 @@ class Loop:
     def _job(self, row: CandidateRow) -> TrainJob:
         return TrainJob(
             candidate_id=row.id, task=str(self.card.source or self.card.name),
-            reward_source=self.store.source(row.id) or "", timesteps=self.config.timesteps,
+            reward_source=None if row.builtin else self.store.source(row.id) or "", timesteps=self.config.timesteps,
             seed=self.config.train_seed(row.iteration, row.idx), eval_episodes=self.config.eval_episodes,
             video=self.config.video,
         )  # fmt: skip
@@ -308,7 +308,7 @@ class Loop:
         mode = self.config.preference
         if mode == "none" or self.store.preference(self.run_id, iteration) is not None:
             return
-        trained = [r for r in self.store.candidates(self.run_id, iteration) if r.status == "trained"]
+        trained = [r for r in self.store.candidates(self.run_id, iteration) if r.status == "trained" and not r.builtin]
         if len(trained) < 2:
             return
         if mode == "synthetic":

@@ -74,6 +74,22 @@ def export_best(store: RunStore, run_id: str, output: Path | None = None) -> Pat
     )  # fmt: skip
 
 
+def builtin_note(store: RunStore, run_id: str) -> str | None:
+    """One line when the env's own reward trained to a higher fitness than every generated reward (which is
+    still what ``export`` writes: the built-in reward is a yardstick, not the run's result)."""
+    trained = [r for r in store.candidates(run_id) if r.status == "trained" and r.fitness is not None]
+    builtin = max((r for r in trained if r.builtin), key=lambda r: r.fitness or 0.0, default=None)
+    best = max((r for r in trained if not r.builtin), key=lambda r: r.fitness or 0.0, default=None)
+    if builtin is None or (best is not None and (best.fitness or 0.0) >= (builtin.fitness or 0.0)):
+        return None
+    if best is None:
+        return f"the env's own reward reached fitness {builtin.fitness:.4g}; no generated reward was trained"
+    return (
+        f"the env's own reward reached fitness {builtin.fitness:.4g}, more than the best generated reward "
+        f"({best.fitness:.4g}, {best.id.rpartition('/')[2]}), which is what is exported"
+    )
+
+
 def ancestry(store: RunStore, candidate_id: str) -> list[CandidateRow]:
     """The candidate and the programs it revised (its stored parent chain), oldest first."""
     rows = {r.id: r for r in store.candidates(candidate_id.partition("/")[0])}
@@ -108,5 +124,6 @@ def finish_run(store: RunStore, run_id: str, card: TaskCard) -> tuple[Path | Non
     rows = store.candidates(run_id)
     plot = plot_fitness(rows, store.run_dir(run_id) / "fitness.png", card.name, card.success_threshold)
     exportable = unexportable(card.env_id) is None  # the symbolic suites' States are not standalone yet
-    exported = export_best(store, run_id) if exportable and any(r.status == "trained" for r in rows) else None
+    generated = any(r.status == "trained" and not r.builtin for r in rows)
+    exported = export_best(store, run_id) if exportable and generated else None
     return plot, exported

@@ -93,6 +93,13 @@ class CandidateRow:
         """The env's own reward: trained without a program, never exported as a generated reward."""
         return self.origin == BUILTIN
 
+    @property
+    def origin_label(self) -> str | None:
+        """Where a program the LLM did not write came from, as tables and pages mark it."""
+        if self.origin is None:
+            return None
+        return "built-in reward" if self.builtin else f"from {Path(self.origin).name}"
+
     def failure_reasons(self) -> list[str]:
         """Why the candidate was refused (its verdict's errors) or failed in training (its error and line);
         the prompt, the live table and ``show`` all word it this way."""

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from autoreward.cli import app
 from autoreward.errors import AutorewardError
-from autoreward.runs import descent
+from autoreward.runs import builtin_note, descent, export_best
 from autoreward.start import StartProgram, add_start_candidates, start_programs
 from autoreward.store import BUILTIN, RunStore
 from autoreward.tasks import load_card, resolve_task
@@ -46,8 +46,14 @@ LLM_PROGRAM = (
 )
 
 
-def _run_args(server: ScriptedLLMServer, runs: Path, *extra: str) -> list[str]:
-    return ["run", "cartpole-balance", "--model", "openai/test-model", "--api-base", server.base_url,
+def _catalog_card_text() -> str:
+    path = resolve_task("cartpole-balance").source
+    assert path is not None
+    return path.read_text()
+
+
+def _run_args(server: ScriptedLLMServer, runs: Path, *extra: str, task: str = "cartpole-balance") -> list[str]:
+    return ["run", task, "--model", "openai/test-model", "--api-base", server.base_url,
             "--runs-dir", str(runs), "--quiet", "--no-llm-review", *extra]  # fmt: skip
 
 
@@ -76,12 +82,10 @@ def test_a_missing_from_file_is_one_line(tmp_path: Path, llm_server: ScriptedLLM
 
 
 def test_a_card_lists_programs_relative_to_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    catalog_card = resolve_task("cartpole-balance").source
-    assert catalog_card is not None
     (tmp_path / "rewards").mkdir()
     (tmp_path / "rewards" / "mine.py").write_text(MINE)
     card_path = tmp_path / "card.toml"
-    card_path.write_text(catalog_card.read_text() + '\nfrom = ["rewards/mine.py", "builtin"]\n')
+    card_path.write_text(_catalog_card_text() + '\nfrom = ["rewards/mine.py", "builtin"]\n')
     monkeypatch.chdir(tmp_path / "rewards")  # the card's paths do not depend on the current directory
 
     card = load_card(card_path)
@@ -89,10 +93,10 @@ def test_a_card_lists_programs_relative_to_itself(tmp_path: Path, monkeypatch: p
     assert [p.origin for p in programs] == [str((tmp_path / "rewards" / "mine.py").resolve()), BUILTIN]
     assert programs[0].source == MINE and programs[1].source is None and programs[1].builtin
 
-    card_path.write_text(catalog_card.read_text() + '\nfrom = ["missing.py"]\n')
+    card_path.write_text(_catalog_card_text() + '\nfrom = ["missing.py"]\n')
     with pytest.raises(AutorewardError, match=r"card\.toml: field 'from': no file missing\.py next to the card; "):
         load_card(card_path)
-    card_path.write_text(catalog_card.read_text() + '\nfrom = "mine.py"\n')
+    card_path.write_text(_catalog_card_text() + '\nfrom = "mine.py"\n')
     with pytest.raises(AutorewardError, match=r"field 'from': Input should be a valid list; list reward programs"):
         load_card(card_path)
 
@@ -131,24 +135,55 @@ def test_a_store_from_before_origins_gains_the_column(tmp_path: Path) -> None:
     assert (row.fitness, row.origin, row.builtin) == (2.0, None, False)
 
 
+def test_the_builtin_reward_is_never_the_result_and_is_named_when_it_wins(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    store.create_run("r", "cartpole-balance", {"env_id": "CartPole-v1"}, {}, {})
+    add_start_candidates(store, "r", [StartProgram(origin=BUILTIN)])
+    generated = store.add_candidate("r", 0, 1, MINE, llm_call_id=None)
+    store.set_result("r/it00-c00", {}, 300.0, "trained")
+    assert builtin_note(store, "r") == "the env's own reward reached fitness 300; no generated reward was trained"
+    store.set_result(generated, {}, 120.0, "trained")
+    assert builtin_note(store, "r") == (
+        "the env's own reward reached fitness 300, more than the best generated reward (120, it00-c01), "
+        "which is what is exported"
+    )
+    assert export_best(store, "r", tmp_path / "out.py").read_text().count("0.5 - abs(state.pole_angle)") == 1
+    store.set_result(generated, {}, 301.0, "trained")
+    assert builtin_note(store, "r") is None
+
+
 @pytest.mark.slow
-def test_a_run_from_a_users_file_trains_it_shows_it_and_revises_it(
+def test_a_run_from_the_cards_file_and_the_builtin_reward(
     tmp_path: Path, llm_server: ScriptedLLMServer, llm_key: str
 ) -> None:
+    """The card's ``from`` and ``--from builtin`` in one run: the file is trained, shown, revised and named by
+    the export; the env's own reward trains without a program, is marked, and is never exported."""
     llm_server.set_script(lambda request: answer(LLM_PROGRAM))
     mine = tmp_path / "mine.py"
     mine.write_text(MINE)
+    card = tmp_path / "card.toml"
+    card.write_text(_catalog_card_text() + '\nfrom = ["mine.py"]\n')
     runs = tmp_path / "runs"
     args = ["--iterations", "2", "--samples", "1", "--timesteps", "2000", "--eval-episodes", "2", "--no-video"]
-    result = runner.invoke(app, _run_args(llm_server, runs, *args, "--from", str(mine), "--run-id", "mine"))
+    result = runner.invoke(
+        app, _run_args(llm_server, runs, *args, "--from", "builtin", "--run-id", "mine", task=str(card))
+    )
     assert result.exit_code == 0, result.output
 
     store = RunStore(runs)
     first = store.candidates("mine", 0)
-    assert [(r.origin, r.llm_call_id is None) for r in first] == [(str(mine.resolve()), True), (None, False)]
-    assert first[0].status == "trained" and first[0].fitness is not None
+    assert [(r.origin, r.llm_call_id is None) for r in first] == [
+        (str(mine.resolve()), True), (BUILTIN, True), (None, False),
+    ]  # fmt: skip
+    assert all(r.status == "trained" and r.fitness is not None for r in first), [r.status for r in first]
     assert store.source(first[0].id) == MINE
     assert [r.parent_id for r in store.candidates("mine", 1)] == [first[0].id], "iteration 2 revises the file"
+
+    # the built-in reward: no program stored or loaded, its only component the env's own reward
+    builtin = first[1]
+    assert store.source(builtin.id) is None and not (store.candidate_dir(builtin.id) / "reward.py").exists()
+    assert {name for c in builtin.result["checkpoints"] for name in c["components"]} == {"builtin"}
+    assert store.run("mine").best_candidate != builtin.id
 
     # two LLM requests (design, revise); the revision shows the file first, as the program to improve
     assert len(llm_server.requests) == 2
@@ -156,15 +191,16 @@ def test_a_run_from_a_users_file_trains_it_shows_it_and_revises_it(
     assert "your program mine.py, the one to improve" in revise
     assert MINE.strip() in revise
     assert revise.index(MINE.strip()) < revise.index("1.0 - 4.0 * abs(state.pole_angle)")
-    assert "(from mine.py)" in store.stage("mine", 0, "analysis")["text"]
+    analysis = store.stage("mine", 0, "analysis")["text"]
+    assert "(from mine.py)" in analysis and "(the env's own reward)" in analysis
 
     shown = runner.invoke(app, ["show", "mine", "--runs-dir", str(runs)], terminal_width=200)
-    assert "it00-c00 (from mine.py)" in shown.stdout
+    assert "it00-c00 (from mine.py)" in shown.stdout and "it00-c01 (built-in reward)" in shown.stdout
     as_json = json.loads(runner.invoke(app, ["show", "mine", "--json", "--runs-dir", str(runs)]).stdout)
-    assert as_json["candidates"][0]["origin"] == str(mine.resolve())
+    assert [c["origin"] for c in as_json["candidates"][:2]] == [str(mine.resolve()), BUILTIN]
 
     exported = tmp_path / "exported.py"
     best = store.run("mine").best_candidate
-    runner.invoke(app, ["export", "mine", "-o", str(exported), "--runs-dir", str(runs)])
+    assert runner.invoke(app, ["export", "mine", "-o", str(exported), "--runs-dir", str(runs)]).exit_code == 0
     header = exported.read_text().split('"""')[1]
     assert str(mine.resolve()) in header and descent(store, best) in header
