@@ -205,6 +205,13 @@ def run(
             "LLM's and shown to it as the program to improve. 'builtin': the env's own reward, as a yardstick.",
         ),
     ] = None,
+    examples_from_runs: Annotated[
+        bool,
+        typer.Option(
+            "--examples-from-runs",
+            help="Show the LLM the best programs of earlier runs on the same env (at most two, with their fitness).",
+        ),
+    ] = False,
     run_id: Annotated[str | None, typer.Option(help="Name of the run (default: TASK-DATE-TIME).")] = None,
     runs_dir: RunsDir = None,
     quiet: Quiet = False,
@@ -242,6 +249,7 @@ def run(
         timesteps=timesteps, workers=workers, seed=seed, preference=preference, oracle_noise=oracle_noise,
         oracle_budget=oracle_budget, video=video, backend=backend, ray_address=ray_address, llm_review=llm_review,
         eval_episodes=eval_episodes, llm=settings, gpus_per_candidate=gpus_per_candidate, start_from=programs,
+        examples_from_runs=examples_from_runs,
     )  # fmt: skip
     store = RunStore(runs_dir)
     new_id = create_run(store, card, config, run_id, verdicts)

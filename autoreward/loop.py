@@ -23,6 +23,7 @@ from autoreward.errors import AutorewardError
 from autoreward.feedback import Feedback, PreferenceRanking, ProgramResult, RejectedProgram
 from autoreward.llm import Budget, CallRecord, LLMUnavailable
 from autoreward.observer import LoopObserver
+from autoreward.past_runs import PastProgram, past_programs
 from autoreward.preference import oracle_ranking
 from autoreward.runconfig import RunConfig
 from autoreward.start import StartRejected, add_start_candidates
@@ -179,9 +180,24 @@ class Loop:
             self.observer.stage(
                 iteration, "design", f"asking {self.settings.model} for {self.settings.samples} programs"
             )
-            record = self.designer.design(self.card, description, feedback).record
+            past = self._past_programs() if iteration == 0 else []
+            record = self.designer.design(self.card, description, feedback, past=past).record
             call_id = self.store.add_llm_call(self.run_id, iteration, purpose, record.model_dump(mode="json"))
         self._add_candidates(iteration, record, call_id, first_index=self._first_llm_index(iteration))
+
+    def _past_programs(self) -> list[PastProgram]:
+        """With ``--examples-from-runs``, earlier runs' best programs on this env, chosen once and stored, so a
+        resumed run shows the same ones."""
+        if not self.config.examples_from_runs:
+            return []
+        stored = self.store.stage(self.run_id, 0, "past_programs")
+        if stored is None:
+            chosen = past_programs(self.store, self.card, self.run_id)
+            stored = [p.model_dump(mode="json") for p in chosen]
+            self.store.put_stage(self.run_id, 0, "past_programs", stored)
+            if chosen:
+                self.observer.message(f"examples from earlier runs: {', '.join(p.candidate_id for p in chosen)}")
+        return [PastProgram.model_validate(p) for p in stored]
 
     def _first_llm_index(self, iteration: int) -> int:
         """The LLM's candidates follow the programs the run starts from."""

@@ -34,6 +34,9 @@ class RunConfig(BaseModel):
     llm_review: bool = True
     eval_episodes: int = Field(default=5, ge=1)
     llm: LLMSettings = Field(default_factory=LLMSettings)
+    examples_from_runs: bool = Field(
+        default=False, description="show the Designer the best programs of earlier runs on the same env"
+    )
     start_from: list[StartProgram] = Field(
         default_factory=list, description="programs trained in iteration 1 beside the LLM's (--from, card's from)"
     )

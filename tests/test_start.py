@@ -204,3 +204,40 @@ def test_a_run_from_the_cards_file_and_the_builtin_reward(
     assert runner.invoke(app, ["export", "mine", "-o", str(exported), "--runs-dir", str(runs)]).exit_code == 0
     header = exported.read_text().split('"""')[1]
     assert str(mine.resolve()) in header and descent(store, best) in header
+
+
+def _earlier_run(store: RunStore, run_id: str, task: str, programs: list[tuple[str | None, float]]) -> None:
+    """A finished earlier run whose candidates were trained to the given fitness (None: the built-in reward)."""
+    card = resolve_task(task)
+    store.create_run(run_id, task, card.model_dump(mode="json"), {}, {})
+    for idx, (source, fitness) in enumerate(programs):
+        origin = BUILTIN if source is None else None
+        cid = store.add_candidate(run_id, 0, idx, source, llm_call_id=None, origin=origin)
+        store.set_result(cid, {}, fitness, "trained")
+
+
+def test_examples_from_runs_show_earlier_best_programs_only_with_the_flag(
+    tmp_path: Path, llm_server: ScriptedLLMServer, llm_key: str
+) -> None:
+    llm_server.set_script(lambda request: answer("no code today"))  # every sample rejected: nothing trains
+    runs = tmp_path / "runs"
+    store = RunStore(runs)
+    best_code = MINE.replace("0.1", "0.25")
+    _earlier_run(store, "old-a", "cartpole-balance", [(MINE, 80.0), (best_code, 321.0), (None, 500.0)])
+    _earlier_run(store, "old-b", "pendulum-swingup", [(MINE.replace("0.1", "0.75"), 999.0)])
+    _earlier_run(store, "old-c", "cartpole-balance", [(MINE.replace("0.1", "0.5"), 90.0)])
+    _earlier_run(store, "old-d", "cartpole-balance", [(MINE.replace("0.1", "0.6"), 40.0)])
+    args = ["--iterations", "1", "--samples", "1"]
+
+    result = runner.invoke(app, _run_args(llm_server, runs, *args, "--examples-from-runs", "--run-id", "with"))
+    assert result.exit_code == 0, result.output
+    prompt = llm_server.requests[-1].prompt_text
+    assert "earlier runs on CartPole-v1" in prompt
+    assert "Run old-a, this task: true fitness 321 (episode_length)" in prompt and best_code.strip() in prompt
+    assert "Run old-c, this task: true fitness 90" in prompt  # the best of each run, at most two runs
+    assert "0.6" not in prompt and "0.75" not in prompt and "true fitness 500" not in prompt
+    assert store.stage("with", 0, "past_programs")[0]["candidate_id"] == "old-a/it00-c01"
+
+    result = runner.invoke(app, _run_args(llm_server, runs, *args, "--run-id", "without"))
+    assert result.exit_code == 0, result.output
+    assert len(llm_server.requests) == 2 and "earlier runs" not in llm_server.requests[-1].prompt_text
