@@ -42,9 +42,11 @@ class PlainObserver(LoopObserver):
 
     def candidate(self, row: CandidateRow) -> None:
         fitness = "" if row.fitness is None else f" fitness {row.fitness:.4g}"
+        origin = f"({row.origin_label})" if row.origin_label else ""
         self.console.print(
-            f"  {row.id}: {row.status}{fitness} {_verdict_text(row)}", highlight=False, soft_wrap=True, markup=False
-        )
+            f"  {row.id}{' ' + origin if origin else ''}: {row.status}{fitness} {_verdict_text(row)}",
+            highlight=False, soft_wrap=True, markup=False,
+        )  # fmt: skip
 
     def training(self, candidate_id: str, event: dict[str, Any]) -> None:
         if event.get("event") != "progress":
@@ -108,8 +110,8 @@ class LiveObserver(LoopObserver):
             done = row.get("timesteps")
             total = row.get("total")
             steps = "" if done is None else (f"{done}/{total}" if total else str(done))
-            table.add_row(candidate_name(cid), f"[{style}]{row['status']}[/]", row.get("verdict", ""), steps,
-                          _fmt(row.get("fitness")))  # fmt: skip
+            table.add_row(row.get("name", candidate_name(cid)), f"[{style}]{row['status']}[/]",
+                          row.get("verdict", ""), steps, _fmt(row.get("fitness")))  # fmt: skip
         return Group(table, self.progress)
 
     def _refresh(self) -> None:
@@ -134,7 +136,7 @@ class LiveObserver(LoopObserver):
     def candidate(self, row: CandidateRow) -> None:
         with self._lock:
             entry = self._rows.setdefault(row.id, {})
-            entry.update(status=row.status, verdict=_verdict_text(row))
+            entry.update(status=row.status, verdict=_verdict_text(row), name=row.display_name)
             if row.fitness is not None:
                 entry["fitness"] = row.fitness
             if row.trained:

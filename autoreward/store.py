@@ -60,6 +60,8 @@ def candidate_name(candidate: str) -> str:
     return candidate.rpartition("/")[2]
 
 
+BUILTIN = "builtin"  # a candidate's origin when it is the env's own reward
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY, task TEXT NOT NULL, status TEXT NOT NULL, created REAL NOT NULL, updated REAL NOT NULL,
@@ -73,7 +75,7 @@ CREATE TABLE IF NOT EXISTS llm_calls (
 CREATE TABLE IF NOT EXISTS candidates (
     id TEXT PRIMARY KEY, run_id TEXT NOT NULL, iteration INTEGER NOT NULL, idx INTEGER NOT NULL,
     status TEXT NOT NULL, llm_call_id INTEGER, parent_id TEXT, created REAL NOT NULL,
-    verdict TEXT, result TEXT, fitness REAL
+    verdict TEXT, result TEXT, fitness REAL, origin TEXT
 );
 CREATE TABLE IF NOT EXISTS iterations (
     run_id TEXT NOT NULL, iteration INTEGER NOT NULL, stage TEXT NOT NULL, created REAL NOT NULL, value TEXT NOT NULL,
@@ -126,11 +128,29 @@ class CandidateRow:
     verdict: dict[str, Any] | None
     result: dict[str, Any] | None
     fitness: float | None
+    origin: str | None = None  # None: the LLM wrote it; else the user's file it was read from, or "builtin"
+
+    @property
+    def builtin(self) -> bool:
+        """The env's own reward: trained without a program, never exported as a generated reward."""
+        return self.origin == BUILTIN
+
+    @property
+    def origin_label(self) -> str | None:
+        """Where a program the LLM did not write came from, as tables and pages mark it."""
+        if self.origin is None:
+            return None
+        return "built-in reward" if self.builtin else f"from {Path(self.origin).name}"
 
     @property
     def name(self) -> str:
         """``itNN-cNN``: the candidate's short name and its directory under the run."""
         return candidate_name(self.id)
+
+    @property
+    def display_name(self) -> str:
+        """The short name as tables and pages show it: one the LLM did not write says where it came from."""
+        return self.name if self.origin_label is None else f"{self.name} ({self.origin_label})"
 
     @cached_property
     def checked(self) -> Verdict | None:
@@ -192,12 +212,13 @@ def _loads(text: str | None) -> Any:
 
 
 _CANDIDATE_QUERY = (
-    "SELECT id, run_id, iteration, idx, status, llm_call_id, parent_id, verdict, result, fitness FROM candidates"
+    "SELECT id, run_id, iteration, idx, status, llm_call_id, parent_id, verdict, result, fitness, origin "
+    "FROM candidates"
 )
 
 
 def _candidate_row(r: tuple[Any, ...]) -> CandidateRow:
-    return CandidateRow(r[0], r[1], r[2], r[3], Status(r[4]), r[5], r[6], _loads(r[7]), _loads(r[8]), r[9])
+    return CandidateRow(r[0], r[1], r[2], r[3], Status(r[4]), r[5], r[6], _loads(r[7]), _loads(r[8]), r[9], r[10])
 
 
 class RunStore:
@@ -211,6 +232,9 @@ class RunStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(candidates)")}
+        if "origin" not in columns:  # a store written before candidates had an origin
+            self._db.execute("ALTER TABLE candidates ADD COLUMN origin TEXT")
 
     def close(self) -> None:
         self._db.close()
@@ -267,10 +291,12 @@ class RunStore:
         )  # fmt: skip
 
     def best(self, run_id: str, up_to: int | None = None) -> CandidateRow | None:
-        """The trained candidate with the highest true fitness (up to and including iteration ``up_to``)."""
+        """The trained candidate with the highest true fitness (up to and including iteration ``up_to``); the
+        env's own reward is a yardstick, never the run's result."""
         rows = [
             r for r in self.candidates(run_id)
             if r.status == Status.TRAINED and r.fitness is not None and (up_to is None or r.iteration <= up_to)
+            and not r.builtin
         ]  # fmt: skip
         return max(rows, key=lambda r: r.fitness or 0.0, default=None)
 
@@ -327,8 +353,10 @@ class RunStore:
     def add_candidate(
         self, run_id: str, iteration: int, idx: int, source: str | None, *, llm_call_id: int | None,
         parent_id: str | None = None, status: Status = Status.DESIGNED, verdict: dict | None = None,
+        origin: str | None = None,
     ) -> str:  # fmt: skip
-        """Store a candidate's code as a file and its row; an unusable answer is stored with its verdict."""
+        """Store a candidate's code as a file and its row; an unusable answer is stored with its verdict.
+        ``origin`` names where a program the LLM did not write came from (a user's file, or ``BUILTIN``)."""
         new_id = candidate_id(run_id, iteration, idx)
         directory = self.candidate_dir(new_id)
         directory.mkdir(parents=True, exist_ok=True)
@@ -337,9 +365,9 @@ class RunStore:
         with self._tx() as db:
             db.execute(
                 "INSERT OR REPLACE INTO candidates (id, run_id, iteration, idx, status, llm_call_id, parent_id, "
-                "created, verdict) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "created, verdict, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (new_id, run_id, iteration, idx, str(status), llm_call_id, parent_id, time.time(),
-                 json.dumps(verdict) if verdict is not None else None),
+                 json.dumps(verdict) if verdict is not None else None, origin),
             )  # fmt: skip
         return new_id
 

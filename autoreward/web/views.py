@@ -16,6 +16,7 @@ from autoreward.web.files import candidate_files, file_url, inside
 class CandidateView(BaseModel):
     id: str
     name: str
+    origin: str | None  # "built-in reward", "from FILE": a program the LLM did not write
     iteration: int
     idx: int
     status: str
@@ -76,6 +77,7 @@ def candidate_view(store: RunStore, row: CandidateRow) -> CandidateView:
     return CandidateView(
         id=row.id,
         name=row.name,
+        origin=row.origin_label,
         iteration=row.iteration,
         idx=row.idx,
         status=row.status,
