@@ -14,11 +14,21 @@ from rich.table import Table
 
 from autoreward.observer import LoopObserver
 from autoreward.store import CandidateRow
+from autoreward.training.models import pruned_note
 
-_STYLE = {"trained": "green", "accepted": "cyan", "rejected": "red", "failed": "red", "designed": "white"}
+_STYLE = {
+    "trained": "green",
+    "accepted": "cyan",
+    "rejected": "red",
+    "failed": "red",
+    "designed": "white",
+    "pruned": "yellow",
+}
 
 
 def _verdict_text(row: CandidateRow) -> str:
+    if row.status == "pruned":
+        return pruned_note(row.result)
     if row.status in ("rejected", "failed"):
         return row.failure_reasons()[0]
     warnings = [r for r in (row.verdict or {}).get("reasons", []) if r.get("severity") == "warning"]
