@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
+from llm_server import ScriptedLLMServer, answer
 
+from autoreward.store import RunStore
 from autoreward.training.halving import (
     STOP_FILE,
     Halving,
@@ -120,3 +126,62 @@ def test_a_stopped_training_ends_early_and_keeps_its_artefacts(tmp_path: Path) -
 def test_a_factor_below_two_is_refused(factor: int) -> None:
     with pytest.raises(ValueError):
         HalvingConfig(factor=factor)
+
+
+# --- end to end: the CLI with the scripted LLM server, sandboxed workers, a kill and a resume ---------------------
+
+GOOD = "    components = {'upright': 1.0 - 4.0 * abs(state.pole_angle), 'centre': -0.05 * abs(state.cart_position)}"
+BAD = "    components = {'lean': 5.0 * abs(state.pole_angle)}"  # pays for dropping the pole: short episodes
+
+
+def _program(body: str) -> str:
+    return f"```python\ndef compute_reward(prev, action, state):\n{body}\n    return float(sum(components.values())), components\n```"
+
+
+def _cli(args: list[str], runs: Path, background: bool = False) -> subprocess.Popen | subprocess.CompletedProcess:
+    env = {**os.environ, "OPENAI_API_KEY": "sk-test-halving", "AUTOREWARD_RUNS_DIR": str(runs), "MUJOCO_GL": "egl",
+           "COLUMNS": "240"}  # fmt: skip
+    argv = [str(Path(sys.executable).parent / "autoreward"), *args, "--quiet"]
+    if background:
+        return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)  # fmt: skip
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.slow
+def test_a_bad_candidate_is_pruned_and_a_resumed_run_does_not_retrain_it(tmp_path: Path) -> None:
+    """One worker, so the order is known: the good program trains to the end (the first at each rung is kept),
+    the bad one trails it at the first rung and is cut; the run is killed while the third trains, and the
+    resumed run finishes the third without touching the pruned one."""
+    runs = tmp_path / "runs"
+    with ScriptedLLMServer(lambda request: answer(_program(GOOD), _program(BAD), _program(GOOD))) as server:
+        args = ["run", "cartpole-balance", "--iterations", "1", "--samples", "3", "--workers", "1",
+                "--timesteps", "27000", "--no-llm-review", "--no-video", "--eval-episodes", "2", "--run-id", "cut",
+                "--model", "openai/test-model", "--api-base", server.base_url]  # fmt: skip
+        proc = _cli(args, runs, background=True)
+        deadline = time.monotonic() + 400
+        pruned = None
+        while time.monotonic() < deadline and pruned is None:
+            assert proc.poll() is None, proc.communicate()[1][-3000:]
+            if (runs / "runs.sqlite").exists():
+                pruned = next((c for c in RunStore(runs).candidates("cut") if c.status == "pruned"), None)
+            time.sleep(0.5)
+        assert pruned is not None, "the bad candidate was cut"
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        stats = runs / "cut" / "it00-c01" / "train" / "stats.json"
+        before = stats.stat().st_mtime_ns
+        done = _cli(["resume", "cut"], runs)
+        assert done.returncode == 0, done.stderr[-3000:]
+    store = RunStore(runs)
+    rows = {c.id.rpartition("/")[2]: c for c in store.candidates("cut")}
+    assert [rows[k].status for k in sorted(rows)] == ["trained", "pruned", "trained"]
+    bad = rows["it00-c01"]
+    assert stats.stat().st_mtime_ns == before, "resume never retrains a pruned candidate"
+    report = RungReport.model_validate(bad.result["pruned"])
+    assert report.rung == 0 and report.timesteps < 27000 and bad.fitness is None
+    assert (runs / "cut" / "it00-c01" / bad.result["artifacts"]["model"]).stat().st_size > 0
+    good = RungReport.model_validate(rows["it00-c00"].result["rungs"][0])
+    assert report.value < good.value
+    shown = _cli(["show", "cut"], runs)
+    assert f"pruned at {report.timesteps} steps" in shown.stdout.replace("\n", " ")

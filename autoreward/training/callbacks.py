@@ -147,7 +147,8 @@ class RungCallback(BaseCallback):
             evaluation = self.probe()
             fitness, secondary = evaluation.fitness_mean, evaluation.builtin_return_mean
             report = RungReport(rung=rung, timesteps=self.num_timesteps, fitness=fitness, secondary=secondary,
-                                value=tie_broken(fitness, secondary))  # fmt: skip
+                                value=tie_broken(fitness, secondary),
+                                probe_steps=round(evaluation.length_mean * evaluation.episodes))  # fmt: skip
             self.reports.append(report)
             self.on_event({"event": "rung", "report": report.model_dump(mode="json")})
         return True

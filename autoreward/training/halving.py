@@ -63,6 +63,7 @@ class Halving:
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.config = config or HalvingConfig()
+        self.earlier = list(earlier or [])
         pruner = optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=self.config.factor)
         self._study = optuna.create_study(direction="maximize", pruner=pruner)
         self._trials: dict[str, Any] = {}

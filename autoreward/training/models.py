@@ -45,6 +45,7 @@ class RungReport(BaseModel):
     fitness: float
     secondary: float | None = Field(default=None, description="the env's own return: breaks fitness ties")
     value: float
+    probe_steps: int = Field(default=0, ge=0, description="env steps the probe's episodes took")
 
     def note(self) -> str:
         """How ``show``, the live table, the web page and the revision prompt word a cut candidate."""
