@@ -141,7 +141,7 @@ def _program(body: str) -> str:
 def _cli(args: list[str], runs: Path, background: bool = False) -> subprocess.Popen | subprocess.CompletedProcess:
     env = {**os.environ, "OPENAI_API_KEY": "sk-test-halving", "AUTOREWARD_RUNS_DIR": str(runs), "MUJOCO_GL": "egl",
            "COLUMNS": "240"}  # fmt: skip
-    argv = [str(Path(sys.executable).parent / "autoreward"), *args, "--quiet"]
+    argv = [str(Path(sys.executable).parent / "autoreward"), *args, *(["--quiet"] if args[0] != "show" else [])]
     if background:
         return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 start_new_session=True)  # fmt: skip
@@ -151,8 +151,8 @@ def _cli(args: list[str], runs: Path, background: bool = False) -> subprocess.Po
 @pytest.mark.slow
 def test_a_bad_candidate_is_pruned_and_a_resumed_run_does_not_retrain_it(tmp_path: Path) -> None:
     """One worker, so the order is known: the good program trains to the end (the first at each rung is kept),
-    the bad one trails it at the first rung and is cut; the run is killed while the third trains, and the
-    resumed run finishes the third without touching the pruned one."""
+    the bad one trails it at the first rung and is cut; the run is killed once it is, and the resumed run
+    finishes the iteration without touching the pruned one."""
     runs = tmp_path / "runs"
     with ScriptedLLMServer(lambda request: answer(_program(GOOD), _program(BAD), _program(GOOD))) as server:
         args = ["run", "cartpole-balance", "--iterations", "1", "--samples", "3", "--workers", "1",
@@ -175,7 +175,10 @@ def test_a_bad_candidate_is_pruned_and_a_resumed_run_does_not_retrain_it(tmp_pat
         assert done.returncode == 0, done.stderr[-3000:]
     store = RunStore(runs)
     rows = {c.id.rpartition("/")[2]: c for c in store.candidates("cut")}
-    assert [rows[k].status for k in sorted(rows)] == ["trained", "pruned", "trained"]
+    # The third (the good program on another seed) must beat the first at its first rung to go on: either way
+    # it has a result now.
+    assert [rows[k].status for k in sorted(rows)][:2] == ["trained", "pruned"]
+    assert rows["it00-c02"].status in ("trained", "pruned")
     bad = rows["it00-c01"]
     assert stats.stat().st_mtime_ns == before, "resume never retrains a pruned candidate"
     report = RungReport.model_validate(bad.result["pruned"])

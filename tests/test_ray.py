@@ -265,7 +265,7 @@ def test_cli_run_on_ray_killed_mid_training_resumes(tmp_path: Path) -> None:
     env = {**os.environ, "OPENAI_API_KEY": FAKE_KEY, "AUTOREWARD_RUNS_DIR": str(runs), "MUJOCO_GL": "egl"}
     with ScriptedLLMServer(lambda request: answer(PROGRAM, PROGRAM)) as server:
         argv = [CLI, "run", "cartpole-balance", "--backend", "ray", "--iterations", "1", "--samples", "2",
-                "--timesteps", "6000", "--no-llm-review", "--no-video", "--eval-episodes", "2", "--run-id", "onray",
+                "--timesteps", "6000", "--no-llm-review", "--no-video", "--eval-episodes", "2", "--run-id", "onray", "--no-prune",
                 "--model", "openai/test-model", "--api-base", server.base_url, "--quiet"]  # fmt: skip
         proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 start_new_session=True)  # fmt: skip
