@@ -131,7 +131,7 @@ def test_a_factor_below_two_is_refused(factor: int) -> None:
 # --- end to end: the CLI with the scripted LLM server, sandboxed workers, a kill and a resume ---------------------
 
 GOOD = "    components = {'upright': 1.0 - 4.0 * abs(state.pole_angle), 'centre': -0.05 * abs(state.cart_position)}"
-BAD = "    components = {'lean': 5.0 * abs(state.pole_angle)}"  # pays for dropping the pole: short episodes
+BAD = "    components = {'hurry': -1.0, 'lean': 5.0 * abs(state.pole_angle)}"  # pays for dropping the pole fast
 
 
 def _program(body: str) -> str:
@@ -156,7 +156,7 @@ def test_a_bad_candidate_is_pruned_and_a_resumed_run_does_not_retrain_it(tmp_pat
     runs = tmp_path / "runs"
     with ScriptedLLMServer(lambda request: answer(_program(GOOD), _program(BAD), _program(GOOD))) as server:
         args = ["run", "cartpole-balance", "--iterations", "1", "--samples", "3", "--workers", "1",
-                "--timesteps", "27000", "--no-llm-review", "--no-video", "--eval-episodes", "2", "--run-id", "cut",
+                "--timesteps", "27000", "--prune-factor", "2", "--no-llm-review", "--no-video", "--eval-episodes", "2", "--run-id", "cut",
                 "--model", "openai/test-model", "--api-base", server.base_url]  # fmt: skip
         proc = _cli(args, runs, background=True)
         deadline = time.monotonic() + 400
