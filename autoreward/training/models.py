@@ -6,8 +6,10 @@ import traceback
 from collections.abc import Callable
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
+from autoreward.reward import bad_name
+from autoreward.sanitize import clean
 from autoreward.training.stats import Checkpoint, Evaluation
 
 EventSink = Callable[[dict[str, Any]], None]
@@ -19,7 +21,9 @@ class TrainJob(BaseModel):
 
     candidate_id: str = "candidate"
     task: str = Field(description="catalog task name or path to a task card")
-    reward_source: str = Field(description="the reward program's source text")
+    reward_source: str | None = Field(
+        description="the reward program's source text; None: PPO on the env's own reward, no program loaded"
+    )
     timesteps: int | None = Field(default=None, gt=0, description="None: the card's budget")
     seed: int = 0
     n_envs: int | None = Field(default=None, gt=0, description="None: the hyper-parameter table's value")
@@ -80,6 +84,20 @@ class TrainResult(BaseModel):
     rungs: list[RungReport] = Field(default_factory=list, description="the halving probes, rung 0 first")
     pruned: RungReport | None = Field(default=None, description="the rung where successive halving stopped it")
     artifacts: dict[str, str] = Field(default_factory=dict, description="name -> path relative to scratch")
+
+    @field_validator("error", "traceback")
+    @classmethod
+    def _shown_safely(cls, text: str | None) -> str | None:
+        """Written by the program's process: no escape sequences, bounded, before it is stored or shown."""
+        return None if text is None else clean(text, 4000)
+
+    @field_validator("checkpoints")
+    @classmethod
+    def _identifier_components(cls, checkpoints: list[Checkpoint]) -> list[Checkpoint]:
+        """Component names reach tables, pages and prompts: only identifiers (the contract's names) are kept."""
+        for checkpoint in checkpoints:
+            checkpoint.components = {k: v for k, v in checkpoint.components.items() if bad_name(k) is None}
+        return checkpoints
 
     @property
     def fitness(self) -> float | None:
