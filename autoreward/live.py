@@ -14,11 +14,20 @@ from rich.table import Table
 
 from autoreward.observer import LoopObserver
 from autoreward.store import CandidateRow, Status, candidate_name
+from autoreward.training.models import pruned_note
 
-_STYLE = {Status.TRAINED: "green", Status.ACCEPTED: "cyan", Status.REJECTED: "red", Status.FAILED: "red"}
+_STYLE = {
+    Status.TRAINED: "green",
+    Status.ACCEPTED: "cyan",
+    Status.REJECTED: "red",
+    Status.FAILED: "red",
+    Status.PRUNED: "yellow",
+}
 
 
 def _verdict_text(row: CandidateRow) -> str:
+    if row.status == Status.PRUNED:
+        return pruned_note(row.result)
     if row.status in (Status.REJECTED, Status.FAILED):
         return row.failure_reasons()[0]
     if row.checked is None:

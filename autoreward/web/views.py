@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from autoreward.preference import rankable
 from autoreward.store import CandidateRow, RunStatus, RunStore, RunSummary, candidate_name
+from autoreward.training.models import pruned_note
 from autoreward.web import charts
 from autoreward.web.files import candidate_files, file_url, inside
 
@@ -30,6 +31,7 @@ class CandidateView(BaseModel):
     timesteps: int | None
     files: dict[str, str]
     checkpoints: int
+    pruned: str = ""  # "pruned at N steps, fitness F" when successive halving cut it
 
 
 class IterationView(BaseModel):
@@ -88,6 +90,7 @@ def candidate_view(store: RunStore, row: CandidateRow) -> CandidateView:
         train_status=result.status if result else None,
         error=result.error if result else None,
         error_line=result.error_line if result else None,
+        pruned=pruned_note(row.result),
         timesteps=result.timesteps if result else None,
         files=candidate_files(row.run_id, store.run_dir(row.run_id), row.name, result.artifacts if result else {}),
         checkpoints=len(result.checkpoints) if result else 0,
