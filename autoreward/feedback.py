@@ -3,9 +3,16 @@ fill it without knowing the template."""
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
+
+from autoreward.types import Status
+
+if TYPE_CHECKING:  # a type only: the rows are read, the store is never imported here
+    from autoreward.store import CandidateRow
 
 
 class ProgramResult(BaseModel):
@@ -43,3 +50,80 @@ class Feedback(BaseModel):
     pruned: list[RejectedProgram] = Field(default_factory=list)  # cut by successive halving: trailed its peers
     preference: PreferenceRanking | None = None
     max_rejected: int = Field(default=8, ge=0)  # rejections shown in the prompt (the count is always shown)
+
+
+# --- assembling the feedback from an iteration's stored candidates -------------------------------------------
+
+
+def prompt_label(row: CandidateRow) -> str:
+    """A candidate as prompts name it (``iteration 2, candidate 3``: counted from 1, as people do); a program the
+    LLM did not write says where it came from."""
+    label = f"iteration {row.iteration + 1}, candidate {row.idx + 1}"
+    if row.builtin:
+        return f"{label} (the env's own reward)"
+    if row.origin is not None:
+        return f"{label} (your program {Path(row.origin).name}, the one to improve)"
+    return label
+
+
+def analysis_label(row: CandidateRow) -> str:
+    """A candidate as the Analyzer's iteration summary names it: its id, and where it came from if not the LLM."""
+    if row.builtin:
+        return f"{row.id} (the env's own reward)"
+    return row.id if row.origin is None else f"{row.id} (from {Path(row.origin).name})"
+
+
+def started_programs(rows: Sequence[CandidateRow]) -> list[CandidateRow]:
+    """The user's programs among ``rows`` that went through training (iteration 1 only has them)."""
+    done = (Status.TRAINED, Status.FAILED)
+    return [r for r in rows if r.origin is not None and not r.builtin and r.status in done]
+
+
+def rejection_lines(rows: Sequence[CandidateRow], limit: int = 4) -> list[str]:
+    """The distinct reasons an iteration's rejected candidates were refused, most recent first."""
+    lines: list[str] = []
+    for row in reversed(rows):
+        if row.status == Status.REJECTED:
+            lines += [line for line in row.failure_reasons() if line not in lines]
+    return lines[:limit]
+
+
+def build_feedback(
+    iteration: int, rows: Sequence[CandidateRow], *, best: CandidateRow | None, analysis: str,
+    preference: dict[str, Any] | None, source: Callable[[str], str | None],
+) -> Feedback:  # fmt: skip
+    """What the next design sees of ``iteration``: the programs to show again (the user's, then the ranked best
+    and worst or the best by true fitness), the Analyzer's report, and why the others were refused or cut."""
+    by_id = {r.id: r for r in rows}
+    shown = [best] if best is not None else []
+    if preference is not None:
+        order = [by_id[c] for c in preference["ranking"] if c in by_id]
+        shown = [order[0], order[-1]] if len(order) > 1 else order
+    started = started_programs(rows)  # the user's programs come first: they are the ones to improve
+    shown = started + [r for r in shown if r not in started]
+    ranking = None
+    if preference is not None:
+        labels = [prompt_label(by_id[c]) for c in preference["ranking"] if c in by_id]
+        ranking = PreferenceRanking(ranking=labels, by=preference["source"])
+    return Feedback(
+        iteration=iteration,
+        best=[_program_result(r, source(r.id) or "") for r in shown],
+        analysis=analysis,
+        rejected=[
+            RejectedProgram(label=prompt_label(r), reasons=r.failure_reasons())
+            for r in rows
+            if r.status in (Status.REJECTED, Status.FAILED)
+        ],
+        pruned=[
+            RejectedProgram(label=prompt_label(r), reasons=[r.pruned_note]) for r in rows if r.status == Status.PRUNED
+        ],
+        preference=ranking,
+    )
+
+
+def _program_result(row: CandidateRow, source: str) -> ProgramResult:
+    success = row.success_rate
+    return ProgramResult(
+        label=prompt_label(row), source=source, fitness=row.fitness,
+        success=None if success is None else success >= 0.5,
+    )  # fmt: skip

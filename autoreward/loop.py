@@ -8,7 +8,6 @@ candidates whose training had not finished, and never repeats an LLM call that w
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from autoreward.critic.verdict import Reason, Verdict
 from autoreward.describe import describe
 from autoreward.designer import Designer, candidates_from
 from autoreward.errors import AutorewardError
-from autoreward.feedback import Feedback, PreferenceRanking, ProgramResult, RejectedProgram
+from autoreward.feedback import Feedback, analysis_label, build_feedback, rejection_lines, started_programs
 from autoreward.llm import Budget, CallRecord, LLMUnavailable
 from autoreward.observer import LoopObserver
 from autoreward.past_runs import PastProgram, past_programs
@@ -30,13 +29,13 @@ from autoreward.start import StartRejected, add_start_candidates
 from autoreward.store import CandidateRow, RunStatus, RunStore, Status
 from autoreward.tasks import TaskCard
 from autoreward.training.halving import Halving, HalvingConfig
-from autoreward.training.models import TrainJob, TrainResult, pruned_note
+from autoreward.training.models import TrainJob, TrainResult
 from autoreward.training.parallel import train_many
 
 Review = Callable[[str, TaskCard], list[Reason]]
 Critic = Callable[[str, TaskCard, Path, Review | None], Verdict]
 TrainOne = Callable[[TrainJob, Path, Callable[[dict[str, Any]], None] | None], TrainResult]
-Analyze = Callable[[TaskCard, list[tuple[str, TrainResult]]], str]
+Analyze = Callable[[TaskCard, list[tuple[str, TrainResult]], Path | None], str]  # (..., prompts_dir)
 
 
 class WaitingForPreference(AutorewardError):
@@ -127,15 +126,8 @@ class Loop:
         prompt shows it as the one to improve); else the best so far."""
         if iteration == 0:
             return None
-        started = self._started(iteration - 1)
+        started = started_programs(self.store.candidates(self.run_id, iteration - 1))
         return started[0] if started else self.best(iteration - 1)
-
-    def _started(self, iteration: int) -> list[CandidateRow]:
-        """The user's programs of ``iteration`` that went through training (iteration 1 only has them)."""
-        return [
-            r for r in self.store.candidates(self.run_id, iteration)
-            if r.origin is not None and not r.builtin and r.status in (Status.TRAINED, Status.FAILED)
-        ]  # fmt: skip
 
     def _succeeded(self) -> bool:
         best = self.best()
@@ -168,19 +160,29 @@ class Loop:
             raise StartRejected("the Critic rejected the program to start from:\n" + "\n".join(lines))
 
     def _design(self, iteration: int, description: str) -> None:
-        purpose = "design" if iteration == 0 else "revise"
-        calls = self.store.llm_calls(self.run_id, iteration, purpose)
-        if calls:
-            call_id, record = calls[-1].row_id, CallRecord.model_validate(calls[-1].record)
-        else:
+        def ask() -> CallRecord:
             feedback = self._stored_feedback(iteration - 1) if iteration else None
             self.observer.stage(
                 iteration, "design", f"asking {self.settings.model} for {self.settings.samples} programs"
             )
             past = self._past_programs() if iteration == 0 else []
-            record = self.designer.design(self.card, description, feedback, past=past).record
-            call_id = self.store.add_llm_call(self.run_id, iteration, purpose, record.model_dump(mode="json"))
-        self._add_candidates(iteration, record, call_id, first_index=self._first_llm_index(iteration))
+            return self.designer.design(self.card, description, feedback, past=past).record
+
+        call = self._llm_call(iteration, "design" if iteration == 0 else "revise", ask)
+        if call is not None:
+            self._add_candidates(iteration, call[1], call[0], first_index=self._first_llm_index(iteration))
+
+    def _llm_call(
+        self, iteration: int, purpose: str, ask: Callable[[], CallRecord | None], number: int | None = None
+    ) -> tuple[int, CallRecord] | None:
+        """(stored row id, record) of the call: its stored answer when there is one, else ``ask()``'s, stored."""
+
+        def asked() -> dict[str, Any] | None:
+            record = ask()
+            return None if record is None else record.model_dump(mode="json")
+
+        stored = self.store.replay_or_call(self.run_id, iteration, purpose, asked, number)
+        return None if stored is None else (stored.row_id, CallRecord.model_validate(stored.record))
 
     def _past_programs(self) -> list[PastProgram]:
         """With ``--examples-from-runs``, earlier runs' best programs on this env, chosen once and stored, so a
@@ -229,22 +231,24 @@ class Loop:
         first_index = self._first_llm_index(iteration) + asked.n
         for number in range(rounds):
             rows = self.store.candidates(self.run_id, iteration)
-            calls = self.store.llm_calls(self.run_id, iteration, "resample")
-            if number < len(calls):
-                call_id, record = calls[number].row_id, CallRecord.model_validate(calls[number].record)
-            else:
+
+            def ask(number: int = number, rows: list[CandidateRow] = rows) -> CallRecord | None:
                 wanted = self.settings.samples - sum(r.status != Status.REJECTED for r in rows if r.origin is None)
                 if wanted <= 0:
-                    return
+                    return None
                 self.observer.stage(
                     iteration, "resample", f"round {number + 1}/{rounds}: {wanted} programs for rejected ones"
                 )
-                try:
-                    record = self.designer.resample(asked, _rejection_lines(rows), wanted).record
-                except LLMUnavailable as err:  # replacements are a bonus: train what was accepted
-                    self.observer.message(f"no replacements: {err}")
-                    return
-                call_id = self.store.add_llm_call(self.run_id, iteration, "resample", record.model_dump(mode="json"))
+                return self.designer.resample(asked, rejection_lines(rows), wanted).record
+
+            try:
+                call = self._llm_call(iteration, "resample", ask, number)
+            except LLMUnavailable as err:  # replacements are a bonus: train what was accepted
+                self.observer.message(f"no replacements: {err}")
+                return
+            if call is None:
+                return
+            call_id, record = call
             self._add_candidates(iteration, record, call_id, first_index)
             first_index += record.n
             self._critique(iteration, description)
@@ -255,7 +259,7 @@ class Loop:
                 continue
             self.observer.stage(iteration, "critique", row.id)
             source = self.store.source(row.id) or ""
-            scratch = self.store.candidate_dir(row.id) / "critic"
+            scratch = self.store.critic_dir(row)
             # a program the user brought is theirs to judge: the Critic checks it, the LLM does not review it
             review = self._review(row, description) if self.config.llm_review and row.origin is None else None
             verdict = self.parts.critic(source, self.card, scratch, review)
@@ -267,15 +271,15 @@ class Loop:
         purpose = f"review:{row.id}"
 
         def review(source: str, card: TaskCard) -> list[Reason]:
-            stored = self.store.llm_calls(self.run_id, row.iteration, purpose)
-            if stored:
-                record = CallRecord.model_validate(stored[-1].record)
-            else:
-                try:
-                    record = review_program(source, card, description, self.settings, self.budget).record
-                except LLMUnavailable as err:  # the review is advice: without it the program still runs
-                    return [Reason(stage="review", severity="warning", message=f"no review: {err}")]
-                self.store.add_llm_call(self.run_id, row.iteration, purpose, record.model_dump(mode="json"))
+            def ask() -> CallRecord:
+                return review_program(source, card, description, self.settings, self.budget).record
+
+            try:
+                call = self._llm_call(row.iteration, purpose, ask)
+            except LLMUnavailable as err:  # the review is advice: without it the program still runs
+                return [Reason(stage="review", severity="warning", message=f"no review: {err}")]
+            assert call is not None  # ask never returns None
+            record = call[1]
             return parse_review(record.answers[0], record.finish_reasons[0])
 
         return review
@@ -285,9 +289,7 @@ class Loop:
         if not pending:
             return
         self.observer.stage(iteration, "train", f"{len(pending)} candidates, {self.config.workers or 'all'} workers")
-        scratches = [self.store.candidate_dir(r.id) / "train" for r in pending]
-        for scratch in scratches:
-            shutil.rmtree(scratch, ignore_errors=True)  # a half-finished training from a killed run starts over
+        scratches = [self.store.train_dir(r, fresh=True) for r in pending]  # a killed run's half training restarts
         halving = self._halving(iteration)
         rungs = halving.config.rung_steps(self.config.timesteps or self.card.timesteps) if halving else []
         train_many(
@@ -320,18 +322,16 @@ class Loop:
         """Stored as soon as each candidate finishes: a kill later loses none of the finished ones. A pruned
         candidate keeps its artefacts and rung but no fitness: only fully trained candidates are selected."""
         status = {"ok": Status.TRAINED, "pruned": Status.PRUNED}.get(result.status, Status.FAILED)
-        self.store.set_result(job.candidate_id, _with_prefix(result, "train"), result.fitness, status)
+        self.store.set_training(job.candidate_id, result, status)
         self.observer.candidate(self.store.candidate(job.candidate_id))
 
     def _analyze(self, iteration: int) -> None:
         if self.store.stage(self.run_id, iteration, "analysis") is not None:
             return
         rows = self.store.candidates(self.run_id, iteration)
-        results = [(_analysis_label(r), TrainResult.model_validate(r.result)) for r in rows if r.result is not None]
-        text = self.parts.analyze(self.card, results) if results else ""
-        self.store.put_stage(self.run_id, iteration, "analysis", {"text": text})
-        if text:
-            (self.store.run_dir(self.run_id) / f"analysis-it{iteration:02d}.md").write_text(text, encoding="utf-8")
+        results = [(analysis_label(r), TrainResult.model_validate(r.result)) for r in rows if r.result is not None]
+        text = self.parts.analyze(self.card, results, self.settings.prompts_dir) if results else ""
+        self.store.put_analysis(self.run_id, iteration, text)
 
     def _prefer(self, iteration: int) -> None:
         mode = self.config.preference
@@ -372,80 +372,8 @@ class Loop:
         return Feedback.model_validate(stored) if stored is not None else self._build_feedback(iteration)
 
     def _build_feedback(self, iteration: int) -> Feedback:
-        everyone = {r.id: r for r in self.store.candidates(self.run_id)}
-        rows = [r for r in everyone.values() if r.iteration == iteration]
-        analysis = (self.store.stage(self.run_id, iteration, "analysis") or {}).get("text", "")
-        preference = self.store.preference(self.run_id, iteration)
-        by_id = {r.id: r for r in rows}
-        shown: list[CandidateRow] = []
-        if preference is not None:
-            order = [by_id[c] for c in preference["ranking"] if c in by_id]
-            shown = [order[0], order[-1]] if len(order) > 1 else order
-        else:
-            best = self.best(iteration)
-            shown = [best] if best is not None else []
-        started = self._started(iteration)  # the user's programs come first: they are the ones to improve
-        shown = started + [r for r in shown if r not in started]
-        rejected = [
-            RejectedProgram(label=_label(r), reasons=r.failure_reasons())
-            for r in rows
-            if r.status in (Status.REJECTED, Status.FAILED)
-        ]
-        pruned = [RejectedProgram(label=_label(r), reasons=[pruned_note(r.result)]) for r in rows
-                  if r.status == Status.PRUNED]  # fmt: skip
-        return Feedback(
-            iteration=iteration,
-            best=[self._program_result(r) for r in shown],
-            analysis=analysis,
-            rejected=rejected,
-            pruned=pruned,
-            preference=PreferenceRanking(
-                ranking=[_label(everyone[c]) for c in preference["ranking"]], by=preference["source"]
-            )
-            if preference is not None
-            else None,
-        )
-
-    def _program_result(self, row: CandidateRow) -> ProgramResult:
-        success = row.success_rate
-        return ProgramResult(
-            label=_label(row), source=self.store.source(row.id) or "", fitness=row.fitness,
-            success=None if success is None else success >= 0.5,
+        return build_feedback(
+            iteration, self.store.candidates(self.run_id, iteration), best=self.best(iteration),
+            analysis=self.store.analysis(self.run_id, iteration),
+            preference=self.store.preference(self.run_id, iteration), source=self.store.source,
         )  # fmt: skip
-
-
-def _label_of(row: CandidateRow) -> str:
-    """``iteration 2, candidate 3`` for ``run/it01-c02``: prompts count from 1, as people do."""
-    return f"iteration {row.iteration + 1}, candidate {row.idx + 1}"
-
-
-def _label(row: CandidateRow) -> str:
-    """A candidate as prompts name it; a program the LLM did not write says where it came from."""
-    if row.builtin:
-        return f"{_label_of(row)} (the env's own reward)"
-    if row.origin is not None:
-        return f"{_label_of(row)} (your program {Path(row.origin).name}, the one to improve)"
-    return _label_of(row)
-
-
-def _analysis_label(row: CandidateRow) -> str:
-    """A candidate as the Analyzer's iteration summary names it: its id, and where it came from if not the LLM."""
-    if row.builtin:
-        return f"{row.id} (the env's own reward)"
-    return row.id if row.origin is None else f"{row.id} (from {Path(row.origin).name})"
-
-
-def _rejection_lines(rows: list[CandidateRow], limit: int = 4) -> list[str]:
-    """The distinct reasons the iteration's rejected candidates were refused, most recent first."""
-    lines: list[str] = []
-    for row in reversed(rows):
-        if row.status == Status.REJECTED:
-            lines += [line for line in row.failure_reasons() if line not in lines]
-    return lines[:limit]
-
-
-def _with_prefix(result: TrainResult, prefix: str) -> dict[str, Any]:
-    """The result as stored: artefact paths relative to the candidate's directory."""
-    data = result.model_dump(mode="json")
-    data["artifacts"] = {k: f"{prefix}/{v}" for k, v in result.artifacts.items()}
-    return data

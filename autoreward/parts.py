@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from autoreward.analyzer import analyze_iteration
 from autoreward.critic import critique
 from autoreward.critic.verdict import Verdict
 from autoreward.loop import Parts, Review
@@ -18,10 +19,9 @@ def _critic(source: str, card: TaskCard, scratch: Path, review: Review | None) -
     return critique(source, card, review=review, scratch=scratch)
 
 
-def _analyze(card: TaskCard, results: list[tuple[str, TrainResult]]) -> str:
-    from autoreward.analyzer import analyze_iteration
-
-    return analyze_iteration(card, results)
+def _analyze(card: TaskCard, results: list[tuple[str, TrainResult]], prompts_dir: Path | None) -> str:
+    """The Analyzer's report, rendered from the user's templates (``--prompts``) where they have them."""
+    return analyze_iteration(card, results, prompts_dir)
 
 
 def default_parts(config: RunConfig, card: TaskCard, ask_ranking: Any = None) -> Parts:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,31 +23,14 @@ from pydantic import BaseModel, ValidationError
 
 from autoreward.critic.verdict import Verdict
 from autoreward.errors import AutorewardError
-from autoreward.training.models import TrainResult
+from autoreward.training.models import TrainResult, pruned_note
+from autoreward.types import RunStatus, Status
+
+__all__ = ["CandidateRow", "Run", "RunStatus", "RunStore", "RunSummary", "Status", "StoredCall", "runs_root"]
 
 DEFAULT_ROOT = "autoreward-runs"
+TRAIN_DIR = "train"  # a candidate's training scratch, under its directory
 _Model = TypeVar("_Model", bound=BaseModel)
-
-
-class Status(StrEnum):
-    """A candidate's status; str-valued, so the SQLite column and the JSON hold the plain word."""
-
-    DESIGNED = "designed"  # stored, not checked yet
-    ACCEPTED = "accepted"  # the Critic found no error: it will train
-    REJECTED = "rejected"  # the Critic (or the answer's extraction) found an error
-    TRAINING = "training"  # shown while a worker trains it; never stored
-    TRAINED = "trained"
-    FAILED = "failed"  # training broke (the reward raised, a limit, ...)
-    PRUNED = "pruned"  # stopped early by successive halving
-
-
-class RunStatus(StrEnum):
-    """A run's status."""
-
-    RUNNING = "running"
-    FINISHED = "finished"
-    STOPPED = "stopped"  # killed or failed: ``autoreward resume`` continues it
-    WAITING_PREFERENCE = "waiting_preference"
 
 
 def candidate_id(run_id: str, iteration: int, idx: int) -> str:
@@ -161,6 +144,11 @@ class CandidateRow:
     def trained(self) -> TrainResult | None:
         """The training result, typed (None before training finished, or a record this version cannot read)."""
         return _typed(TrainResult, self.result)
+
+    @property
+    def pruned_note(self) -> str:
+        """Where successive halving cut the candidate ("" when it was not pruned)."""
+        return pruned_note(self.result)
 
     @property
     def success_rate(self) -> float | None:
@@ -333,6 +321,21 @@ class RunStore:
         rows = self._db.execute(query + " ORDER BY id", args).fetchall()
         return [StoredCall(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
 
+    def replay_or_call(
+        self, run_id: str, iteration: int, purpose: str, ask: Callable[[], dict[str, Any] | None],
+        number: int | None = None,
+    ) -> StoredCall | None:  # fmt: skip
+        """The stored answer of a call (the ``number``-th of its purpose; None: the latest), else ``ask()``'s
+        record, stored before it is returned: a resumed run replays answered calls and never pays twice.
+        None when there is nothing stored and ``ask`` returns None (nothing left to ask)."""
+        calls = self.llm_calls(run_id, iteration, purpose)
+        if calls and (number is None or number < len(calls)):
+            return calls[-1 if number is None else number]
+        record = ask()
+        if record is None:
+            return None
+        return StoredCall(self.add_llm_call(run_id, iteration, purpose, record), iteration, purpose, record)
+
     def llm_usage(self, run_id: str) -> dict[int, dict[str, float]]:
         """Tokens and cost per iteration."""
         rows = self._db.execute(
@@ -371,6 +374,17 @@ class RunStore:
             )  # fmt: skip
         return new_id
 
+    def critic_dir(self, candidate: str | CandidateRow) -> Path:
+        """Scratch for the Critic's dry run of a candidate."""
+        return self.candidate_dir(candidate) / "critic"
+
+    def train_dir(self, candidate: str | CandidateRow, *, fresh: bool = False) -> Path:
+        """Scratch of a candidate's training; ``fresh`` clears what a killed run's training left half done."""
+        path = self.candidate_dir(candidate) / TRAIN_DIR
+        if fresh:
+            shutil.rmtree(path, ignore_errors=True)
+        return path
+
     def source(self, candidate_id: str) -> str | None:
         path = self.candidate_dir(candidate_id) / "reward.py"
         return path.read_text(encoding="utf-8") if path.exists() else None
@@ -381,6 +395,12 @@ class RunStore:
                 "UPDATE candidates SET verdict = ?, status = ? WHERE id = ?",
                 (json.dumps(verdict), str(Status.ACCEPTED if accepted else Status.REJECTED), candidate_id),
             )
+
+    def set_training(self, candidate_id: str, result: TrainResult, status: Status) -> None:
+        """Store a training's result with its artefact paths relative to the candidate's directory."""
+        data = result.model_dump(mode="json")
+        data["artifacts"] = {k: f"{TRAIN_DIR}/{v}" for k, v in result.artifacts.items()}
+        self.set_result(candidate_id, data, result.fitness, status)
 
     def set_result(self, candidate_id: str, result: dict[str, Any], fitness: float | None, status: Status) -> None:
         with self._tx() as db:
@@ -410,6 +430,17 @@ class RunStore:
                 "INSERT OR REPLACE INTO iterations VALUES (?, ?, ?, ?, ?)",
                 (run_id, iteration, stage, time.time(), json.dumps(value)),
             )
+
+    def put_analysis(self, run_id: str, iteration: int, text: str) -> None:
+        """The Analyzer's report of an iteration: stored, and written as ``analysis-itNN.md`` to read."""
+        self.put_stage(run_id, iteration, "analysis", {"text": text})
+        if text:
+            (self.run_dir(run_id) / f"analysis-it{iteration:02d}.md").write_text(text, encoding="utf-8")
+
+    def analysis(self, run_id: str, iteration: int) -> str:
+        """The Analyzer's report of an iteration ("" before the analysis ran or when nothing trained)."""
+        stored = self.stage(run_id, iteration, "analysis")
+        return stored.get("text", "") if isinstance(stored, dict) else (stored or "")
 
     def stage(self, run_id: str, iteration: int, stage: str) -> Any:
         row = self._db.execute(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from autoreward.analyzer import analyze, analyze_iteration, summarize
 from autoreward.tasks import resolve_task
 from autoreward.training.models import TrainResult
@@ -113,3 +115,16 @@ def test_iteration_ranks_by_true_fitness_and_summary_uses_complete() -> None:
     summary = summarize(analyze(low, card), complete)
     assert summary == "- scale down alive"
     assert card.intent in prompts[0] and "`alive` is 80% of the reward" in prompts[0]
+
+
+def test_the_loops_analyzer_renders_the_users_templates(tmp_path: Path) -> None:
+    """``--prompts DIR`` reaches the analysis templates too (parts once dropped it for the iteration report)."""
+    from autoreward.parts import default_parts
+    from autoreward.runconfig import RunConfig
+
+    card = resolve_task("hopper-forward")
+    (tmp_path / "analysis_iteration.j2").write_text("MINE: {{ analyses | length }} analysed\n", encoding="utf-8")
+    parts = default_parts(RunConfig(task=card.name), card)
+    results = [("c1", _result())]
+    assert parts.analyze(card, results, tmp_path) == "MINE: 1 analysed\n"
+    assert "MINE" not in parts.analyze(card, results, None)

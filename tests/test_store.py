@@ -94,3 +94,22 @@ def test_rows_are_typed_and_the_best_is_found_once(tmp_path: Path) -> None:
     assert store.candidate(ids[2]).status == "pruned"  # str-valued: the column and the JSON hold the word
     with pytest.raises(AutorewardError, match="no candidate"):
         store.candidate("r1/it09-c09")
+
+
+def test_a_stored_llm_call_is_replayed_never_asked_again(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    store.create_run("r1", "t", {}, {}, {})
+    asked: list[int] = []
+
+    def ask() -> dict:
+        asked.append(1)
+        return {"answers": [f"answer {len(asked)}"]}
+
+    first = store.replay_or_call("r1", 0, "design", ask)
+    again = RunStore(tmp_path).replay_or_call("r1", 0, "design", ask)  # a resumed run
+    assert first == again and first is not None and first.record == {"answers": ["answer 1"]} and len(asked) == 1
+    second = store.replay_or_call("r1", 0, "design", ask, number=1)  # a further round of the same purpose
+    assert second is not None and second.record == {"answers": ["answer 2"]} and second.row_id != first.row_id
+    assert store.replay_or_call("r1", 0, "design", ask, number=0) == first and len(asked) == 2
+    assert store.replay_or_call("r1", 0, "resample", lambda: None) is None  # nothing left to ask
+    assert store.llm_calls("r1", 0, "resample") == []
