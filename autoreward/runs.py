@@ -7,8 +7,9 @@ from pathlib import Path
 
 from autoreward.errors import AutorewardError
 from autoreward.export import unexportable, write_standalone
+from autoreward.provenance import provenance
 from autoreward.run_plot import plot_fitness
-from autoreward.runconfig import RunConfig, environment_versions
+from autoreward.runconfig import RunConfig
 from autoreward.store import RunStore
 from autoreward.tasks import TaskCard, load_card, resolve_task
 
@@ -22,7 +23,8 @@ def create_run(store: RunStore, card: TaskCard, config: RunConfig, run_id: str |
     if config.preference != "human":
         card.require_fitness()
     run_id = run_id or new_run_id(card.name)
-    meta = {"versions": environment_versions(), "seed": config.seed, "card_path": str(card.source or "")}
+    record = provenance(model=config.llm.model, prompts_dir=config.llm.prompts_dir, seeds=[config.seed])
+    meta = {"provenance": record, "seed": config.seed, "card_path": str(card.source or "")}
     store.create_run(run_id, card.name, card.model_dump(mode="json"), config.model_dump(mode="json"), meta)
     return run_id
 
