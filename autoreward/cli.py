@@ -552,6 +552,24 @@ def _print_evaluation(summary: Any) -> None:
 
 
 @app.command()
+def report(
+    ids: Annotated[list[str], typer.Argument(help="Run ids and/or evaluation ids (a run brings its evaluations).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The markdown file (the PNG goes beside it).")] = Path(
+        "report.md"
+    ),
+    runs_dir: RunsDir = None,
+) -> None:
+    """Markdown + PNG: task x method x seeds with 95% CIs, normalised scores, models, budgets, program links."""
+    from autoreward.report import write_report
+    from autoreward.store import RunStore
+
+    markdown, png = write_report(RunStore(runs_dir), ids, output)
+    typer.echo(str(markdown))
+    if png is not None:
+        typer.echo(str(png))
+
+
+@app.command()
 def export(
     run_id: Annotated[str, typer.Argument(help="The run whose best program to export.")],
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Where to write the .py file.")] = None,

@@ -16,6 +16,7 @@ from autoreward.intervals import REPS, MethodSummary, interval_estimates, summar
 from autoreward.store import RunStore
 
 REFERENCE = "reference"
+PLOTS = ("intervals", "curves")
 
 
 class EvaluationSummary(BaseModel):
@@ -49,6 +50,7 @@ def summarize_evaluation(store: RunStore, evaluation_id: str, reps: int = REPS) 
         id=evaluation_id, task=row.task, timesteps=spec.timesteps, episodes=spec.episodes, seeds=spec.seeds,
         baselines=baselines, methods=summaries, origins={m.name: m.origin for m in spec.methods},
         failures=failures(rows), pending=len(pending(spec, rows)), provenance=row.meta.get("provenance", {}),
+        plots={n: str(p) for n in PLOTS if (p := store.run_dir(evaluation_id) / f"{n}.png").is_file()},
     )  # fmt: skip
 
 

@@ -7,7 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from autoreward.evidence import summarize_evaluation, table_rows
 from autoreward.preference import rankable
+from autoreward.report import related_evaluations
 from autoreward.store import CandidateRow, Run, RunStore
 from autoreward.web import charts
 from autoreward.web.files import candidate_files, file_url, inside
@@ -59,6 +61,14 @@ class RankingTarget(BaseModel):
     waiting: bool
 
 
+class EvidenceTable(BaseModel):
+    """One evaluation of this run's programs: the rows ``autoreward report`` writes."""
+
+    id: str
+    task: str
+    rows: list[dict[str, str]]
+
+
 class RunDetail(BaseModel):
     run: RunSummary
     card: dict[str, Any]
@@ -68,6 +78,7 @@ class RunDetail(BaseModel):
     llm_usage: dict[str, float]
     iterations: list[IterationView]
     ranking: RankingTarget | None
+    evaluations: list[EvidenceTable] = []
 
 
 class DiffLine(BaseModel):
@@ -163,7 +174,17 @@ def run_detail(store: RunStore, run_id: str) -> RunDetail:
         llm_usage=_usage_total(usage),
         iterations=views,
         ranking=ranking,
+        evaluations=evidence_tables(store, run_id),
     )
+
+
+def evidence_tables(store: RunStore, run_id: str) -> list[EvidenceTable]:
+    """The run's multi-seed evaluations, as ``autoreward report`` tabulates them ."""
+    tables = []
+    for evaluation_id in related_evaluations(store, run_id):
+        summary = summarize_evaluation(store, evaluation_id)
+        tables.append(EvidenceTable(id=evaluation_id, task=summary.task, rows=table_rows(summary)))
+    return tables
 
 
 def unified_diff(old: str | None, new: str | None, old_name: str, new_name: str) -> list[DiffLine]:
