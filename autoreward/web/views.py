@@ -11,6 +11,7 @@ from autoreward.evidence import summarize_evaluation, table_rows
 from autoreward.preference import rankable
 from autoreward.report import related_evaluations
 from autoreward.store import CandidateRow, Run, RunStore
+from autoreward.training.models import pruned_note
 from autoreward.web import charts
 from autoreward.web.files import candidate_files, file_url, inside
 
@@ -30,6 +31,7 @@ class RunSummary(BaseModel):
 class CandidateView(BaseModel):
     id: str
     name: str
+    origin: str | None  # "built-in reward", "from FILE": a program the LLM did not write
     iteration: int
     idx: int
     status: str
@@ -43,6 +45,7 @@ class CandidateView(BaseModel):
     timesteps: int | None
     files: dict[str, str]
     checkpoints: int
+    pruned: str = ""  # "pruned at N steps, fitness F" when successive halving cut it
 
 
 class IterationView(BaseModel):
@@ -120,6 +123,7 @@ def candidate_view(store: RunStore, row: CandidateRow) -> CandidateView:
     return CandidateView(
         id=row.id,
         name=name,
+        origin=row.origin_label,
         iteration=row.iteration,
         idx=row.idx,
         status=row.status,
@@ -130,6 +134,7 @@ def candidate_view(store: RunStore, row: CandidateRow) -> CandidateView:
         train_status=result.get("status"),
         error=result.get("error"),
         error_line=result.get("error_line"),
+        pruned=pruned_note(result),
         timesteps=result.get("timesteps"),
         files=candidate_files(row.run_id, store.run_dir(row.run_id), name, result.get("artifacts") or {}),
         checkpoints=len(result.get("checkpoints") or []),
