@@ -14,7 +14,7 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from autoreward.errors import AutorewardError
-from autoreward.runconfig import SAMPLES_WITH_PRUNING
+from autoreward.runconfig import EVAL_EPISODES, ITERATIONS, SAMPLES_WITH_PRUNING
 
 stdout = Console()
 stderr = Console(stderr=True)
@@ -163,7 +163,7 @@ def run(
     api_base: Annotated[
         str | None, typer.Option(help="An OpenAI-compatible endpoint [env: AUTOREWARD_API_BASE].")
     ] = None,
-    iterations: Annotated[int, typer.Option(min=1, help="Design-train-judge rounds.")] = 3,
+    iterations: Annotated[int, typer.Option(min=1, help="Design-train-judge rounds.")] = ITERATIONS,
     samples: Annotated[int | None, typer.Option(min=1, help="K programs asked for per iteration.")] = None,
     timesteps: Annotated[
         int | None, typer.Option(min=1, help="Training budget per candidate (default: the card's).")
@@ -190,7 +190,7 @@ def run(
             help="Let the LLM review each program (default: on; off for the embedded model, whose reviews are noise).",
         ),
     ] = None,
-    eval_episodes: Annotated[int, typer.Option(min=1, help="Evaluation episodes per trained policy.")] = 5,
+    eval_episodes: Annotated[int, typer.Option(min=1, help="Evaluation episodes per trained policy.")] = EVAL_EPISODES,
     prune: Annotated[
         bool,
         typer.Option(
@@ -439,7 +439,6 @@ def show(
     runs_dir: RunsDir = None,
 ) -> None:
     """One run's iterations, candidates, verdicts, fitness and provenance (or one evaluation's table)."""
-    from autoreward.live import _verdict_text
     from autoreward.provenance import provenance_lines
     from autoreward.store import RunStore
 
@@ -467,7 +466,7 @@ def show(
             table.add_column(column, overflow="fold")
         for c in (c for c in candidates if c.iteration == iteration):
             fitness = "-" if c.fitness is None else f"{c.fitness:.4g}"
-            table.add_row(c.display_name, c.status, fitness, _verdict_text(c))
+            table.add_row(c.display_name, c.status, fitness, c.verdict_line())
         stdout.print(table)
     for line in provenance_lines(run.meta.get("provenance", {})):
         stdout.print(line, highlight=False, soft_wrap=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 from pydantic import BaseModel
@@ -16,9 +16,11 @@ from autoreward.errors import AutorewardError
 from autoreward.extract import extract_program
 from autoreward.feedback import Feedback
 from autoreward.llm import Budget, CallRecord, ChatMessage, complete
-from autoreward.past_runs import PastProgram
 from autoreward.tasks import TaskCard
 from autoreward.templates import render
+
+if TYPE_CHECKING:  # a type only: earlier runs' programs are chosen by the loop
+    from autoreward.past_runs import PastProgram
 
 
 class Candidate(BaseModel):

@@ -14,7 +14,6 @@ from rich.table import Table
 
 from autoreward.observer import LoopObserver
 from autoreward.store import CandidateRow, Status, candidate_name
-from autoreward.training.models import pruned_note
 
 _STYLE = {
     Status.TRAINED: "green",
@@ -23,17 +22,6 @@ _STYLE = {
     Status.FAILED: "red",
     Status.PRUNED: "yellow",
 }
-
-
-def _verdict_text(row: CandidateRow) -> str:
-    if row.status == Status.PRUNED:
-        return pruned_note(row.result)
-    if row.status in (Status.REJECTED, Status.FAILED):
-        return row.failure_reasons()[0]
-    if row.checked is None:
-        return ""
-    warnings = [r for r in row.checked.reasons if r.severity == "warning"]
-    return f"ok ({len(warnings)} warnings)" if warnings else "ok"
 
 
 class PlainObserver(LoopObserver):
@@ -53,7 +41,7 @@ class PlainObserver(LoopObserver):
         fitness = "" if row.fitness is None else f" fitness {row.fitness:.4g}"
         origin = f"({row.origin_label})" if row.origin_label else ""
         self.console.print(
-            f"  {row.id}{' ' + origin if origin else ''}: {row.status}{fitness} {_verdict_text(row)}",
+            f"  {row.id}{' ' + origin if origin else ''}: {row.status}{fitness} {row.verdict_line()}",
             highlight=False, soft_wrap=True, markup=False,
         )  # fmt: skip
 
@@ -145,7 +133,7 @@ class LiveObserver(LoopObserver):
     def candidate(self, row: CandidateRow) -> None:
         with self._lock:
             entry = self._rows.setdefault(row.id, {})
-            entry.update(status=row.status, verdict=_verdict_text(row), name=row.display_name)
+            entry.update(status=row.status, verdict=row.verdict_line(), name=row.display_name)
             if row.fitness is not None:
                 entry["fitness"] = row.fitness
             if row.trained:

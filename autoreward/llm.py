@@ -25,7 +25,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from autoreward.config import LLMSettings
-from autoreward.errors import AutorewardError
+from autoreward.errors import AutorewardError, first_line
 from autoreward.tokens import count_tokens
 
 Role = Literal["system", "user", "assistant"]
@@ -299,7 +299,7 @@ def _retryable(err: BaseException) -> bool:
 
 
 def _first_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    text = first_line(err)
     for prefix in ("litellm.", "OpenAIException - "):
         text = text.replace(prefix, "")
     text = re.sub(r"^(\w+): \1: ", r"\1: ", text)

@@ -31,10 +31,9 @@ from autoreward.tasks import TaskCard
 from autoreward.training.halving import Halving, HalvingConfig
 from autoreward.training.models import TrainJob, TrainResult
 from autoreward.training.parallel import train_many
+from autoreward.types import Review, TrainOne
 
-Review = Callable[[str, TaskCard], list[Reason]]
 Critic = Callable[[str, TaskCard, Path, Review | None], Verdict]
-TrainOne = Callable[[TrainJob, Path, Callable[[dict[str, Any]], None] | None], TrainResult]
 Analyze = Callable[[TaskCard, list[tuple[str, TrainResult]], Path | None], str]  # (..., prompts_dir)
 
 

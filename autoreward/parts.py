@@ -8,11 +8,12 @@ from typing import Any
 from autoreward.analyzer import analyze_iteration
 from autoreward.critic import critique
 from autoreward.critic.verdict import Verdict
-from autoreward.loop import Parts, Review
+from autoreward.loop import Parts
 from autoreward.runconfig import RunConfig
 from autoreward.tasks import TaskCard
 from autoreward.training.models import TrainResult
 from autoreward.training.sandboxed import train_in_sandbox
+from autoreward.types import Review
 
 
 def _critic(source: str, card: TaskCard, scratch: Path, review: Review | None) -> Verdict:

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from autoreward.errors import AutorewardError
+from autoreward.errors import AutorewardError, first_line
 from autoreward.runconfig import RunConfig
 from autoreward.tasks import TaskCard
 from autoreward.training.halving import Halving, request_stop, rung_events
@@ -148,7 +148,7 @@ class RayTrainer:
 
 def _init(ray: Any, address: str | None) -> None:
     """Join the cluster at ``address``, or start a local one with this machine's cores."""
-    from autoreward.training.parallel import cores
+    from autoreward.machine import cores
 
     quiet = {"log_to_driver": False, "logging_level": logging.WARNING}
     try:
@@ -290,5 +290,4 @@ def _failed(job: TrainJob, error: str, detail: str = "") -> TrainResult:
 
 
 def _first_line(err: BaseException) -> str:
-    text = str(err).strip() or type(err).__name__
-    return f"{type(err).__name__}: {text.splitlines()[0]}"[:300]
+    return f"{type(err).__name__}: {first_line(err)}"[:300]

@@ -7,10 +7,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from autoreward.config import LLMSettings
-from autoreward.start import StartProgram
+from autoreward.types import StartProgram
 
 # Default programs per iteration when successive halving is on (4 without): see bench/halving.py.
 SAMPLES_WITH_PRUNING = 8
+
+ITERATIONS = 3  # design-train-judge rounds of a run
+EVAL_EPISODES = 5  # episodes of the final, program-free evaluation of a trained policy
 
 
 class RunConfig(BaseModel):
@@ -19,7 +22,7 @@ class RunConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     task: str = Field(description="catalog task name or path to a card")
-    iterations: int = Field(default=3, ge=1)
+    iterations: int = Field(default=ITERATIONS, ge=1)
     timesteps: int | None = Field(default=None, gt=0, description="None: the card's budget")
     workers: int | None = Field(default=None, gt=0, description="None: the machine's cores")
     seed: int = 0
@@ -31,7 +34,7 @@ class RunConfig(BaseModel):
     ray_address: str | None = None
     gpus_per_candidate: float = Field(default=0.0, ge=0.0, description="GPUs Ray reserves per candidate (ray only)")
     llm_review: bool = True
-    eval_episodes: int = Field(default=5, ge=1)
+    eval_episodes: int = Field(default=EVAL_EPISODES, ge=1)
     prune: bool = Field(default=True, description="successive halving across an iteration's candidates")
     prune_factor: int = Field(default=3, ge=2, description="keep the top 1/factor at each halving rung")
     llm: LLMSettings = Field(default_factory=LLMSettings)

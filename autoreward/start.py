@@ -10,36 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from autoreward.critic.verdict import Verdict
 from autoreward.errors import AutorewardError
-from autoreward.store import BUILTIN, RunStore, Status
+from autoreward.store import RunStore
 from autoreward.tasks import TaskCard
+from autoreward.types import BUILTIN, StartProgram, Status
 
 MAX_BYTES = 256 * 1024  # a reward program is a page of code; anything this large is the wrong file
 
 
 class StartRejected(AutorewardError):
     """A starting program the Critic refused: the run is not created."""
-
-
-class StartProgram(BaseModel):
-    """One program to start from; its text, not its path, is what the run trains."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    origin: str = Field(description=f'the file it was read from (an absolute path), or "{BUILTIN}"')
-    source: str | None = Field(default=None, description="the program's text; None for the env's own reward")
-
-    @property
-    def builtin(self) -> bool:
-        return self.origin == BUILTIN
-
-    @property
-    def name(self) -> str:
-        """How people call it: the file's name, or "the env's own reward"."""
-        return "the env's own reward" if self.builtin else Path(self.origin).name
 
 
 def start_programs(card: TaskCard, values: Sequence[str] = ()) -> list[StartProgram]:

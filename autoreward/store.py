@@ -24,7 +24,7 @@ from pydantic import BaseModel, ValidationError
 from autoreward.critic.verdict import Verdict
 from autoreward.errors import AutorewardError
 from autoreward.training.models import TrainResult, pruned_note
-from autoreward.types import RunStatus, Status
+from autoreward.types import BUILTIN, RunStatus, Status
 
 __all__ = ["CandidateRow", "Run", "RunStatus", "RunStore", "RunSummary", "Status", "StoredCall", "runs_root"]
 
@@ -42,8 +42,6 @@ def candidate_name(candidate: str) -> str:
     """A candidate's id without its run (``itNN-cNN``): its directory under the run and its short name."""
     return candidate.rpartition("/")[2]
 
-
-BUILTIN = "builtin"  # a candidate's origin when it is the env's own reward
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -162,6 +160,17 @@ class CandidateRow:
         """Share of evaluation episodes that met the task's success threshold (None: untrained or no threshold)."""
         evaluation = self.trained.evaluation if self.trained else None
         return evaluation.success_rate if evaluation else None
+
+    def verdict_line(self) -> str:
+        """One line on the verdict or the training, as the live table and ``show`` print it."""
+        if self.status == Status.PRUNED:
+            return self.pruned_note
+        if self.status in (Status.REJECTED, Status.FAILED):
+            return self.failure_reasons()[0]
+        if self.checked is None:
+            return ""
+        warnings = [r for r in self.checked.reasons if r.severity == "warning"]
+        return f"ok ({len(warnings)} warnings)" if warnings else "ok"
 
     def failure_reasons(self) -> list[str]:
         """Why the candidate was refused (its verdict's errors) or failed in training (its error and line);

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from autoreward.critic.verdict import Reason, Verdict
+from autoreward.types import Review
 
 if TYPE_CHECKING:
     from autoreward.sandbox.limits import Limits
     from autoreward.tasks import TaskCard
 
-Review = Callable[[str, "TaskCard"], list[Reason]]
 
 __all__ = ["Reason", "Review", "Verdict", "critique", "state_fields"]
 

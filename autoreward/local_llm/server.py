@@ -25,7 +25,7 @@ from pathlib import Path
 from types import TracebackType
 
 from autoreward.errors import AutorewardError
-from autoreward.training.parallel import cores
+from autoreward.machine import cores
 
 READY_LINE = "Uvicorn running on"
 ALIAS = "local"  # the name the server gives its one model; litellm calls it openai/local

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import traceback
-from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
 from autoreward.reward import bad_name
+from autoreward.runconfig import EVAL_EPISODES
 from autoreward.sanitize import clean
 from autoreward.training.stats import Checkpoint, Evaluation
+from autoreward.types import EventSink as EventSink  # re-exported: training's modules name it here
 
-EventSink = Callable[[dict[str, Any]], None]
 Failure = Literal["reward", "setup", "internal"]
 
 
@@ -31,7 +31,7 @@ class TrainJob(BaseModel):
     hyperparams: dict[str, Any] = Field(default_factory=dict, description="PPO kwargs over the table's")
     checkpoints: int = Field(default=10, ge=1)
     checkpoint_eval_episodes: int = Field(default=0, ge=0, description="deterministic episodes per checkpoint")
-    eval_episodes: int = Field(default=5, ge=0)
+    eval_episodes: int = Field(default=EVAL_EPISODES, ge=0)
     video: bool = False
     video_frames: int = Field(default=150, gt=0)
     video_size: int = Field(default=240, ge=64)

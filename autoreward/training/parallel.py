@@ -8,7 +8,6 @@ next candidate at once, so no rung is a barrier.
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -16,17 +15,13 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import IO, Any
 
+from autoreward.machine import cores
 from autoreward.training.halving import Halving, PruneLedger, request_stop, rung_events
-from autoreward.training.models import EventSink, TrainJob, TrainResult
+from autoreward.training.models import TrainJob, TrainResult
 from autoreward.training.sandboxed import train_in_sandbox
+from autoreward.types import EventSink, TrainOne
 
 CandidateEvents = Callable[[str, dict[str, Any]], None]
-TrainOne = Callable[[TrainJob, Path, EventSink | None], TrainResult]
-
-
-def cores() -> int:
-    """The cores this process may use."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def train_many(
