@@ -45,9 +45,9 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable J
 @app.command()
 def tasks(as_json: JsonFlag = False) -> None:
     """List the catalog's tasks: name, env id, intent, fitness."""
-    from autoreward.tasks import catalog
+    from autoreward.api import tasks as catalog_cards
 
-    cards = catalog().values()
+    cards = catalog_cards()
     if as_json:
         typer.echo(json.dumps([card.model_dump(mode="json") for card in cards], indent=2))
         return
@@ -108,18 +108,12 @@ def check(
     steps: Annotated[int, typer.Option(min=10, help="Transitions of the sandboxed dry run.")] = 300,
 ) -> None:
     """The Critic on one reward file: exit 0 accepted (warnings printed), exit 1 rejected, one line per reason."""
-    from autoreward.critic import critique
-    from autoreward.tasks import resolve_task
+    from autoreward.api import check as judge
 
-    if not file.is_file():
-        raise AutorewardError(f"no reward file {file}; give the path to a .py file defining compute_reward")
-    try:
-        source = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise AutorewardError(f"{file}: cannot be read as UTF-8 text ({err})") from None
-    card = resolve_task(task)
-    review = None if no_llm_review else _configured_review(card)
-    verdict = critique(source, card, review=review, steps=steps)
+    def skipped(text: str) -> None:
+        stderr.print(f"[dim]{text}[/]", highlight=False)
+
+    verdict = judge(file, task, llm_review=False if no_llm_review else None, steps=steps, notify=skipped)
     for reason in verdict.reasons:
         style = "red" if reason.severity == "error" else "yellow"
         stdout.print(Text.assemble((f"{reason.severity}: ", style), f"{file}: {reason}"), soft_wrap=True)
@@ -128,25 +122,6 @@ def check(
         stderr.print(f"[red]rejected[/] ({len(verdict.errors)} errors; stages run: {ran}; {verdict.seconds:.2f} s)")
         raise typer.Exit(1)
     stderr.print(f"[green]accepted[/] (stages run: {ran}; {verdict.seconds:.2f} s)")
-
-
-def _configured_review(card: Any) -> Any:
-    """The LLM review as a ``critique`` stage when a model is configured (flag, env or autoreward.toml)."""
-    import functools
-    import os
-
-    from autoreward.config import CONFIG_FILE, read_toml
-
-    if not (os.environ.get("AUTOREWARD_MODEL", "").strip() or read_toml(Path.cwd() / CONFIG_FILE).get("model")):
-        stderr.print("[dim]LLM review skipped: no model configured (AUTOREWARD_MODEL or autoreward.toml)[/]")
-        return None
-    from autoreward.config import load_settings
-    from autoreward.critic.review import review
-    from autoreward.describe import describe as build
-
-    settings = load_settings()
-    text = build(card).render(settings.prompts_dir)
-    return functools.partial(review, description_text=text, settings=settings)
 
 
 RunsDir = Annotated[
@@ -227,61 +202,23 @@ def run(
     quiet: Quiet = False,
 ) -> None:
     """The full loop: design, check, train, judge and revise reward programs; export the best."""
-    from autoreward.config import load_settings
-    from autoreward.runconfig import RunConfig
-    from autoreward.runs import create_run
-    from autoreward.store import RunStore
-    from autoreward.tasks import resolve_task
+    from autoreward.api import start_run
+    from autoreward.store import runs_root
 
-    for name, value, allowed in (("preference", preference, ("none", "synthetic", "human")),
-                                 ("backend", backend, ("local", "ray"))):  # fmt: skip
-        if value not in allowed:
-            raise AutorewardError(f"--{name} {value!r} is not one of {', '.join(allowed)}")
-    if backend == "ray":
-        from autoreward.ray_backend import import_ray
+    def checking(text: str) -> None:
+        stderr.print(text, highlight=False, soft_wrap=True)
 
-        import_ray()  # without Ray installed, say how to install it before a run is created
-    settings = load_settings(
-        {"model": model, "api_base": api_base, "samples": samples, "temperature": temperature,
-         "max_llm_cost": max_llm_cost, "max_llm_tokens": max_llm_tokens, "prompts_dir": prompts,
-         "resample": resample}
+    new_id = start_run(
+        task, model=model, api_base=api_base, iterations=iterations, samples=samples, timesteps=timesteps,
+        workers=workers, seed=seed, preference=preference, oracle_noise=oracle_noise,  # type: ignore[arg-type]
+        oracle_budget=oracle_budget, video=video, backend=backend, ray_address=ray_address,  # type: ignore[arg-type]
+        gpus_per_candidate=gpus_per_candidate, llm_review=llm_review, eval_episodes=eval_episodes, prune=prune,
+        prune_factor=prune_factor, temperature=temperature, max_llm_cost=max_llm_cost,
+        max_llm_tokens=max_llm_tokens, prompts_dir=prompts, resample=resample, start_from=start_from or [],
+        examples_from_runs=examples_from_runs, run_id=run_id, runs_dir=runs_dir, notify=_notice, log=checking,
     )  # fmt: skip
-    from autoreward.local_llm.endpoint import default_to_local, is_local, prepare
-
-    settings = default_to_local(settings, model or api_base, notify=_notice)
-    if prune and "samples" not in settings.model_fields_set:  # the compute halving saves buys more samples
-        settings = settings.model_copy(update={"samples": SAMPLES_WITH_PRUNING})
-    prepare(settings)  # the local model is assembled and verified before any run is created
-    if llm_review is None:  # a 1.5B model's review rejects sound programs: the static + dry-run Critic remains
-        llm_review = not is_local(settings)
-    card = resolve_task(task)
-    programs, verdicts = _checked_start(card, start_from or [])
-    config = RunConfig(
-        task=str(card.source) if card.source and task.endswith(".toml") else card.name, iterations=iterations,
-        timesteps=timesteps, workers=workers, seed=seed, preference=preference, oracle_noise=oracle_noise,
-        oracle_budget=oracle_budget, video=video, backend=backend, ray_address=ray_address, llm_review=llm_review,
-        eval_episodes=eval_episodes, llm=settings, gpus_per_candidate=gpus_per_candidate, start_from=programs,
-        examples_from_runs=examples_from_runs, prune=prune, prune_factor=prune_factor,
-    )  # fmt: skip
-    store = RunStore(runs_dir)
-    new_id = create_run(store, card, config, run_id, verdicts)
-    stderr.print(f"run [bold]{new_id}[/] in {store.run_dir(new_id)}", highlight=False)
-    _drive(store, new_id, quiet)
-
-
-def _checked_start(card: Any, values: list[str]) -> tuple[list[Any], list[Any]]:
-    """The programs to start from (the card's ``from``, then ``--from``), each accepted by the Critic, before
-    a run is created or any LLM asked; a rejected one stops here with one line per reason."""
-    from autoreward.critic import critique
-    from autoreward.start import check_start_programs, start_programs
-
-    programs = start_programs(card, values)
-
-    def judge(program: Any) -> Any:
-        stderr.print(f"checking {program.origin} with the Critic", highlight=False, soft_wrap=True)
-        return critique(program.source or "", card)
-
-    return programs, check_start_programs(programs, judge)
+    stderr.print(f"run [bold]{new_id}[/] in {runs_root(runs_dir) / new_id}", highlight=False)
+    _drive(runs_dir, new_id, quiet)
 
 
 @app.command()
@@ -293,67 +230,42 @@ def resume(
     """Continue a killed or stopped run from its first unfinished stage."""
     from autoreward.store import RunStatus, RunStore
 
-    store = RunStore(runs_dir)
-    if store.run(run_id).status == RunStatus.FINISHED:
+    if RunStore(runs_dir).run(run_id).status == RunStatus.FINISHED:
         stderr.print(f"run {run_id} is already finished", highlight=False)
-    _drive(store, run_id, quiet)
+    _drive(runs_dir, run_id, quiet)
 
 
 def _notice(text: str) -> None:
     stderr.print(Text.assemble(("note: ", "bold"), text), highlight=False, soft_wrap=True)
 
 
-def _drive(store: Any, run_id: str, quiet: bool) -> None:
-    """Drive a run in this session; a run with the local model gets its own llama.cpp server, stopped after."""
-    from autoreward.local_llm.endpoint import serving
-
-    stored = _run_config(store.run(run_id).config).llm
-    with serving(stored, log_file=store.run_dir(run_id) / "local-llm.log", notify=_notice) as llm:
-        _drive_loop(store, run_id, quiet, llm)
-
-
-def _drive_loop(store: Any, run_id: str, quiet: bool, llm: Any) -> None:
+def _drive(runs_dir: Path | None, run_id: str, quiet: bool) -> None:
     """Run or resume the loop with the live view, then print the best fitness, the run id and the export."""
+    from autoreward.api import drive
     from autoreward.export import unexportable
     from autoreward.live import LiveObserver, PlainObserver
-    from autoreward.loop import Loop, WaitingForPreference
-    from autoreward.parts import default_parts
-    from autoreward.runs import builtin_note, finish_run, stored_card
-    from autoreward.store import RunStatus
+    from autoreward.loop import WaitingForPreference
+    from autoreward.store import RunStore
 
-    card = stored_card(store, run_id)
-    config = store.run(run_id).config
+    store = RunStore(runs_dir)
+    run = store.run(run_id)
     quiet = quiet or not stdout.is_terminal
-    observer = PlainObserver(stderr) if quiet else LiveObserver(stderr, config["iterations"])
+    observer = PlainObserver(stderr) if quiet else LiveObserver(stderr, run.config["iterations"])
     ask = _terminal_ranking(store, run_id, observer) if sys.stdin.isatty() and not quiet else None
-    loop_parts = default_parts(_run_config(config), card, ask)
     try:
-        with observer:
-            outcome = Loop(store, run_id, card, loop_parts, observer, llm).run()
+        result = drive(run_id, runs_dir=runs_dir, observer=observer, ask_ranking=ask, notify=_notice)
     except WaitingForPreference as waiting:
         stderr.print(str(waiting), highlight=False, soft_wrap=True)
         return
-    except (AutorewardError, KeyboardInterrupt) as err:
-        store.set_run(run_id, status=RunStatus.STOPPED)
-        if isinstance(err, KeyboardInterrupt):
-            raise AutorewardError(f"interrupted: `autoreward resume {run_id}` continues where it stopped") from None
-        raise AutorewardError(f"{err} (run {run_id} is stored: `autoreward resume {run_id}` continues)") from None
-    plot, exported = finish_run(store, run_id, card)
-    note = builtin_note(store, run_id)
-    if note:
-        _notice(note)
-    best = "none" if outcome.best_fitness is None else f"{outcome.best_fitness:.4g}"
-    typer.echo(f"best fitness: {best} ({outcome.best_candidate or 'no trained candidate'})")
+    if result.note:
+        _notice(result.note)
+    best = "none" if result.best_fitness is None else f"{result.best_fitness:.4g}"
+    typer.echo(f"best fitness: {best} ({result.best_candidate or 'no trained candidate'})")
     typer.echo(f"run: {run_id}")
-    typer.echo(f"exported: {exported or unexportable(card.env_id) or 'nothing (no candidate was trained)'}")
-    if plot:
-        typer.echo(f"plot: {plot}")
-
-
-def _run_config(config: dict[str, Any]) -> Any:
-    from autoreward.runconfig import RunConfig
-
-    return RunConfig.model_validate(config)
+    exported = result.exported or unexportable(run.card["env_id"]) or "nothing (no candidate was trained)"
+    typer.echo(f"exported: {exported}")
+    if result.plot:
+        typer.echo(f"plot: {result.plot}")
 
 
 def _terminal_ranking(store: Any, run_id: str, observer: Any) -> Any:

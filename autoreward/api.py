@@ -1,0 +1,358 @@
+"""The Python API: what ``autoreward`` does on the command line, as functions for scripts and notebooks.
+
+The command line is a thin layer over these functions (one code path): they raise the project's own exceptions
+(:class:`~autoreward.errors.AutorewardError` and its subclasses) with the one-line messages the CLI prints, and
+report progress only to the observer they are given (quiet by default).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from autoreward.errors import AutorewardError
+from autoreward.runconfig import SAMPLES_WITH_PRUNING, RunConfig
+from autoreward.types import RunStatus, Status
+
+if TYPE_CHECKING:  # the stages are imported when a function needs them: `import autoreward` stays instant
+    import gymnasium
+
+    from autoreward.critic.verdict import Verdict
+    from autoreward.observer import LoopObserver
+    from autoreward.store import CandidateRow, Run, RunSummary
+    from autoreward.tasks import TaskCard
+    from autoreward.types import Review
+
+Notify = Callable[[str], None]
+AskRanking = Callable[[int, list["CandidateRow"]], list[str] | None]
+DEFAULTS = RunConfig.model_fields  # each default is declared once, on RunConfig
+
+
+def _quiet(text: str) -> None:
+    """Where notices go when nobody listens."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a finished (or paused) run produced, as plain data."""
+
+    run_id: str
+    best_candidate: str | None  # the candidate id (``RUN/itNN-cNN``) with the highest true fitness
+    best_fitness: float | None  # its true fitness, from the program-free evaluation
+    success: bool  # the card's success threshold was met
+    iterations_done: int
+    exported: Path | None  # the standalone reward file (None: nothing trained, or a suite that cannot export)
+    plot: Path | None  # true fitness per iteration (PNG)
+    note: str | None = None  # e.g. the env's own reward beat every generated one
+    iterations: list[dict[str, Any]] = field(default_factory=list)  # per iteration: its candidates' rows
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """One stored run: its record, its candidates with their code, results and the Analyzer's reports."""
+
+    run: Run
+    summary: RunSummary
+    candidates: list[CandidateRow]
+    sources: dict[str, str | None]  # candidate id -> the reward program's text
+    analyses: dict[int, str]  # iteration -> the Analyzer's report
+    best: CandidateRow | None  # the trained candidate with the highest true fitness (never the env's own reward)
+
+
+# --- the catalog and the description --------------------------------------------------------------------------
+
+
+def tasks() -> list[TaskCard]:
+    """The catalog's task cards (``autoreward tasks``)."""
+    from autoreward.tasks import catalog
+
+    return list(catalog().values())
+
+
+def describe(task: str | Path, *, steps: int = 300, seed: int = 0, prompts_dir: Path | None = None) -> str:
+    """The environment description the LLM sees for ``task`` (a catalog name or a card's path)."""
+    from autoreward.describe import describe as build
+    from autoreward.tasks import resolve_task
+
+    return build(resolve_task(str(task)), steps=steps, seed=seed).render(prompts_dir)
+
+
+# --- the Critic -------------------------------------------------------------------------------------------------
+
+
+def read_program(source_or_path: str | Path) -> str:
+    """A reward program's text: ``source_or_path`` is a path (a ``Path``, or a one-line str) or the text itself."""
+    if isinstance(source_or_path, str) and ("\n" in source_or_path or "compute_reward" in source_or_path):
+        return source_or_path
+    path = Path(source_or_path)
+    if not path.is_file():
+        raise AutorewardError(f"no reward file {path}; give the path to a .py file defining compute_reward")
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise AutorewardError(f"{path}: cannot be read as UTF-8 text ({err})") from None
+
+
+def check(
+    source_or_path: str | Path, task: str | Path, *, llm_review: bool | None = False, steps: int = 300,
+    notify: Notify = _quiet,
+) -> Verdict:  # fmt: skip
+    """The Critic on one reward program (``autoreward check``): static checks, a sandboxed dry run on real
+    states and, with ``llm_review`` (None: when a model is configured), the LLM's review.
+    ``verdict.accepted`` says whether it would train; ``verdict.reasons`` say why not, with line numbers."""
+    from autoreward.critic import critique
+    from autoreward.tasks import resolve_task
+
+    source = read_program(source_or_path)
+    card = resolve_task(str(task))
+    review = configured_review(card, notify) if llm_review is None or llm_review else None
+    if llm_review and review is None:
+        raise AutorewardError("llm_review=True needs a model: set AUTOREWARD_MODEL or `model` in autoreward.toml")
+    return critique(source, card, review=review, steps=steps)
+
+
+def configured_review(card: TaskCard, notify: Notify = _quiet) -> Review | None:
+    """The LLM review as a ``critique`` stage when a model is configured (environment or autoreward.toml)."""
+    import functools
+
+    from autoreward.config import load_settings
+    from autoreward.critic.review import review
+    from autoreward.describe import describe as build
+    from autoreward.local_llm.endpoint import model_configured
+
+    if not model_configured(None):
+        notify("LLM review skipped: no model configured (AUTOREWARD_MODEL or autoreward.toml)")
+        return None
+    settings = load_settings()
+    text = build(card).render(settings.prompts_dir)
+    return functools.partial(review, description_text=text, settings=settings)
+
+
+# --- runs -------------------------------------------------------------------------------------------------------
+
+
+def start_run(
+    task: str | Path, *, model: str | None = None, api_base: str | None = None,
+    iterations: int = DEFAULTS["iterations"].default, samples: int | None = None, timesteps: int | None = None,
+    workers: int | None = None, seed: int = 0, preference: Literal["none", "synthetic", "human"] = "none",
+    oracle_noise: float = 0.0, oracle_budget: int | None = None, video: bool = True,
+    backend: Literal["local", "ray"] = "local", ray_address: str | None = None, gpus_per_candidate: float = 0.0,
+    llm_review: bool | None = None, eval_episodes: int = DEFAULTS["eval_episodes"].default, prune: bool = True,
+    prune_factor: int = DEFAULTS["prune_factor"].default, temperature: float | None = None,
+    max_llm_cost: float | None = None, max_llm_tokens: int | None = None, prompts_dir: Path | None = None,
+    resample: int | None = None, start_from: Sequence[str] = (), examples_from_runs: bool = False,
+    run_id: str | None = None, runs_dir: str | Path | None = None, notify: Notify = _quiet,
+    log: Notify = _quiet,
+) -> str:  # fmt: skip
+    """Check the options, store a new run and return its id; nothing trains yet (``drive`` runs it)."""
+    from autoreward.config import load_settings
+    from autoreward.local_llm.endpoint import default_to_local, is_local, prepare
+    from autoreward.runs import create_run
+    from autoreward.store import RunStore
+    from autoreward.tasks import resolve_task
+
+    for name, value, allowed in (("preference", preference, ("none", "synthetic", "human")),
+                                 ("backend", backend, ("local", "ray"))):  # fmt: skip
+        if value not in allowed:
+            raise AutorewardError(f"--{name} {value!r} is not one of {', '.join(allowed)}")
+    if backend == "ray":
+        from autoreward.ray_backend import import_ray
+
+        import_ray()  # without Ray installed, say how to install it before a run is created
+    settings = load_settings(
+        {"model": model, "api_base": api_base, "samples": samples, "temperature": temperature,
+         "max_llm_cost": max_llm_cost, "max_llm_tokens": max_llm_tokens, "prompts_dir": prompts_dir,
+         "resample": resample}
+    )  # fmt: skip
+    settings = default_to_local(settings, model or api_base, notify=notify)
+    if prune and "samples" not in settings.model_fields_set:  # the compute halving saves buys more samples
+        settings = settings.model_copy(update={"samples": SAMPLES_WITH_PRUNING})
+    prepare(settings)  # the local model is assembled and verified before any run is created
+    if llm_review is None:  # a 1.5B model's review rejects sound programs: the static + dry-run Critic remains
+        llm_review = not is_local(settings)
+    card = resolve_task(str(task))
+    programs, verdicts = _checked_start(card, list(start_from), log)
+    config = RunConfig(
+        task=str(card.source) if card.source and str(task).endswith(".toml") else card.name,
+        iterations=iterations, timesteps=timesteps, workers=workers, seed=seed, preference=preference,
+        oracle_noise=oracle_noise, oracle_budget=oracle_budget, video=video, backend=backend,
+        ray_address=ray_address, llm_review=llm_review, eval_episodes=eval_episodes, llm=settings,
+        gpus_per_candidate=gpus_per_candidate, start_from=programs, examples_from_runs=examples_from_runs,
+        prune=prune, prune_factor=prune_factor,
+    )  # fmt: skip
+    store = RunStore(runs_dir)
+    try:
+        return create_run(store, card, config, run_id, verdicts)
+    finally:
+        store.close()
+
+
+def _checked_start(card: TaskCard, values: list[str], log: Notify) -> tuple[list[Any], list[Any]]:
+    """The programs to start from (the card's ``from``, then ``--from``), each accepted by the Critic, before
+    a run is created or any LLM asked; a rejected one stops here with one line per reason."""
+    from autoreward.critic import critique
+    from autoreward.start import check_start_programs, start_programs
+    from autoreward.types import StartProgram
+
+    programs = start_programs(card, values)
+
+    def judge(program: StartProgram) -> Verdict:
+        log(f"checking {program.origin} with the Critic")
+        return critique(program.source or "", card)
+
+    return programs, check_start_programs(programs, judge)
+
+
+def drive(
+    run_id: str, *, runs_dir: str | Path | None = None, observer: LoopObserver | None = None,
+    ask_ranking: AskRanking | None = None, notify: Notify = _quiet,
+) -> RunResult:  # fmt: skip
+    """Run or resume a stored run to its end, then plot it and export its best program.
+
+    Raises ``WaitingForPreference`` when a human-preference run needs a ranking (store one with
+    ``autoreward prefer`` or the web page, then ``resume``), and an ``AutorewardError`` that says how to resume
+    when the run stops on an error or an interrupt."""
+    from autoreward.local_llm.endpoint import serving
+    from autoreward.loop import Loop, WaitingForPreference
+    from autoreward.observer import LoopObserver
+    from autoreward.parts import default_parts
+    from autoreward.runs import builtin_note, finish_run, stored_card
+    from autoreward.store import RunStore
+
+    store = RunStore(runs_dir)
+    try:
+        config = RunConfig.model_validate(store.run(run_id).config)
+        card = stored_card(store, run_id)
+        observer = observer or LoopObserver()
+        log_file = store.run_dir(run_id) / "local-llm.log"
+        try:
+            with serving(config.llm, log_file=log_file, notify=notify) as llm, observer:
+                loop = Loop(store, run_id, card, default_parts(config, card, ask_ranking), observer, llm)
+                outcome = loop.run()
+        except WaitingForPreference:
+            raise
+        except (AutorewardError, KeyboardInterrupt) as err:
+            store.set_run(run_id, status=RunStatus.STOPPED)
+            if isinstance(err, KeyboardInterrupt):
+                raise AutorewardError(f"interrupted: `autoreward resume {run_id}` continues where it stopped") from None
+            raise AutorewardError(f"{err} (run {run_id} is stored: `autoreward resume {run_id}` continues)") from None
+        plot, exported = finish_run(store, run_id, card)
+        rows = store.candidates(run_id)
+        tables = [
+            {"iteration": it, "candidates": [_row_data(r) for r in rows if r.iteration == it]}
+            for it in sorted({r.iteration for r in rows})
+        ]
+        return RunResult(
+            run_id=run_id, best_candidate=outcome.best_candidate, best_fitness=outcome.best_fitness,
+            success=outcome.success, iterations_done=outcome.iterations_done, exported=exported, plot=plot,
+            note=builtin_note(store, run_id), iterations=tables,
+        )  # fmt: skip
+    finally:
+        store.close()
+
+
+def _row_data(row: CandidateRow) -> dict[str, Any]:
+    return {
+        "id": row.id, "name": row.name, "status": str(row.status), "fitness": row.fitness,
+        "success_rate": row.success_rate, "origin": row.origin,
+        "reasons": row.failure_reasons() if row.status in (Status.REJECTED, Status.FAILED) else [],
+    }  # fmt: skip
+
+
+def run(
+    task: str | Path, *, observer: LoopObserver | None = None, ask_ranking: AskRanking | None = None,
+    notify: Notify = _quiet, **options: Any,
+) -> RunResult:  # fmt: skip
+    """The full loop (``autoreward run``): design, check, train, judge and revise reward programs, then export
+    the best. ``options`` are :func:`start_run`'s (``model``, ``iterations``, ``samples``, ``timesteps``,
+    ``runs_dir``, ``preference``, ``backend``, ...); progress goes to ``observer`` (none: quiet)."""
+    run_id = start_run(task, notify=notify, **options)
+    return drive(run_id, runs_dir=options.get("runs_dir"), observer=observer, ask_ranking=ask_ranking, notify=notify)
+
+
+def resume(
+    run_id: str, *, runs_dir: str | Path | None = None, observer: LoopObserver | None = None,
+    ask_ranking: AskRanking | None = None, notify: Notify = _quiet,
+) -> RunResult:  # fmt: skip
+    """Continue a killed or stopped run from its first unfinished stage (``autoreward resume``)."""
+    return drive(run_id, runs_dir=runs_dir, observer=observer, ask_ranking=ask_ranking, notify=notify)
+
+
+def load_run(run_id: str, runs_dir: str | Path | None = None) -> StoredRun:
+    """A stored run with its candidates, their code, training results and the Analyzer's reports."""
+    from autoreward.store import RunStore
+
+    store = RunStore(runs_dir)
+    try:
+        run_record = store.run(run_id)
+        rows = store.candidates(run_id)
+        analyses = {it: store.analysis(run_id, it) for it in sorted({r.iteration for r in rows})}
+        return StoredRun(
+            run=run_record, summary=store.summary(run_record), candidates=rows,
+            sources={r.id: store.source(r.id) for r in rows}, analyses=analyses, best=store.best(run_id),
+        )  # fmt: skip
+    finally:
+        store.close()
+
+
+def export(run_id: str, output: str | Path | None = None, runs_dir: str | Path | None = None) -> Path:
+    """Write the run's best program as one standalone file (``autoreward export``); returns its path."""
+    from autoreward.runs import export_best
+    from autoreward.store import RunStore
+
+    store = RunStore(runs_dir)
+    try:
+        return export_best(store, run_id, Path(output) if output is not None else None)
+    finally:
+        store.close()
+
+
+# --- training with a generated reward in your own script ----------------------------------------------------------
+
+
+class RewardWrapper:
+    """Wraps a gymnasium env so that it trains with a generated reward: the exported file's wrapper, whose
+    per-step reward equals the one used in the run's training.
+
+    ``RewardWrapper.from_run(run_id)`` makes the run's env (or wraps ``env``); ``RewardWrapper.from_file(path,
+    env)`` wraps ``env`` with an exported file's reward. The program runs in your process, as when you import
+    the exported file yourself."""
+
+    @staticmethod
+    def from_file(path: str | Path, env: gymnasium.Env) -> gymnasium.Wrapper:
+        """``env`` with the reward of an exported file (``autoreward export``)."""
+        path = Path(path)
+        if not path.is_file():
+            raise AutorewardError(f"no exported reward file {path}: write one with `autoreward export RUN_ID`")
+        spec = importlib.util.spec_from_file_location(f"autoreward_exported_{uuid.uuid4().hex}", path)
+        if spec is None or spec.loader is None:
+            raise AutorewardError(f"{path} cannot be loaded as a Python module")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        wrapper = getattr(module, "RewardWrapper", None)
+        if wrapper is None:
+            raise AutorewardError(f"{path} defines no RewardWrapper: is it a file `autoreward export` wrote?")
+        return wrapper(env)
+
+    @classmethod
+    def from_run(
+        cls, run_id: str, env: gymnasium.Env | None = None, *, runs_dir: str | Path | None = None
+    ) -> gymnasium.Wrapper:
+        """The run's best reward around ``env`` (default: the run's task env, as its card makes it)."""
+        from autoreward.envs.make import make_card_env
+        from autoreward.runs import export_best, export_path, stored_card
+        from autoreward.store import RunStore
+
+        store = RunStore(runs_dir)
+        try:
+            path = export_path(store, run_id)
+            if not path.is_file():
+                path = export_best(store, run_id)
+            card = stored_card(store, run_id)
+        finally:
+            store.close()
+        return cls.from_file(path, env if env is not None else make_card_env(card))
