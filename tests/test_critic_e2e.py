@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -91,4 +92,10 @@ def test_hostile_programs_are_rejected_and_nothing_they_say_escapes(tmp_path: Pa
     for path in runs.rglob("*"):
         if path.is_file():
             data = path.read_bytes().decode("utf-8", "replace")
-            assert FAKE_KEY not in data and "\x1b" not in data, path
+            assert FAKE_KEY not in data, path
+            if path.suffix in (".json", ".md", ".txt", ".log", ".py"):  # binary files hold any byte; the db below
+                assert "\x1b" not in data, path
+    with sqlite3.connect(runs / "runs.sqlite") as db:
+        for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
+            for row in db.execute(f"SELECT * FROM {table}"):
+                assert not any(isinstance(v, str) and "\x1b" in v for v in row), table
