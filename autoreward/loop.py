@@ -424,9 +424,11 @@ class Loop:
 
     def _program_result(self, row: CandidateRow) -> ProgramResult:
         success = row.success_rate
+        reasons = (row.verdict or {}).get("reasons", [])
+        warnings = [str(Reason.model_validate(r)) for r in reasons if r.get("severity") == "warning"]
         return ProgramResult(
             label=_label(row), source=self.store.source(row.id) or "", fitness=row.fitness,
-            success=None if success is None else success >= 0.5,
+            success=None if success is None else success >= 0.5, warnings=warnings,
         )  # fmt: skip
 
 
