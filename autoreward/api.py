@@ -7,6 +7,7 @@ report progress only to the observer they are given (quiet by default).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import uuid
 from collections.abc import Callable, Sequence
@@ -209,15 +210,16 @@ def _checked_start(card: TaskCard, values: list[str], log: Notify) -> tuple[list
 
 def drive(
     run_id: str, *, runs_dir: str | Path | None = None, observer: LoopObserver | None = None,
-    ask_ranking: AskRanking | None = None, notify: Notify = _quiet,
+    ask_ranking: AskRanking | None = None, notify: Notify = _quiet, serve_llm: bool = True,
 ) -> RunResult:  # fmt: skip
-    """Run or resume a stored run to its end, then plot it and export its best program.
+    """Run or resume a stored run to its end, then plot it and export its best program. ``serve_llm=False``
+    starts no local model (a replay asks none).
 
     Raises ``WaitingForPreference`` when a human-preference run needs a ranking (store one with
     ``autoreward prefer`` or the web page, then ``resume``), and an ``AutorewardError`` that says how to resume
     when the run stops on an error or an interrupt."""
     from autoreward.local_llm.endpoint import serving
-    from autoreward.loop import Loop, WaitingForPreference
+    from autoreward.loop import Loop, ReplayMissing, WaitingForPreference
     from autoreward.observer import LoopObserver
     from autoreward.parts import default_parts
     from autoreward.runs import builtin_note, finish_run, stored_card
@@ -229,11 +231,15 @@ def drive(
         card = stored_card(store, run_id)
         observer = observer or LoopObserver()
         log_file = store.run_dir(run_id) / "local-llm.log"
+        served = serving(config.llm, log_file=log_file, notify=notify) if serve_llm else contextlib.nullcontext()
         try:
-            with serving(config.llm, log_file=log_file, notify=notify) as llm, observer:
+            with served as llm, observer:
                 loop = Loop(store, run_id, card, default_parts(config, card, ask_ranking), observer, llm)
                 outcome = loop.run()
         except WaitingForPreference:
+            raise
+        except ReplayMissing:
+            store.set_run(run_id, status=RunStatus.STOPPED)
             raise
         except (AutorewardError, KeyboardInterrupt) as err:
             store.set_run(run_id, status=RunStatus.STOPPED)

@@ -235,11 +235,32 @@ def resume(
     _drive(runs_dir, run_id, quiet)
 
 
+@app.command()
+def replay(
+    run_id: Annotated[str, typer.Argument(help="The stored run whose LLM answers to replay.")],
+    new_id: Annotated[
+        str | None, typer.Option("--run-id", help="Name of the replay (default: RUN_ID-replay-DATE).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Another base seed for training and evaluation.")] = None,
+    runs_dir: RunsDir = None,
+    quiet: Quiet = False,
+) -> None:
+    """Re-run a stored run from its stored LLM answers (designs, reviews, re-samples), asking the LLM nothing."""
+    from autoreward.replay import start_replay
+    from autoreward.store import RunStore
+
+    store = RunStore(runs_dir)
+    replay_id = start_replay(store, run_id, new_id, seed)
+    answers = len(store.llm_calls(replay_id))
+    stderr.print(f"replay [bold]{replay_id}[/] of {run_id}: {answers} stored LLM answers, no LLM call", highlight=False)
+    _drive(runs_dir, replay_id, quiet, serve_llm=False)  # no model is served: the replay never asks one
+
+
 def _notice(text: str) -> None:
     stderr.print(Text.assemble(("note: ", "bold"), text), highlight=False, soft_wrap=True)
 
 
-def _drive(runs_dir: Path | None, run_id: str, quiet: bool) -> None:
+def _drive(runs_dir: Path | None, run_id: str, quiet: bool, *, serve_llm: bool = True) -> None:
     """Run or resume the loop with the live view, then print the best fitness, the run id and the export."""
     from autoreward.api import drive
     from autoreward.export import unexportable
@@ -253,7 +274,9 @@ def _drive(runs_dir: Path | None, run_id: str, quiet: bool) -> None:
     observer = PlainObserver(stderr) if quiet else LiveObserver(stderr, run.config["iterations"])
     ask = _terminal_ranking(store, run_id, observer) if sys.stdin.isatty() and not quiet else None
     try:
-        result = drive(run_id, runs_dir=runs_dir, observer=observer, ask_ranking=ask, notify=_notice)
+        result = drive(
+            run_id, runs_dir=runs_dir, observer=observer, ask_ranking=ask, notify=_notice, serve_llm=serve_llm
+        )
     except WaitingForPreference as waiting:
         stderr.print(str(waiting), highlight=False, soft_wrap=True)
         return

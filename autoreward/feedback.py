@@ -23,6 +23,7 @@ class ProgramResult(BaseModel):
     fitness: float | None = None
     success: bool | None = None
     analysis: str = ""  # the Analyzer's text for this program (component statistics, failure cause)
+    warnings: list[str] = Field(default_factory=list)  # the Critic's warnings (e.g. the dry run's direction check)
 
 
 class RejectedProgram(BaseModel):
@@ -123,7 +124,8 @@ def build_feedback(
 
 def _program_result(row: CandidateRow, source: str) -> ProgramResult:
     success = row.success_rate
+    warnings = [str(r) for r in row.checked.reasons if r.severity == "warning"] if row.checked else []
     return ProgramResult(
         label=prompt_label(row), source=source, fitness=row.fitness,
-        success=None if success is None else success >= 0.5,
+        success=None if success is None else success >= 0.5, warnings=warnings,
     )  # fmt: skip

@@ -41,6 +41,10 @@ class WaitingForPreference(AutorewardError):
     """A human-preference run stopped to wait for a ranking; ``autoreward resume`` continues it."""
 
 
+class ReplayMissing(AutorewardError):
+    """A replay (``autoreward replay``) needed an LLM answer that the run it replays never stored."""
+
+
 @dataclass
 class Parts:
     """The stages' implementations; the CLI wires the real ones, tests may wire others."""
@@ -84,6 +88,7 @@ class Loop:
         for call in store.llm_calls(run_id):  # a resumed run has already spent these
             self.budget.charge(CallRecord.model_validate(call.record))
         self.designer = Designer(self.settings, self.budget)
+        self.replay_of: str | None = store.run(run_id).meta.get("replay_of")
 
     # --- the run ----------------------------------------------------------------------------------------------
 
@@ -128,6 +133,14 @@ class Loop:
         started = started_programs(self.store.candidates(self.run_id, iteration - 1))
         return started[0] if started else self.best(iteration - 1)
 
+    def _may_ask(self, iteration: int, what: str) -> None:
+        """Called before every LLM request: a replay has only the answers its source run stored."""
+        if self.replay_of is not None:
+            raise ReplayMissing(
+                f"run {self.run_id} replays {self.replay_of}, which has no stored answer for the {what} of "
+                f"iteration {iteration + 1}: the replay stops here (what it trained is kept)"
+            )
+
     def _succeeded(self) -> bool:
         best = self.best()
         threshold = self.card.success_threshold
@@ -165,6 +178,7 @@ class Loop:
                 iteration, "design", f"asking {self.settings.model} for {self.settings.samples} programs"
             )
             past = self._past_programs() if iteration == 0 else []
+            self._may_ask(iteration, "design" if iteration == 0 else "revise")
             return self.designer.design(self.card, description, feedback, past=past).record
 
         call = self._llm_call(iteration, "design" if iteration == 0 else "revise", ask)
@@ -238,6 +252,7 @@ class Loop:
                 self.observer.stage(
                     iteration, "resample", f"round {number + 1}/{rounds}: {wanted} programs for rejected ones"
                 )
+                self._may_ask(iteration, f"re-sample round {number + 1}")
                 return self.designer.resample(asked, rejection_lines(rows), wanted).record
 
             try:
@@ -271,6 +286,7 @@ class Loop:
 
         def review(source: str, card: TaskCard) -> list[Reason]:
             def ask() -> CallRecord:
+                self._may_ask(row.iteration, f"review of {row.name}")
                 return review_program(source, card, description, self.settings, self.budget).record
 
             try:
