@@ -68,6 +68,7 @@ LAYERS: dict[str, int] = {
     "autoreward.evidence": 6,
     "autoreward.provenance": 6,
     "autoreward.report": 6,
+    "autoreward.replay": 6,
     # 7: people: the command line, the terminal view, the web page, the Python API
     "autoreward.api": 7,
     "autoreward.cli": 7,
