@@ -39,7 +39,8 @@ class CandidateRun:
         self.scratch.mkdir(parents=True, exist_ok=True)
         try:
             card = resolve_task(job.task)
-            reward_fn = self.loader(job.reward_source)
+            # None: the env's own reward; no program is loaded at all.
+            reward_fn = None if job.reward_source is None else self.loader(job.reward_source)
         except RewardProgramError as err:
             return self._finish(failed_result(job, "reward", err, error_line=err.line))
         except AutorewardError as err:

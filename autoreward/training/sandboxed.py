@@ -29,7 +29,7 @@ def train_in_sandbox(job: TrainJob, scratch: Path, on_event: EventSink | None = 
 
     card = resolve_task(job.task)
     expose = [card.source.parent] if card.source is not None else []
-    sandbox_job = Job(kind="train", source=job.reward_source, params=job.model_dump(mode="json"), expose=expose)
+    sandbox_job = Job(kind="train", source=job.reward_source or "", params=job.model_dump(mode="json"), expose=expose)
     report = run_in_sandbox(sandbox_job, scratch, training_limits(job.timesteps or card.timesteps), on_event)
     if report.ok:
         result = TrainResult.model_validate(report.result)

@@ -80,7 +80,8 @@ class TrackedEnv(gym.Wrapper):
         bad = [k for k, v in components.items() if not _finite_scalar(v)]
         if bad or not math.isfinite(total):
             what = f"component {bad[0]!r} = {components[bad[0]]!r}" if bad else f"reward = {total}"
-            line = locate_nonfinite(self._reward_env.compute_reward, prev, np.asarray(action), state)
+            program = self._reward_env.compute_reward
+            line = locate_nonfinite(program, prev, np.asarray(action), state) if program is not None else None
             raise RewardProgramError(f"non-finite or non-scalar {what}", line=line, step=self._steps)
         return total
 
