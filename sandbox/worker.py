@@ -1,12 +1,14 @@
-"""The sandboxed worker: ``python -m autoreward.sandbox.worker`` inside the isolation, one process per job.
+"""The sandboxed worker: ``python -I -m autoreward.sandbox.worker`` inside the isolation, one process per job.
 
 Protocol: the parent writes one ``WorkerRequest`` (JSON) to stdin and closes it. The worker keeps its original
-stdout as a private event channel and points fds 1 and 2 at ``output.log`` in the scratch directory, so the
-program's prints land in a size-limited file instead of the protocol. It then writes JSON lines: any number of
-``{"type": "event", "data": ...}`` while the job runs, and one ``{"type": "report", ...}`` at the end. A worker
-that dies without a report is explained by the parent (signal, fault log, limits).
+stdout as a private event channel; fds 1 and 2 are ``output.log``, which the parent created in the job's fresh
+scratch directory, so the program's prints land in a size-limited file instead of the protocol. It then writes
+JSON lines: any number of ``{"type": "event", "data": ...}`` while the job runs, and one
+``{"type": "report", ...}`` at the end. A worker that dies without a report is explained by the parent
+(signal, fault log, limits).
 
-The worker lives for the whole job (a cold numpy import alone costs ~100 ms), so the reward is an in-process
+The worker ends with ``os._exit`` once its report is out: a thread the program left running cannot keep it
+alive. The worker lives for the whole job (a cold numpy import alone costs ~100 ms), so the reward is an in-process
 call here, never a round trip.
 """
 
@@ -19,10 +21,11 @@ import json
 import os
 import signal
 import sys
+import threading
 import traceback
-from pathlib import Path
 from typing import IO, Any
 
+from autoreward.sandbox import watchdog
 from autoreward.sandbox.jobs import JobContext, WorkerRequest, resolve_job
 from autoreward.sandbox.limits import apply_limits
 from autoreward.sandbox.seccomp import install_filter
@@ -34,14 +37,32 @@ PR_SET_PDEATHSIG = 1
 _REFUSED = {errno.EROFS: "read-only file system", errno.EACCES: "permission denied", errno.EPERM: "not permitted"}
 
 
-def _take_event_channel(scratch: Path) -> IO[str]:
-    """Keep stdout for events; send fds 1 and 2 (prints, warnings, C-level noise) to the output log."""
+def _take_event_channel() -> IO[str]:
+    """Keep stdout for events; send fd 1 (prints, C-level noise) to fd 2, the parent's output log."""
     events = os.fdopen(os.dup(1), "w", buffering=1)
-    log = os.open(scratch / OUTPUT_LOG, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
-    os.close(log)
+    os.dup2(2, 1)
     return events
+
+
+class _Channel:
+    """The event stream, written by the job and (once, at the end) by the report; a lock keeps lines whole."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        self.lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        with self.lock:
+            return self.stream.write(text)
+
+    def flush(self) -> None:
+        with self.lock:
+            self.stream.flush()
+
+    def report(self, report: dict[str, Any]) -> None:
+        with self.lock:
+            self.stream.write(json.dumps({"type": "report", **report}, default=str) + "\n")
+            self.stream.flush()
 
 
 def _die_with_parent() -> None:
@@ -50,14 +71,19 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def _program_line(err: BaseException) -> int | None:
-    from autoreward.training.program import program_line
-
+def _program_line(err: BaseException, program_file: str) -> int | None:
+    """The line the exception names, else the innermost frame of the program in its traceback."""
     line = getattr(err, "line", None)
-    return line if isinstance(line, int) else program_line(err)
+    if isinstance(line, int):
+        return line
+    found = None
+    for frame, lineno in traceback.walk_tb(err.__traceback__):
+        if program_file and frame.f_code.co_filename == program_file:
+            found = lineno
+    return found
 
 
-def classify(err: BaseException) -> dict[str, Any]:
+def classify(err: BaseException, program_file: str = "") -> dict[str, Any]:
     """The report for an exception that escaped the job: status, type, message and the program's line."""
     status = "exception"
     message = str(err)
@@ -74,7 +100,7 @@ def classify(err: BaseException) -> dict[str, Any]:
         "error": {
             "type": type(err).__name__,
             "message": message[:2000],
-            "line": _program_line(err),
+            "line": _program_line(err, program_file),
             "traceback": "".join(traceback.format_exception(err))[-4000:],
         },
     }
@@ -87,26 +113,29 @@ def _lockdown(request: WorkerRequest) -> None:
 
 def main() -> int:
     request = WorkerRequest.model_validate_json(sys.stdin.buffer.read())
-    scratch = request.scratch
-    os.chdir(scratch)
-    events = _take_event_channel(scratch)
+    channel = _Channel(_take_event_channel())
     _die_with_parent()
     apply_limits(request.limits)
+    job = request.job
 
-    from autoreward.training.program import load_reward
+    def watch(program_file: str, seconds: float) -> None:
+        watchdog.start(program_file, seconds, channel.report)
 
-    ctx = JobContext(request.job, scratch, events, lambda: _lockdown(request), load_reward)
+    ctx = JobContext(job, request.scratch, channel, lambda: _lockdown(request), watch)  # type: ignore[arg-type]
     try:
-        report: dict[str, Any] = {"status": "ok", "result": resolve_job(request.job.kind)(ctx)}
+        report: dict[str, Any] = {"status": "ok", "result": resolve_job(job.entry_point)(ctx)}
     except BaseException as err:  # the program may raise anything, SystemExit and KeyboardInterrupt included
-        report = classify(err)
+        report = classify(err, job.program_file)
     try:
-        events.write(json.dumps({"type": "report", **report}, default=str) + "\n")
-        events.flush()
+        channel.report(report)
     except (OSError, ValueError):
         return 1
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # the program may have replaced or closed them
+            stream.flush()
+    os._exit(code)  # no interpreter shutdown: threads the program started cannot hold the worker

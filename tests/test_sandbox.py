@@ -46,7 +46,12 @@ def compute_reward(prev, action, state):
 
 def _job(source: str, task: str = "cartpole-balance", steps: int = 100) -> Job:
     card = resolve_task(task)
-    return Job(kind="dryrun", source=source, params={"card": card.model_dump(mode="json"), "steps": steps})
+    return Job(
+        entry_point="autoreward.critic.dryrun:run_job",
+        source=source,
+        program_file="<reward>",
+        params={"card": card.model_dump(mode="json"), "steps": steps},
+    )
 
 
 @pytest.fixture
@@ -180,9 +185,9 @@ def test_choosing_a_fallback_warns(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_job_registry() -> None:
     from autoreward.critic.dryrun import run_job
 
-    assert resolve_job("dryrun") is run_job
-    with pytest.raises(UnknownJobKind, match="unknown job kind 'mine'"):
-        resolve_job("mine")
+    assert resolve_job("autoreward.critic.dryrun:run_job") is run_job
+    with pytest.raises(UnknownJobKind, match="outside autoreward"):
+        resolve_job("os:system")
 
 
 # --- the ordinary-user path -------------------------------------------------------------------------------
@@ -250,7 +255,7 @@ def test_bwrap_isolation_as_an_ordinary_user(tmp_path: Path, monkeypatch: pytest
         pytest.skip(f"user namespaces are disabled for ordinary users here: {done.stderr.strip()}")
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
-    assert out["uid"] == user.pw_uid
+    assert out["uid"] == (isolation.NOBODY if isolation._can_drop_to_nobody() else user.pw_uid)
     assert "OPENAI_API_KEY" not in out["env"] and set(out["env"]) <= set(env) | {"PWD"}
     assert out["net"] != "open"
     assert out["/tmp/pwned_tester"] == "Read-only file system"

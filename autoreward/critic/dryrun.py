@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from autoreward.critic.verdict import Reason
+from autoreward.training.program import FILENAME, load_reward
 
 if TYPE_CHECKING:
     import gymnasium as gym
@@ -56,7 +57,8 @@ def dry_run(
     from autoreward.sandbox.run import run_in_sandbox
 
     job = Job(
-        kind="dryrun",
+        entry_point="autoreward.critic.dryrun:run_job",
+        program_file=FILENAME,
         source=source,
         params={"card": card.model_dump(mode="json"), "card_source": str(card.source or ""), "steps": steps},
         expose=[card.source.parent] if card.source is not None else [],
@@ -343,7 +345,7 @@ def run_job(ctx: JobContext) -> dict[str, Any]:
     transitions = list(rollouts(env, spec, steps, int(ctx.params.get("seed", 0))))
     env.close()
     signal.signal(signal.SIGALRM, _on_alarm)
-    probe = Probe(ctx.load_program())
+    probe = Probe(ctx.load_program(load_reward))
     calls = 0
     for index, transition in enumerate(transitions):
         probe.call(transition, index)

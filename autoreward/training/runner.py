@@ -16,6 +16,7 @@ from autoreward.training.evaluator import evaluate
 from autoreward.training.hyperparams import settings_for
 from autoreward.training.models import EventSink, TrainJob, TrainResult, failed_result
 from autoreward.training.program import RewardProgramError, load_reward, program_line
+from autoreward.training.saved_policy import save_policy
 from autoreward.training.stats import WindowRecorder
 
 
@@ -92,7 +93,7 @@ class CandidateRun:
         trainer.train(model, total, self.callback)
         self.train_s = time.perf_counter() - started
         if job.save_model:
-            self.artifacts.update(trainer.save(model, self.scratch))
+            self.artifacts.update(save_policy(model, self.scratch))
         return model
 
     def _evaluate(self, card: TaskCard, policy: Any, reward_fn: Any) -> Any:
