@@ -24,9 +24,24 @@ if TYPE_CHECKING:
 Snapshot = dict[str, Any]
 
 
-def _frozen(value: np.ndarray) -> np.ndarray:
-    value.flags.writeable = False
-    return value
+def sealed(value: Any) -> np.ndarray:
+    """A read-only copy of ``value`` that can never be made writable again.
+
+    ``flags.writeable = False`` alone is undone by ``setflags(write=True)`` on an array that owns its memory (or
+    through a view's ``.base``). An array over an immutable ``bytes`` object refuses that, and so does every view
+    of it; a copy also leaves no ``.base`` into the simulator's own memory."""
+    array = np.asarray(value)
+    if is_sealed(array):
+        return array
+    return np.frombuffer(array.tobytes(), dtype=array.dtype).reshape(array.shape)
+
+
+def is_sealed(array: np.ndarray) -> bool:
+    """Whether ``array``'s memory is an immutable bytes object (the end of its ``.base`` chain)."""
+    base: Any = array
+    while isinstance(base, np.ndarray):
+        base = base.base
+    return isinstance(base, bytes)
 
 
 def _did_you_mean(name: str, options: Sequence[str]) -> str:
@@ -42,7 +57,7 @@ class NamedValues(Mapping[str, Any]):
     def __init__(self, field_name: str, index: Mapping[str, Any], array: np.ndarray) -> None:
         self._field = field_name
         self._index = index
-        self._array = array
+        self._array = sealed(array)
 
     def __getitem__(self, name: str) -> Any:
         try:
@@ -98,6 +113,8 @@ class State:
                 f"(fields: {', '.join(self._spec.fields)})"
             )
         value = fld.compute(self._snap)
+        if isinstance(value, np.ndarray):
+            value = sealed(value)
         cache[name] = value
         return value
 
@@ -124,7 +141,7 @@ class StateSpec:
     def snapshot(self, obs: Any) -> State:
         """Copy what the fields need from the env now, so the State stays valid after the next step."""
         snap = self._capture()
-        snap["obs"] = _frozen(flat_obs(obs))
+        snap["obs"] = sealed(flat_obs(obs))
         return State(self, snap)
 
 
@@ -246,7 +263,7 @@ def _body_velocities(s: Snapshot) -> np.ndarray:
     out[:, 0] = v0 + w1 * o2 - w2 * o1
     out[:, 1] = v1 + w2 * o0 - w0 * o2
     out[:, 2] = v2 + w0 * o1 - w1 * o0
-    s["body_velocity_all"] = _frozen(out)
+    s["body_velocity_all"] = sealed(out)
     return out
 
 
@@ -258,7 +275,7 @@ def _contacts(geoms: np.ndarray, geom_body: np.ndarray, nbody: int) -> np.ndarra
         between = b1 != b2
         touching[b1[between]] = 1.0
         touching[b2[between]] = 1.0
-    return _frozen(touching)
+    return sealed(touching)
 
 
 def _mujoco_fields(model: Any, env: gym.Env) -> tuple[list[Field], Callable[[], Snapshot]]:
@@ -274,7 +291,7 @@ def _mujoco_fields(model: Any, env: gym.Env) -> tuple[list[Field], Callable[[], 
     any_slide = any(model.jnt_type[j] == int(jt.mjJNT_SLIDE) for j in scalar_joints)
     angle_unit = "rad (m for slide joints)" if any_slide else "rad"
 
-    geom_body = np.asarray(model.geom_bodyid)
+    geom_body = sealed(model.geom_bodyid)
     nbody = int(model.nbody)
     qpos_keys = {k: i for i, k in enumerate(qpos_index)}
     qvel_keys = {k: i for i, k in enumerate(qvel_index)}
@@ -333,7 +350,7 @@ def _mujoco_fields(model: Any, env: gym.Env) -> tuple[list[Field], Callable[[], 
         )
     fields += _root_fields(model, bodies)
 
-    rootid = np.asarray(model.body_rootid)
+    rootid = sealed(model.body_rootid)
     data = env.unwrapped.data
     qpos_idx = np.array(list(qpos_index.values()), dtype=int)
     qvel_idx = np.array(list(qvel_index.values()), dtype=int)
@@ -341,17 +358,17 @@ def _mujoco_fields(model: Any, env: gym.Env) -> tuple[list[Field], Callable[[], 
     def capture() -> Snapshot:
         s: Snapshot = {
             "time": float(data.time),
-            "xpos": _frozen(data.xpos.copy()),
-            "xmat": _frozen(data.xmat.copy()),
-            "cvel": data.cvel.copy(),
-            "subtree_com": data.subtree_com.copy(),
+            "xpos": sealed(data.xpos),
+            "xmat": sealed(data.xmat),
+            "cvel": sealed(data.cvel),
+            "subtree_com": sealed(data.subtree_com),
             "rootid": rootid,
-            "site_xpos": _frozen(data.site_xpos.copy()),
+            "site_xpos": sealed(data.site_xpos),
         }
         # Copy now what the next step changes; derive the rest when a field is first read.
-        s["qpos"] = _frozen(data.qpos[qpos_idx])
-        s["qvel"] = _frozen(data.qvel[qvel_idx])
-        s["contact_geoms"] = data.contact.geom[: data.ncon].copy()
+        s["qpos"] = sealed(data.qpos[qpos_idx])
+        s["qvel"] = sealed(data.qvel[qvel_idx])
+        s["contact_geoms"] = sealed(data.contact.geom[: data.ncon])
         return s
 
     return fields, capture
@@ -378,12 +395,12 @@ def _root_fields(model: Any, bodies: list[str]) -> list[Field]:
         Field("z_velocity", "m/s", f"vertical velocity of the {name}",
               lambda s: float(_body_velocities(s)[root, 2])),
         Field("angular_velocity", "rad/s", f"world-frame angular velocity (wx, wy, wz) of the {name}",
-              lambda s: _frozen(s["cvel"][root, :3].copy()), shape=(3,)),
+              lambda s: sealed(s["cvel"][root, :3]), shape=(3,)),
         Field("upright", "cos", f"z-component of the {name}'s up axis: 1 upright, 0 on its side, -1 upside down",
               lambda s: float(s["xmat"][root, 8])),
         Field("heading", "rad", f"yaw of the {name}'s forward axis in the xy-plane (0 = +x)", heading),
         Field("com_position", "m", "centre of mass of the whole robot (x, y, z)",
-              lambda s: _frozen(s["subtree_com"][root].copy()), shape=(3,)),
+              lambda s: sealed(s["subtree_com"][root]), shape=(3,)),
     ]  # fmt: skip
 
 
