@@ -73,7 +73,7 @@ def safe_relative(rel: str) -> PurePosixPath:
     """``rel`` as a relative path that stays inside its directory (else ValueError)."""
     path = PurePosixPath(rel)
     if path.is_absolute() or ".." in path.parts or not path.parts:
-        raise ValueError(f"path {rel!r} leaves its directory")
+        raise ValueError(f"artefact path {rel!r} leaves the scratch directory")
     return path
 
 
