@@ -197,6 +197,21 @@ def run(
     resample: Annotated[
         int | None, typer.Option(min=0, max=16, help="Rounds of replacements for rejected programs (local: 3).")
     ] = None,
+    start_from: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--from",
+            help="A reward program to start from (repeatable): it is checked, trained in iteration 1 beside the "
+            "LLM's and shown to it as the program to improve. 'builtin': the env's own reward, as a yardstick.",
+        ),
+    ] = None,
+    examples_from_runs: Annotated[
+        bool,
+        typer.Option(
+            "--examples-from-runs",
+            help="Show the LLM the best programs of earlier runs on the same env (at most two, with their fitness).",
+        ),
+    ] = False,
     run_id: Annotated[str | None, typer.Option(help="Name of the run (default: TASK-DATE-TIME).")] = None,
     runs_dir: RunsDir = None,
     quiet: Quiet = False,
@@ -228,16 +243,33 @@ def run(
     if llm_review is None:  # a 1.5B model's review rejects sound programs: the static + dry-run Critic remains
         llm_review = not is_local(settings)
     card = resolve_task(task)
+    programs, verdicts = _checked_start(card, start_from or [])
     config = RunConfig(
         task=str(card.source) if card.source and task.endswith(".toml") else card.name, iterations=iterations,
         timesteps=timesteps, workers=workers, seed=seed, preference=preference, oracle_noise=oracle_noise,
         oracle_budget=oracle_budget, video=video, backend=backend, ray_address=ray_address, llm_review=llm_review,
-        eval_episodes=eval_episodes, llm=settings, gpus_per_candidate=gpus_per_candidate,
+        eval_episodes=eval_episodes, llm=settings, gpus_per_candidate=gpus_per_candidate, start_from=programs,
+        examples_from_runs=examples_from_runs,
     )  # fmt: skip
     store = RunStore(runs_dir)
-    new_id = create_run(store, card, config, run_id)
+    new_id = create_run(store, card, config, run_id, verdicts)
     stderr.print(f"run [bold]{new_id}[/] in {store.run_dir(new_id)}", highlight=False)
     _drive(store, new_id, quiet)
+
+
+def _checked_start(card: Any, values: list[str]) -> tuple[list[Any], list[Any]]:
+    """The programs to start from (the card's ``from``, then ``--from``), each accepted by the Critic, before
+    a run is created or any LLM asked; a rejected one stops here with one line per reason."""
+    from autoreward.critic import critique
+    from autoreward.start import check_start_programs, start_programs
+
+    programs = start_programs(card, values)
+
+    def judge(program: Any) -> Any:
+        stderr.print(f"checking {program.origin} with the Critic", highlight=False, soft_wrap=True)
+        return critique(program.source or "", card)
+
+    return programs, check_start_programs(programs, judge)
 
 
 @app.command()
@@ -274,7 +306,7 @@ def _drive_loop(store: Any, run_id: str, quiet: bool, llm: Any) -> None:
     from autoreward.live import LiveObserver, PlainObserver
     from autoreward.loop import Loop, WaitingForPreference
     from autoreward.parts import default_parts
-    from autoreward.runs import finish_run, stored_card
+    from autoreward.runs import builtin_note, finish_run, stored_card
 
     card = stored_card(store, run_id)
     config = store.run(run_id).config
@@ -294,6 +326,9 @@ def _drive_loop(store: Any, run_id: str, quiet: bool, llm: Any) -> None:
             raise AutorewardError(f"interrupted: `autoreward resume {run_id}` continues where it stopped") from None
         raise AutorewardError(f"{err} (run {run_id} is stored: `autoreward resume {run_id}` continues)") from None
     plot, exported = finish_run(store, run_id, card)
+    note = builtin_note(store, run_id)
+    if note:
+        _notice(note)
     best = "none" if outcome.best_fitness is None else f"{outcome.best_fitness:.4g}"
     typer.echo(f"best fitness: {best} ({outcome.best_candidate or 'no trained candidate'})")
     typer.echo(f"run: {run_id}")
@@ -403,7 +438,7 @@ def show(
     runs_dir: RunsDir = None,
 ) -> None:
     """One run's iterations, candidates, verdicts and fitness."""
-    from autoreward.live import _verdict_text
+    from autoreward.live import _verdict_text, candidate_name
     from autoreward.store import RunStore
 
     store = RunStore(runs_dir)
@@ -427,7 +462,7 @@ def show(
             table.add_column(column, overflow="fold")
         for c in (c for c in candidates if c.iteration == iteration):
             fitness = "-" if c.fitness is None else f"{c.fitness:.4g}"
-            table.add_row(c.id.rpartition("/")[2], c.status, fitness, _verdict_text(c))
+            table.add_row(candidate_name(c), c.status, fitness, _verdict_text(c))
         stdout.print(table)
 
 
@@ -438,10 +473,14 @@ def export(
     runs_dir: RunsDir = None,
 ) -> None:
     """Write the best program as one standalone file (program + State builder + gymnasium Wrapper)."""
-    from autoreward.runs import export_best
+    from autoreward.runs import builtin_note, export_best
     from autoreward.store import RunStore
 
-    path = export_best(RunStore(runs_dir), run_id, output)
+    store = RunStore(runs_dir)
+    path = export_best(store, run_id, output)
+    note = builtin_note(store, run_id)
+    if note:
+        _notice(note)
     typer.echo(str(path))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from autoreward.errors import AutorewardError
 from autoreward.extract import extract_program
 from autoreward.feedback import Feedback
 from autoreward.llm import Budget, CallRecord, ChatMessage, complete
+from autoreward.past_runs import PastProgram
 from autoreward.tasks import TaskCard
 from autoreward.templates import render
 
@@ -70,13 +72,20 @@ class Designer:
         return self.settings.prompt_style == "skeleton"
 
     def messages(
-        self, card: TaskCard, description: EnvDescription | str, feedback: Feedback | None = None
+        self,
+        card: TaskCard,
+        description: EnvDescription | str,
+        feedback: Feedback | None = None,
+        past: Sequence[PastProgram] = (),
     ) -> list[ChatMessage]:
+        """The prompt; ``past``: earlier runs' best programs, appended to a first design (``past_runs.j2``)."""
         prompts = self.settings.prompts_dir
         text = description if isinstance(description, str) else description.render(prompts)
         suffix = "_skeleton" if self.skeleton else ""
         if feedback is None:
             user = render_prompt(f"design{suffix}.j2", prompts, card=card, description=text.rstrip())
+            if past:
+                user += "\n\n" + render_prompt("past_runs.j2", prompts, examples=list(past), card=card)
         else:
             user = render_prompt(f"revise{suffix}.j2", prompts, card=card, description=text.rstrip(), feedback=feedback)
         return [
@@ -96,10 +105,11 @@ class Designer:
         description: EnvDescription | str,
         feedback: Feedback | None = None,
         k: int | None = None,
+        past: Sequence[PastProgram] = (),
     ) -> Design:
         """Sample ``k`` (default ``settings.samples``) programs in one call."""
         purpose = "design" if feedback is None else "revise"
-        messages = self.messages(card, description, feedback)
+        messages = self.messages(card, description, feedback, past)
         record = complete(
             messages, self.settings, n=k, budget=self.budget, purpose=purpose, extra_body=self.extra_body()
         )

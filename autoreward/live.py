@@ -18,6 +18,12 @@ from autoreward.store import CandidateRow
 _STYLE = {"trained": "green", "accepted": "cyan", "rejected": "red", "failed": "red", "designed": "white"}
 
 
+def candidate_name(row: CandidateRow) -> str:
+    """A candidate's short name; one the LLM did not write says where it came from."""
+    name = row.id.rpartition("/")[2]
+    return name if row.origin_label is None else f"{name} ({row.origin_label})"
+
+
 def _verdict_text(row: CandidateRow) -> str:
     if row.status in ("rejected", "failed"):
         return row.failure_reasons()[0]
@@ -40,9 +46,11 @@ class PlainObserver(LoopObserver):
 
     def candidate(self, row: CandidateRow) -> None:
         fitness = "" if row.fitness is None else f" fitness {row.fitness:.4g}"
+        origin = candidate_name(row).partition(" ")[2]
         self.console.print(
-            f"  {row.id}: {row.status}{fitness} {_verdict_text(row)}", highlight=False, soft_wrap=True, markup=False
-        )
+            f"  {row.id}{' ' + origin if origin else ''}: {row.status}{fitness} {_verdict_text(row)}",
+            highlight=False, soft_wrap=True, markup=False,
+        )  # fmt: skip
 
     def training(self, candidate_id: str, event: dict[str, Any]) -> None:
         if event.get("event") != "progress":
@@ -106,8 +114,8 @@ class LiveObserver(LoopObserver):
             done = row.get("timesteps")
             total = row.get("total")
             steps = "" if done is None else (f"{done}/{total}" if total else str(done))
-            table.add_row(cid.rpartition("/")[2], f"[{style}]{row['status']}[/]", row.get("verdict", ""), steps,
-                          _fmt(row.get("fitness")))  # fmt: skip
+            table.add_row(row.get("name", cid.rpartition("/")[2]), f"[{style}]{row['status']}[/]",
+                          row.get("verdict", ""), steps, _fmt(row.get("fitness")))  # fmt: skip
         return Group(table, self.progress)
 
     def _refresh(self) -> None:
@@ -132,7 +140,7 @@ class LiveObserver(LoopObserver):
     def candidate(self, row: CandidateRow) -> None:
         with self._lock:
             entry = self._rows.setdefault(row.id, {})
-            entry.update(status=row.status, verdict=_verdict_text(row))
+            entry.update(status=row.status, verdict=_verdict_text(row), name=candidate_name(row))
             if row.fitness is not None:
                 entry["fitness"] = row.fitness
             if row.result:

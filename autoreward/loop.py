@@ -23,8 +23,10 @@ from autoreward.errors import AutorewardError
 from autoreward.feedback import Feedback, PreferenceRanking, ProgramResult, RejectedProgram
 from autoreward.llm import Budget, CallRecord, LLMUnavailable
 from autoreward.observer import LoopObserver
+from autoreward.past_runs import PastProgram, past_programs
 from autoreward.preference import oracle_ranking
 from autoreward.runconfig import RunConfig
+from autoreward.start import StartRejected, add_start_candidates
 from autoreward.store import CandidateRow, RunStore
 from autoreward.tasks import TaskCard
 from autoreward.training.models import TrainJob, TrainResult
@@ -92,6 +94,8 @@ class Loop:
         iteration = 0
         for iteration in range(self.config.iterations):
             self.observer.iteration(iteration, self.config.iterations)
+            if iteration == 0:
+                self._start(description)
             self._design(iteration, description)
             self._critique(iteration, description)
             self._resample(iteration, description)
@@ -112,12 +116,29 @@ class Loop:
         )
 
     def best(self, up_to: int | None = None) -> CandidateRow | None:
-        """The trained candidate with the highest true fitness (up to and including iteration ``up_to``)."""
+        """The trained candidate with the highest true fitness (up to and including iteration ``up_to``); the
+        env's own reward is a yardstick, never the run's result."""
         rows = [
             r for r in self.store.candidates(self.run_id)
             if r.status == "trained" and r.fitness is not None and (up_to is None or r.iteration <= up_to)
+            and not r.builtin
         ]  # fmt: skip
         return max(rows, key=lambda r: r.fitness or 0.0, default=None)
+
+    def _parent(self, iteration: int) -> CandidateRow | None:
+        """What an iteration's programs revise: after iteration 1, the program the run started from (the
+        prompt shows it as the one to improve); else the best so far."""
+        if iteration == 0:
+            return None
+        started = self._started(iteration - 1)
+        return started[0] if started else self.best(iteration - 1)
+
+    def _started(self, iteration: int) -> list[CandidateRow]:
+        """The user's programs of ``iteration`` that went through training (iteration 1 only has them)."""
+        return [
+            r for r in self.store.candidates(self.run_id, iteration)
+            if r.origin is not None and not r.builtin and r.status in ("trained", "failed")
+        ]  # fmt: skip
 
     def _succeeded(self) -> bool:
         best = self.best()
@@ -135,6 +156,20 @@ class Loop:
             return text
         return stored["text"]
 
+    def _start(self, description: str) -> None:
+        """The programs the run starts from become iteration 1's first candidates. Those checked when the run
+        was created are stored accepted; any the Critic rejects now stop the run before the LLM is asked."""
+        add_start_candidates(self.store, self.run_id, self.config.start_from)
+        self._critique(0, description)
+        lines = [
+            f"{row.origin}: {reason}"
+            for row in self.store.candidates(self.run_id, 0)
+            if row.origin is not None and row.status == "rejected"
+            for reason in row.failure_reasons()
+        ]
+        if lines:
+            raise StartRejected("the Critic rejected the program to start from:\n" + "\n".join(lines))
+
     def _design(self, iteration: int, description: str) -> None:
         purpose = "design" if iteration == 0 else "revise"
         calls = self.store.llm_calls(self.run_id, iteration, purpose)
@@ -145,15 +180,32 @@ class Loop:
             self.observer.stage(
                 iteration, "design", f"asking {self.settings.model} for {self.settings.samples} programs"
             )
-            record = self.designer.design(self.card, description, feedback).record
+            past = self._past_programs() if iteration == 0 else []
+            record = self.designer.design(self.card, description, feedback, past=past).record
             call_id = self.store.add_llm_call(self.run_id, iteration, purpose, record.model_dump(mode="json"))
-        if self.store.candidates(self.run_id, iteration):
-            return
-        self._add_candidates(iteration, record, call_id, first_index=0)
+        self._add_candidates(iteration, record, call_id, first_index=self._first_llm_index(iteration))
+
+    def _past_programs(self) -> list[PastProgram]:
+        """With ``--examples-from-runs``, earlier runs' best programs on this env, chosen once and stored, so a
+        resumed run shows the same ones."""
+        if not self.config.examples_from_runs:
+            return []
+        stored = self.store.stage(self.run_id, 0, "past_programs")
+        if stored is None:
+            chosen = past_programs(self.store, self.card, self.run_id)
+            stored = [p.model_dump(mode="json") for p in chosen]
+            self.store.put_stage(self.run_id, 0, "past_programs", stored)
+            if chosen:
+                self.observer.message(f"examples from earlier runs: {', '.join(p.candidate_id for p in chosen)}")
+        return [PastProgram.model_validate(p) for p in stored]
+
+    def _first_llm_index(self, iteration: int) -> int:
+        """The LLM's candidates follow the programs the run starts from."""
+        return len(self.config.start_from) if iteration == 0 else 0
 
     def _add_candidates(self, iteration: int, record: CallRecord, call_id: int, first_index: int) -> None:
         """Store the candidates of one call as indices ``first_index``...; those already stored are kept."""
-        parent = self.best(iteration - 1) if iteration else None
+        parent = self._parent(iteration)
         stored = {r.idx for r in self.store.candidates(self.run_id, iteration)}
         for candidate in candidates_from(record):
             if first_index + candidate.index in stored:
@@ -177,14 +229,14 @@ class Loop:
         if not rounds or not designed:
             return
         asked = CallRecord.model_validate(designed[-1].record)
-        first_index = asked.n
+        first_index = self._first_llm_index(iteration) + asked.n
         for number in range(rounds):
             rows = self.store.candidates(self.run_id, iteration)
             calls = self.store.llm_calls(self.run_id, iteration, "resample")
             if number < len(calls):
                 call_id, record = calls[number].row_id, CallRecord.model_validate(calls[number].record)
             else:
-                wanted = self.settings.samples - sum(r.status != "rejected" for r in rows)
+                wanted = self.settings.samples - sum(r.status != "rejected" for r in rows if r.origin is None)
                 if wanted <= 0:
                     return
                 self.observer.stage(
@@ -207,7 +259,8 @@ class Loop:
             self.observer.stage(iteration, "critique", row.id)
             source = self.store.source(row.id) or ""
             scratch = self.store.candidate_dir(row.id) / "critic"
-            review = self._review(row, description) if self.config.llm_review else None
+            # a program the user brought is theirs to judge: the Critic checks it, the LLM does not review it
+            review = self._review(row, description) if self.config.llm_review and row.origin is None else None
             verdict = self.parts.critic(source, self.card, scratch, review)
             self.store.set_verdict(row.id, verdict.model_dump(mode="json"), verdict.accepted)
             self.observer.candidate(self.store.candidate(row.id))
@@ -246,7 +299,7 @@ class Loop:
     def _job(self, row: CandidateRow) -> TrainJob:
         return TrainJob(
             candidate_id=row.id, task=str(self.card.source or self.card.name),
-            reward_source=self.store.source(row.id) or "", timesteps=self.config.timesteps,
+            reward_source=None if row.builtin else self.store.source(row.id) or "", timesteps=self.config.timesteps,
             seed=self.config.train_seed(row.iteration, row.idx), eval_episodes=self.config.eval_episodes,
             video=self.config.video,
         )  # fmt: skip
@@ -261,7 +314,7 @@ class Loop:
         if self.store.stage(self.run_id, iteration, "analysis") is not None:
             return
         rows = self.store.candidates(self.run_id, iteration)
-        results = [(r.id, TrainResult.model_validate(r.result)) for r in rows if r.result is not None]
+        results = [(_analysis_label(r), TrainResult.model_validate(r.result)) for r in rows if r.result is not None]
         text = self.parts.analyze(self.card, results) if results else ""
         self.store.put_stage(self.run_id, iteration, "analysis", {"text": text})
         if text:
@@ -271,7 +324,7 @@ class Loop:
         mode = self.config.preference
         if mode == "none" or self.store.preference(self.run_id, iteration) is not None:
             return
-        trained = [r for r in self.store.candidates(self.run_id, iteration) if r.status == "trained"]
+        trained = [r for r in self.store.candidates(self.run_id, iteration) if r.status == "trained" and not r.builtin]
         if len(trained) < 2:
             return
         if mode == "synthetic":
@@ -307,16 +360,18 @@ class Loop:
         rows = self.store.candidates(self.run_id, iteration)
         analysis = (self.store.stage(self.run_id, iteration, "analysis") or {}).get("text", "")
         preference = self.store.preference(self.run_id, iteration)
+        by_id = {r.id: r for r in rows}
         shown: list[CandidateRow] = []
         if preference is not None:
-            by_id = {r.id: r for r in rows}
             order = [by_id[c] for c in preference["ranking"] if c in by_id]
             shown = [order[0], order[-1]] if len(order) > 1 else order
         else:
             best = self.best(iteration)
             shown = [best] if best is not None else []
+        started = self._started(iteration)  # the user's programs come first: they are the ones to improve
+        shown = started + [r for r in shown if r not in started]
         rejected = [
-            RejectedProgram(label=_label_of(r.id), reasons=r.failure_reasons())
+            RejectedProgram(label=_label(r), reasons=r.failure_reasons())
             for r in rows
             if r.status in ("rejected", "failed")
         ]
@@ -325,7 +380,10 @@ class Loop:
             best=[self._program_result(r) for r in shown],
             analysis=analysis,
             rejected=rejected,
-            preference=PreferenceRanking(ranking=[_label_of(c) for c in preference["ranking"]], by=preference["source"])
+            preference=PreferenceRanking(
+                ranking=[_label(by_id[c]) if c in by_id else _label_of(c) for c in preference["ranking"]],
+                by=preference["source"],
+            )
             if preference is not None
             else None,
         )
@@ -334,7 +392,7 @@ class Loop:
         evaluation = (row.result or {}).get("evaluation") or {}
         success = evaluation.get("success_rate")
         return ProgramResult(
-            label=_label_of(row.id), source=self.store.source(row.id) or "", fitness=row.fitness,
+            label=_label(row), source=self.store.source(row.id) or "", fitness=row.fitness,
             success=None if success is None else success >= 0.5,
         )  # fmt: skip
 
@@ -344,6 +402,22 @@ def _label_of(candidate_id: str) -> str:
     name = candidate_id.rpartition("/")[2]
     iteration, _, index = name.partition("-")
     return f"iteration {int(iteration[2:]) + 1}, candidate {int(index[1:]) + 1}"
+
+
+def _label(row: CandidateRow) -> str:
+    """A candidate as prompts name it; a program the LLM did not write says where it came from."""
+    if row.builtin:
+        return f"{_label_of(row.id)} (the env's own reward)"
+    if row.origin is not None:
+        return f"{_label_of(row.id)} (your program {Path(row.origin).name}, the one to improve)"
+    return _label_of(row.id)
+
+
+def _analysis_label(row: CandidateRow) -> str:
+    """A candidate as the Analyzer's iteration summary names it: its id, and where it came from if not the LLM."""
+    if row.builtin:
+        return f"{row.id} (the env's own reward)"
+    return row.id if row.origin is None else f"{row.id} (from {Path(row.origin).name})"
 
 
 def _rejection_lines(rows: list[CandidateRow], limit: int = 4) -> list[str]:

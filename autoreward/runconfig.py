@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from autoreward.config import LLMSettings
+from autoreward.start import StartProgram
 
 _PACKAGES = ("autoreward", "torch", "gymnasium", "mujoco", "stable-baselines3", "numpy", "litellm")
 
@@ -33,6 +34,12 @@ class RunConfig(BaseModel):
     llm_review: bool = True
     eval_episodes: int = Field(default=5, ge=1)
     llm: LLMSettings = Field(default_factory=LLMSettings)
+    examples_from_runs: bool = Field(
+        default=False, description="show the Designer the best programs of earlier runs on the same env"
+    )
+    start_from: list[StartProgram] = Field(
+        default_factory=list, description="programs trained in iteration 1 beside the LLM's (--from, card's from)"
+    )
 
     def train_seed(self, iteration: int, index: int) -> int:
         """A distinct, reproducible training seed per candidate."""

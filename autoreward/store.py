@@ -20,6 +20,7 @@ from typing import Any
 from autoreward.errors import AutorewardError
 
 DEFAULT_ROOT = "autoreward-runs"
+BUILTIN = "builtin"  # a candidate's origin when it is the env's own reward
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -34,7 +35,7 @@ CREATE TABLE IF NOT EXISTS llm_calls (
 CREATE TABLE IF NOT EXISTS candidates (
     id TEXT PRIMARY KEY, run_id TEXT NOT NULL, iteration INTEGER NOT NULL, idx INTEGER NOT NULL,
     status TEXT NOT NULL, llm_call_id INTEGER, parent_id TEXT, created REAL NOT NULL,
-    verdict TEXT, result TEXT, fitness REAL
+    verdict TEXT, result TEXT, fitness REAL, origin TEXT
 );
 CREATE TABLE IF NOT EXISTS iterations (
     run_id TEXT NOT NULL, iteration INTEGER NOT NULL, stage TEXT NOT NULL, created REAL NOT NULL, value TEXT NOT NULL,
@@ -85,6 +86,19 @@ class CandidateRow:
     verdict: dict[str, Any] | None
     result: dict[str, Any] | None
     fitness: float | None
+    origin: str | None = None  # None: the LLM wrote it; else the user's file it was read from, or "builtin"
+
+    @property
+    def builtin(self) -> bool:
+        """The env's own reward: trained without a program, never exported as a generated reward."""
+        return self.origin == BUILTIN
+
+    @property
+    def origin_label(self) -> str | None:
+        """Where a program the LLM did not write came from, as tables and pages mark it."""
+        if self.origin is None:
+            return None
+        return "built-in reward" if self.builtin else f"from {Path(self.origin).name}"
 
     def failure_reasons(self) -> list[str]:
         """Why the candidate was refused (its verdict's errors) or failed in training (its error and line);
@@ -120,6 +134,9 @@ class RunStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(candidates)")}
+        if "origin" not in columns:  # a store written before candidates had an origin
+            self._db.execute("ALTER TABLE candidates ADD COLUMN origin TEXT")
 
     def close(self) -> None:
         self._db.close()
@@ -218,8 +235,10 @@ class RunStore:
     def add_candidate(
         self, run_id: str, iteration: int, idx: int, source: str | None, *, llm_call_id: int | None,
         parent_id: str | None = None, status: str = "designed", verdict: dict | None = None,
+        origin: str | None = None,
     ) -> str:  # fmt: skip
-        """Store a candidate's code as a file and its row; an unusable answer is stored with its verdict."""
+        """Store a candidate's code as a file and its row; an unusable answer is stored with its verdict.
+        ``origin`` names where a program the LLM did not write came from (a user's file, or ``BUILTIN``)."""
         candidate_id = f"{run_id}/it{iteration:02d}-c{idx:02d}"
         directory = self.candidate_dir(candidate_id)
         directory.mkdir(parents=True, exist_ok=True)
@@ -228,9 +247,9 @@ class RunStore:
         with self._tx() as db:
             db.execute(
                 "INSERT OR REPLACE INTO candidates (id, run_id, iteration, idx, status, llm_call_id, parent_id, "
-                "created, verdict) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "created, verdict, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (candidate_id, run_id, iteration, idx, status, llm_call_id, parent_id, time.time(),
-                 json.dumps(verdict) if verdict is not None else None),
+                 json.dumps(verdict) if verdict is not None else None, origin),
             )  # fmt: skip
         return candidate_id
 
@@ -254,14 +273,14 @@ class RunStore:
 
     def candidates(self, run_id: str, iteration: int | None = None) -> list[CandidateRow]:
         query, args = (
-            "SELECT id, run_id, iteration, idx, status, llm_call_id, parent_id, verdict, result, fitness "
+            "SELECT id, run_id, iteration, idx, status, llm_call_id, parent_id, verdict, result, fitness, origin "
             "FROM candidates WHERE run_id = ?",
             [run_id],
         )
         if iteration is not None:
             query, args = query + " AND iteration = ?", [*args, iteration]
         rows = self._db.execute(query + " ORDER BY iteration, idx", args).fetchall()
-        return [CandidateRow(*r[:7], _loads(r[7]), _loads(r[8]), r[9]) for r in rows]
+        return [CandidateRow(*r[:7], _loads(r[7]), _loads(r[8]), r[9], r[10]) for r in rows]
 
     def candidate(self, candidate_id: str) -> CandidateRow:
         run_id = candidate_id.partition("/")[0]

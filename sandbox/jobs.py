@@ -6,7 +6,7 @@ only what the job needs (a dry run never imports torch) and a new kind of job ne
 resolves only entry points inside ``ALLOWED_PACKAGES``: a request can never make it import an arbitrary module.
 
 A job prepares everything that needs processes or files of its own (the env, render contexts, anything that
-calls ``ctypes.util.find_library``) *before* it calls ``ctx.lock_down()`` or ``ctx.load_program(loader)``:
+calls ``ctypes.util.find_library``) *before* it calls ``ctx.lock_down()`` or ``ctx.load_program()``:
 locking down installs the seccomp filter, after which starting a process or opening a network socket kills the
 worker. A job that loads a program gets a watchdog: a call into the program that does not return within
 ``Job.call_seconds`` ends the job, naming the program's line.
@@ -35,7 +35,6 @@ class Job(BaseModel):
 
     entry_point: str = Field(description='"module:function" of the job, inside ALLOWED_PACKAGES')
     source: str = Field("", description="the reward program's source; empty for a program-free job")
-    program_file: str = Field("", description="the filename the program is compiled under (for its lines)")
     params: dict[str, Any] = Field(default_factory=dict)
     expose: list[Path] = Field(default_factory=list, description="extra paths the worker may read")
     inputs: list[Path] = Field(default_factory=list, description="files copied into the job's fresh scratch")
@@ -90,13 +89,15 @@ class JobContext:
         scratch: Path,
         events: IO[str],
         lockdown: Callable[[], None],
-        watch: Callable[[str, float], None],
+        loader: Callable[[str], Any],
+        watch: Callable[[], None],
     ) -> None:
         self.job = job
         self.params = job.params
         self.scratch = scratch
         self._events = events
         self._lockdown = lockdown
+        self._loader = loader
         self._watch = watch
         self._locked = False
 
@@ -111,8 +112,8 @@ class JobContext:
             self._lockdown()
             self._locked = True
 
-    def load_program(self, loader: Callable[[str], Any]) -> Any:
-        """Lock down, start the per-call watchdog, then ``loader(source)`` (compile and exec the program)."""
+    def load_program(self) -> Any:
+        """Lock down, start the per-call watchdog, then compile and exec the program; returns ``compute_reward``."""
         self.lock_down()
-        self._watch(self.job.program_file, self.job.call_seconds)
-        return loader(self.job.source)
+        self._watch()
+        return self._loader(self.job.source)

@@ -28,17 +28,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from autoreward.reward import FILENAME
 from autoreward.sandbox.files import copy_out, read_plain, read_tail, write_new
 from autoreward.sandbox.isolation import Isolation, choose_isolation, worker_env, wrap_command
 from autoreward.sandbox.jobs import Job, WorkerRequest
 from autoreward.sandbox.limits import Limits
 from autoreward.sandbox.report import ErrorInfo, SandboxReport, Status
 from autoreward.sandbox.worker import FAULT_LOG, OUTPUT_LOG
+from autoreward.sanitize import clean_data
 
 EventHandler = Callable[[dict[str, Any]], None]
 MAX_LINE = 1 << 20  # longest protocol line read; a longer one is dropped, not buffered
 TAIL_CHARS = 2000
 MAX_INPUT_BYTES = 256 * 1024 * 1024
+_PROGRAM_FRAME = re.compile(rf'File "{re.escape(FILENAME)}", line (\d+)')
 _LAST_FRAME = re.compile(r'File "([^"]+)", line \d+ in (\S+)')
 
 
@@ -106,7 +109,7 @@ def _run(
             _kill(proc)
     reader.join(timeout=5)
     elapsed = time.monotonic() - start
-    report = _explain(proc.returncode, reader.report, timed_out, elapsed, work, limits, mode, job.program_file)
+    report = _explain(proc.returncode, reader.report, timed_out, elapsed, work, limits, mode)
     report.seconds = elapsed
     report.isolation = mode
     report.output_tail = read_tail(work / OUTPUT_LOG, TAIL_CHARS)
@@ -150,7 +153,7 @@ class _Reader(threading.Thread):
         if message.get("type") == "report":
             self.report = message
         elif message.get("type") == "event" and self.on_event is not None:
-            self.on_event(message.get("data") or {})
+            self.on_event(clean_data(message.get("data") or {}))
 
 
 def _explain(
@@ -161,7 +164,6 @@ def _explain(
     scratch: Path,
     limits: Limits,
     mode: Isolation,
-    program_file: str = "",
 ) -> SandboxReport:
     """One report from whatever evidence there is, most specific first."""
     if timed_out:
@@ -175,7 +177,7 @@ def _explain(
     fault = read_tail(scratch / FAULT_LOG, 20000)
     if sig == signal.SIGSYS or fault:
         frames = _LAST_FRAME.findall(fault)
-        lines = re.findall(rf'File "{re.escape(program_file)}", line (\d+)', fault) if program_file else []
+        lines = _PROGRAM_FRAME.findall(fault)
         call = f" (in {frames[0][1]})" if frames else ""
         return _failure(
             "forbidden",

@@ -25,6 +25,7 @@ import threading
 import traceback
 from typing import IO, Any
 
+from autoreward.reward import FILENAME, error_line, load_reward
 from autoreward.sandbox import watchdog
 from autoreward.sandbox.jobs import JobContext, WorkerRequest, resolve_job
 from autoreward.sandbox.limits import apply_limits
@@ -71,19 +72,7 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def _program_line(err: BaseException, program_file: str) -> int | None:
-    """The line the exception names, else the innermost frame of the program in its traceback."""
-    line = getattr(err, "line", None)
-    if isinstance(line, int):
-        return line
-    found = None
-    for frame, lineno in traceback.walk_tb(err.__traceback__):
-        if program_file and frame.f_code.co_filename == program_file:
-            found = lineno
-    return found
-
-
-def classify(err: BaseException, program_file: str = "") -> dict[str, Any]:
+def classify(err: BaseException) -> dict[str, Any]:
     """The report for an exception that escaped the job: status, type, message and the program's line."""
     status = "exception"
     message = str(err)
@@ -100,7 +89,7 @@ def classify(err: BaseException, program_file: str = "") -> dict[str, Any]:
         "error": {
             "type": type(err).__name__,
             "message": message[:2000],
-            "line": _program_line(err, program_file),
+            "line": error_line(err),
             "traceback": "".join(traceback.format_exception(err))[-4000:],
         },
     }
@@ -118,14 +107,14 @@ def main() -> int:
     apply_limits(request.limits)
     job = request.job
 
-    def watch(program_file: str, seconds: float) -> None:
-        watchdog.start(program_file, seconds, channel.report)
+    def watch() -> None:
+        watchdog.start(FILENAME, job.call_seconds, channel.report)
 
-    ctx = JobContext(job, request.scratch, channel, lambda: _lockdown(request), watch)  # type: ignore[arg-type]
+    ctx = JobContext(job, request.scratch, channel, lambda: _lockdown(request), load_reward, watch)  # type: ignore[arg-type]
     try:
         report: dict[str, Any] = {"status": "ok", "result": resolve_job(job.entry_point)(ctx)}
     except BaseException as err:  # the program may raise anything, SystemExit and KeyboardInterrupt included
-        report = classify(err, job.program_file)
+        report = classify(err)
     try:
         channel.report(report)
     except (OSError, ValueError):

@@ -48,7 +48,7 @@ class _NoProgramContext:
     def emit(self, event: dict[str, Any]) -> None:
         self.events.append(event)
 
-    def load_program(self, loader: Any) -> Any:
+    def load_program(self) -> Any:
         raise AssertionError("the built-in reward's training loaded a program")
 
 

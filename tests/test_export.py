@@ -13,6 +13,7 @@ import pytest
 from autoreward.envs.make import state_spec
 from autoreward.envs.wrapper import RewardWrapper
 from autoreward.export import write_standalone
+from autoreward.reward import load_reward
 
 PROGRAMS = {
     "Hopper-v5": """from __future__ import annotations
@@ -31,7 +32,7 @@ def compute_reward(prev, action, state):
         "forward": state.x_velocity,
         "alive": _alive(state),
         "control": -1e-3 * float(np.sum(np.square(action))),
-        "foot": 0.1 * state.contact["foot"] - 0.01 * abs(math.sin(state.joint_angle["foot_joint"])),
+        "foot": 0.1 * state["contact"]["foot"] - 0.01 * abs(math.sin(state.joint_angle["foot_joint"])),
     }
     return float(sum(components.values())), components
 """,
@@ -47,10 +48,8 @@ def compute_reward(prev, action, state):
 
 
 def _in_process(env_id: str, program: str) -> RewardWrapper:
-    namespace: dict = {}
-    exec(compile(program, "<reward>", "exec"), namespace)
     env = gym.make(env_id)
-    return RewardWrapper(env, namespace["compute_reward"], state_spec(env))
+    return RewardWrapper(env, load_reward(program), state_spec(env))
 
 
 @pytest.mark.parametrize("env_id", list(PROGRAMS))

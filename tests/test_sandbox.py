@@ -49,7 +49,6 @@ def _job(source: str, task: str = "cartpole-balance", steps: int = 100) -> Job:
     return Job(
         entry_point="autoreward.critic.dryrun:run_job",
         source=source,
-        program_file="<reward>",
         params={"card": card.model_dump(mode="json"), "steps": steps},
     )
 

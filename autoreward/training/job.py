@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from autoreward.training.models import EventSink, Failure, TrainJob, TrainResult
-from autoreward.training.program import load_reward
 from autoreward.training.runner import CandidateRun
 
 __all__ = ["EventSink", "Failure", "TrainJob", "TrainResult", "run_job", "train_candidate"]
@@ -54,6 +53,4 @@ def run_job(ctx: Any) -> dict[str, Any]:
     job = TrainJob.model_validate(ctx.params).model_copy(update={"video": False})
     _warm_up(job.task)
     ctx.lock_down()  # also when the env's own reward trains and no program is loaded
-    return train_candidate(job, ctx.scratch, ctx.emit, lambda _source: ctx.load_program(load_reward)).model_dump(
-        mode="json"
-    )
+    return train_candidate(job, ctx.scratch, ctx.emit, lambda _source: ctx.load_program()).model_dump(mode="json")

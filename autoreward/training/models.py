@@ -6,8 +6,10 @@ import traceback
 from collections.abc import Callable
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
+from autoreward.reward import bad_name
+from autoreward.sanitize import clean
 from autoreward.training.stats import Checkpoint, Evaluation
 
 EventSink = Callable[[dict[str, Any]], None]
@@ -57,6 +59,20 @@ class TrainResult(BaseModel):
     checkpoints: list[Checkpoint] = Field(default_factory=list)
     evaluation: Evaluation | None = None
     artifacts: dict[str, str] = Field(default_factory=dict, description="name -> path relative to scratch")
+
+    @field_validator("error", "traceback")
+    @classmethod
+    def _shown_safely(cls, text: str | None) -> str | None:
+        """Written by the program's process: no escape sequences, bounded, before it is stored or shown."""
+        return None if text is None else clean(text, 4000)
+
+    @field_validator("checkpoints")
+    @classmethod
+    def _identifier_components(cls, checkpoints: list[Checkpoint]) -> list[Checkpoint]:
+        """Component names reach tables, pages and prompts: only identifiers (the contract's names) are kept."""
+        for checkpoint in checkpoints:
+            checkpoint.components = {k: v for k, v in checkpoint.components.items() if bad_name(k) is None}
+        return checkpoints
 
     @property
     def fitness(self) -> float | None:

@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from autoreward.errors import AutorewardError
+from autoreward.reward import RewardProgramError, load_reward, program_line
 from autoreward.tasks import TaskCard, resolve_task
 from autoreward.training import plots, trainer
 from autoreward.training.callbacks import CheckpointStatsCallback
 from autoreward.training.evaluator import evaluate
 from autoreward.training.hyperparams import settings_for
 from autoreward.training.models import EventSink, TrainJob, TrainResult, failed_result
-from autoreward.training.program import RewardProgramError, load_reward, program_line
 from autoreward.training.saved_policy import save_policy
 from autoreward.training.stats import WindowRecorder
 

@@ -22,7 +22,6 @@ from autoreward.sandbox.run import run_in_sandbox
 from autoreward.tasks import TaskCard, resolve_task
 from autoreward.training.assessment import ENTRY_POINT as ASSESS
 from autoreward.training.models import EventSink, TrainJob, TrainResult
-from autoreward.training.program import FILENAME
 from autoreward.training.saved_policy import NORMALIZATION, WEIGHTS
 from autoreward.training.stats import Evaluation
 
@@ -45,7 +44,7 @@ def train_in_sandbox(job: TrainJob, scratch: Path, on_event: EventSink | None = 
     scratch = Path(scratch)
     wants_policy = bool(job.eval_episodes and card.fitness_spec is not None) or job.video
     params = job.model_copy(update={"save_model": job.save_model or wants_policy}).model_dump(mode="json")
-    train = Job(entry_point=TRAIN, source=job.reward_source or "", program_file=FILENAME, params=params, expose=expose)
+    train = Job(entry_point=TRAIN, source=job.reward_source or "", params=params, expose=expose)
     report = run_in_sandbox(train, scratch, training_limits(job.timesteps or card.timesteps), on_event)
     if not report.ok:
         return _failed(job, report)

@@ -28,6 +28,7 @@ class RunSummary(BaseModel):
 class CandidateView(BaseModel):
     id: str
     name: str
+    origin: str | None  # "built-in reward", "from FILE": a program the LLM did not write
     iteration: int
     idx: int
     status: str
@@ -109,6 +110,7 @@ def candidate_view(store: RunStore, row: CandidateRow) -> CandidateView:
     return CandidateView(
         id=row.id,
         name=name,
+        origin=row.origin_label,
         iteration=row.iteration,
         idx=row.idx,
         status=row.status,
