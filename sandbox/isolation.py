@@ -31,6 +31,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
+from autoreward._layout import MAPPED
+
 Isolation = Literal["bwrap", "unshare", "none"]
 MODES: tuple[Isolation, ...] = ("bwrap", "unshare", "none")
 
@@ -95,8 +97,6 @@ def _worker_sys_path() -> tuple[str, ...]:
 def _package_dirs() -> list[Path]:
     """Where our packages live: inside site-packages when installed; when installed editable, the four source
     folders (``autoreward/``, ``envs/``, ``sandbox/``, ``prompts/``), never the rest of the checkout."""
-    from autoreward._layout import MAPPED
-
     dirs: list[Path] = []
     for name in ("autoreward", *(f"autoreward.{folder}" for folder in MAPPED)):
         spec = importlib.util.find_spec(name)

@@ -18,6 +18,7 @@ from autoreward.training.hyperparams import settings_for
 from autoreward.training.models import EventSink, TrainJob, TrainResult, failed_result
 from autoreward.training.saved_policy import save_policy
 from autoreward.training.stats import WindowRecorder
+from autoreward.training.video import record_video
 
 
 class CandidateRun:
@@ -117,8 +118,6 @@ class CandidateRun:
         """A clip is a nice-to-have: a rendering problem is reported as an event, not a failed candidate."""
         if not self.job.video:
             return
-        from autoreward.training.video import record_video
-
         try:
             path = record_video(card, policy, self.scratch / "video.mp4", self.job.video_frames,
                                 self.job.video_size, self.job.seed)  # fmt: skip

@@ -11,8 +11,10 @@ import gymnasium as gym
 import numpy as np
 
 from autoreward.envs.make import make_env
-from autoreward.tasks import TaskCard
+from autoreward.tasks import TaskCard, resolve_task
 from autoreward.training.evaluator import EVAL_SEED_OFFSET, Policy
+from autoreward.training.models import TrainJob
+from autoreward.training.saved_policy import load_policy
 
 # Headless MuJoCo rendering; a user's explicit choice (osmesa) wins.
 os.environ.setdefault("MUJOCO_GL", "egl")
@@ -87,10 +89,6 @@ def run_job(ctx: Any) -> dict[str, Any]:
 
     It never loads the reward program (the clip shows the policy, not the reward). It starts the encoder (an
     ffmpeg process), then locks itself down (seccomp) before it reads the saved weights and films."""
-    from autoreward.tasks import resolve_task
-    from autoreward.training.models import TrainJob
-    from autoreward.training.saved_policy import load_policy
-
     params = ctx.params
     job = TrainJob.model_validate(params["job"])
     card = resolve_task(job.task)
