@@ -36,6 +36,13 @@ def sealed(value: Any) -> np.ndarray:
     return np.frombuffer(array.tobytes(), dtype=array.dtype).reshape(array.shape)
 
 
+def _frozen(value: np.ndarray) -> np.ndarray:
+    """Flagged read-only, for the snapshot's own copies (cheap, every step); what a program reads is ``sealed``
+    when a field is first read."""
+    value.flags.writeable = False
+    return value
+
+
 def is_sealed(array: np.ndarray) -> bool:
     """Whether ``array``'s memory is an immutable bytes object (the end of its ``.base`` chain)."""
     base: Any = array
@@ -93,7 +100,10 @@ class Field:
 
 
 class State:
-    """A read-only view of the env after one step; fields are computed on first access and cached."""
+    """A read-only view of the env after one step; fields are computed on first access and cached.
+
+    Every array a field gives out is ``sealed`` (a copy over immutable bytes) when first read, so no program can
+    make it writable again; sealing on read keeps the per-step snapshot as cheap as plain copies."""
 
     __slots__ = ("_cache", "_snap", "_spec")
 
@@ -156,7 +166,7 @@ class StateSpec:
     def snapshot(self, obs: Any) -> State:
         """Copy what the fields need from the env now, so the State stays valid after the next step."""
         snap = self._capture()
-        snap["obs"] = sealed(flat_obs(obs))
+        snap["obs"] = _frozen(flat_obs(obs))
         return State(self, snap)
 
 
@@ -278,7 +288,7 @@ def _body_velocities(s: Snapshot) -> np.ndarray:
     out[:, 0] = v0 + w1 * o2 - w2 * o1
     out[:, 1] = v1 + w2 * o0 - w0 * o2
     out[:, 2] = v2 + w0 * o1 - w1 * o0
-    s["body_velocity_all"] = sealed(out)
+    s["body_velocity_all"] = _frozen(out)
     return out
 
 
@@ -290,7 +300,7 @@ def _contacts(geoms: np.ndarray, geom_body: np.ndarray, nbody: int) -> np.ndarra
         between = b1 != b2
         touching[b1[between]] = 1.0
         touching[b2[between]] = 1.0
-    return sealed(touching)
+    return _frozen(touching)
 
 
 def _mujoco_fields(model: Any, env: gym.Env) -> tuple[list[Field], Callable[[], Snapshot]]:
@@ -373,17 +383,17 @@ def _mujoco_fields(model: Any, env: gym.Env) -> tuple[list[Field], Callable[[], 
     def capture() -> Snapshot:
         s: Snapshot = {
             "time": float(data.time),
-            "xpos": sealed(data.xpos),
-            "xmat": sealed(data.xmat),
-            "cvel": sealed(data.cvel),
-            "subtree_com": sealed(data.subtree_com),
+            "xpos": _frozen(data.xpos.copy()),
+            "xmat": _frozen(data.xmat.copy()),
+            "cvel": _frozen(data.cvel.copy()),
+            "subtree_com": _frozen(data.subtree_com.copy()),
             "rootid": rootid,
-            "site_xpos": sealed(data.site_xpos),
+            "site_xpos": _frozen(data.site_xpos.copy()),
         }
-        # Copy now what the next step changes; derive the rest when a field is first read.
-        s["qpos"] = sealed(data.qpos[qpos_idx])
-        s["qvel"] = sealed(data.qvel[qvel_idx])
-        s["contact_geoms"] = sealed(data.contact.geom[: data.ncon])
+        # Copy now what the next step changes (no view into the simulator); derive the rest when a field is read.
+        s["qpos"] = _frozen(data.qpos[qpos_idx])
+        s["qvel"] = _frozen(data.qvel[qvel_idx])
+        s["contact_geoms"] = _frozen(data.contact.geom[: data.ncon].copy())
         return s
 
     return fields, capture

