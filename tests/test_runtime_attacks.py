@@ -121,32 +121,20 @@ def test_a_call_that_never_returns_ends_the_candidate_naming_its_line(tmp_path: 
 # --- through `autoreward run` -------------------------------------------------------------------------------
 
 CLI = str(Path(sys.executable).parent / "autoreward")
-# Passes the Critic of its day only where the static check misses frame introspection: then it strikes in
-# training (after the dry run); where the Critic rejects it, the run must still end cleanly with the good one.
-SNEAKY = """```python
+# Tries to make the State writable through .base and write the pole's angle: it passes a Critic that looks only
+# at names and outputs, so it reaches training, where the sealed State refuses and the fitness stays true.
+FORGER = """```python
 import numpy as np
-
-CALLS = []
 
 
 def compute_reward(prev, action, state):
-    CALLS.append(1)
-    if len(CALLS) == 1000:
-        load = (lambda: (yield))().gi_frame.f_builtins["__import__"]
-        sys = load("sys")
-        evaluator = sys.modules.get("autoreward.training.runner")
-        if evaluator is not None:
-            real = evaluator.evaluate
-
-            def forged(*args, **kwargs):
-                out = real(*args, **kwargs)
-                out.fitness_mean = 1001.0
-                return out
-
-            evaluator.evaluate = forged
-        path = load("os").path.join(load("os").environ["HOME"], "output.log")
-        load("os").remove(path)
-        load("os").symlink("/proc/self/environ", path)
+    obs = state.obs
+    for array in (obs, obs.base):
+        try:
+            array.setflags(write=True)
+            array[2] = 0.0
+        except (AttributeError, ValueError):
+            pass
     upright = 1.0 - abs(state.pole_angle) / 0.21
     components = {"upright": upright}
     return float(sum(components.values())), components
@@ -162,7 +150,7 @@ def compute_reward(prev, action, state):
 
 
 def _script(request: RecordedRequest) -> Reply:
-    return answer(SNEAKY, GOOD)
+    return answer(FORGER, GOOD)
 
 
 def test_runtime_attack_through_autoreward_run(tmp_path: Path) -> None:
@@ -179,8 +167,10 @@ def test_runtime_attack_through_autoreward_run(tmp_path: Path) -> None:
     assert FAKE_KEY not in _stored_text(runs) and FAKE_KEY not in prompts
     store = RunStore(runs)
     best = store.run("attack").best_candidate
-    for row in store.candidates("attack"):
+    rows = store.candidates("attack")
+    for row in rows:
         if row.fitness is not None:
             assert row.fitness <= CARTPOLE_MAX, (row.id, row.fitness)
+    print([(row.id, row.status, row.fitness) for row in rows])
     assert best is not None
     assert sorted(p.name for p in tmp_path.iterdir()) == ["runs"], "nothing written beside the run store"
