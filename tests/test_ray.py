@@ -137,12 +137,12 @@ def test_a_killed_worker_is_retried_once_then_recorded_as_failed(ray_session: An
     finally:
         trainer.close()
     assert again.status == "ok", again.error
-    assert (tmp_path / "again" / "model.zip").is_file()
+    assert (tmp_path / "again" / "policy.pt").is_file()
     assert warnings["again"] == [warnings["again"][0]] and "retrying once" in warnings["again"][0]
     assert doomed.status == "failed" and doomed.failure == "internal"
     assert doomed.error.startswith("worker died twice: WorkerCrashedError"), doomed.error
     assert doomed.error.count("WorkerCrashedError") == 2
-    assert not (tmp_path / "doomed" / "model.zip").exists()
+    assert not (tmp_path / "doomed" / "policy.pt").exists()
 
 
 @pytest.mark.slow
