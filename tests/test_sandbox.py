@@ -79,8 +79,12 @@ def test_isolation_holds_without_the_static_check(program: Program, tmp_path: Pa
     report = run_in_sandbox(_job(program.source, program.task), scratch, LIMITS)
     text = report.describe() + " " + " ".join(str(r) for r in reasons_from_report(report))
     assert report.isolation == "bwrap"
-    assert report.status == program.sandbox_status, text
-    assert program.sandbox_text in text
+    if program.sandbox_status in SLOW_SANDBOX:
+        # CPU limit or wall time: which comes first depends on the machine's load, and both mean "too slow".
+        assert report.status in SLOW_SANDBOX, text
+    else:
+        assert report.status == program.sandbox_status, text
+        assert program.sandbox_text in text
     assert FAKE_KEY not in report.model_dump_json() and FAKE_KEY not in text
     assert program.traces() == []
 

@@ -13,7 +13,7 @@ import pytest
 
 from autoreward.envs.make import card_state_spec, make_card_env
 from autoreward.envs.state import NamedValues, State, is_sealed, sealed
-from autoreward.envs.wrapper import RewardWrapper
+from autoreward.envs.wrapper import ProgramReward
 from autoreward.tasks import resolve_task
 
 TASKS = ["hopper-forward", "ant-forward", "cartpole-balance", "pendulum-swingup", "reacher-reach"]
@@ -72,7 +72,7 @@ def test_no_array_reachable_from_a_state_can_be_made_writable(task: str) -> None
         states.append(state)
         return 0.0, {}
 
-    wrapped = RewardWrapper(env, program, card_state_spec(card, env))
+    wrapped = ProgramReward(env, program, card_state_spec(card, env))
     wrapped.reset(seed=0)
     for _ in range(5):
         wrapped.step(wrapped.action_space.sample())
