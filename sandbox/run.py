@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -38,8 +39,10 @@ from autoreward.sandbox.worker import FAULT_LOG, OUTPUT_LOG
 from autoreward.sanitize import clean_data
 
 EventHandler = Callable[[dict[str, Any]], None]
+log = logging.getLogger(__name__)
 MAX_LINE = 1 << 20  # longest protocol line read; a longer one is dropped, not buffered
 TAIL_CHARS = 2000
+READER_GRACE_S = 30.0  # how long the last lines may take to arrive after the worker ended (a loaded machine)
 MAX_INPUT_BYTES = 256 * 1024 * 1024
 _PROGRAM_FRAME = re.compile(rf'File "{re.escape(FILENAME)}", line (\d+)')
 _LAST_FRAME = re.compile(r'File "([^"]+)", line \d+ in (\S+)')
@@ -107,7 +110,7 @@ def _run(
     finally:
         if proc.poll() is None:
             _kill(proc)
-    reader.join(timeout=5)
+    reader.join(timeout=READER_GRACE_S)
     elapsed = time.monotonic() - start
     report = _explain(proc.returncode, reader.report, timed_out, elapsed, work, limits, mode)
     report.seconds = elapsed
@@ -133,6 +136,12 @@ class _Reader(threading.Thread):
         self.report: dict[str, Any] | None = None
 
     def run(self) -> None:
+        try:
+            self._read()
+        except (OSError, ValueError) as err:  # the pipe went away under us: nothing more will come
+            log.debug("worker channel closed: %s", err)
+
+    def _read(self) -> None:
         truncated = False
         while line := self.stream.readline(MAX_LINE):
             if not line.endswith(b"\n"):
@@ -153,7 +162,10 @@ class _Reader(threading.Thread):
         if message.get("type") == "report":
             self.report = message
         elif message.get("type") == "event" and self.on_event is not None:
-            self.on_event(clean_data(message.get("data") or {}))
+            try:
+                self.on_event(clean_data(message.get("data") or {}))
+            except Exception as err:  # a display problem must never cost the job its report
+                log.warning("a progress event could not be shown: %s: %s", type(err).__name__, err)
 
 
 def _explain(

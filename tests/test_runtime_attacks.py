@@ -163,7 +163,7 @@ def test_runtime_attack_through_autoreward_run(tmp_path: Path) -> None:
         done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=900, cwd=tmp_path)
         prompts = " ".join(r.prompt_text for r in server.requests)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "Traceback" not in done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr, done.stderr[-5000:]
     assert FAKE_KEY not in _stored_text(runs) and FAKE_KEY not in prompts
     store = RunStore(runs)
     best = store.run("attack").best_candidate
