@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from autoreward.observer import LoopObserver
     from autoreward.tasks import TaskCard
 
+from autoreward._layout import map_source_tree
+
 __version__ = "0.1.0"
 __all__ = [
     "AutorewardError",
@@ -103,3 +105,6 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted([*globals(), *_HOMES])
+
+
+map_source_tree()

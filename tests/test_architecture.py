@@ -26,6 +26,7 @@ LAYERS: dict[str, int] = {
     "autoreward.errors": 0,
     "autoreward.types": 0,
     "autoreward.machine": 0,
+    "autoreward._layout": 0,  # maps envs/, sandbox/ and prompts/ into a source tree
     "autoreward.critic.verdict": 0,  # the Critic's typed output: a value the extraction makes too, read by all after
     "autoreward.config": 0,
     "autoreward.runconfig": 0,
