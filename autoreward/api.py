@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import sys
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -338,6 +339,7 @@ class RewardWrapper:
         if spec is None or spec.loader is None:
             raise AutorewardError(f"{path} cannot be loaded as a Python module")
         module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # its dataclasses look their module up while it loads
         spec.loader.exec_module(module)
         wrapper = getattr(module, "RewardWrapper", None)
         if wrapper is None:
