@@ -30,6 +30,7 @@ _FIX = {
     "success_threshold": "give a number the fitness must reach, e.g. success_threshold = 2.0",
     "env_kwargs": "give a table, e.g. env_kwargs = { frame_skip = 4 }",
     "module": "give an importable module or a .py path relative to the card",
+    "subgoals": "give a list of strings, e.g. subgoals = [\"carrying['key']: 0 -> 1 when the key is picked up\"]",
 }
 
 
@@ -66,6 +67,10 @@ class TaskCard(BaseModel):
     env_kwargs: dict[str, Any] = Field(default_factory=dict)
     module: str | None = None
     family: str = "custom"
+    subgoals: list[str] = Field(
+        default_factory=list,
+        description="State fields that mark progress towards a sparse goal, each 'field: what its change means'",
+    )
     source: Path | None = Field(default=None, exclude=True)
 
     @field_validator("name")
@@ -105,6 +110,14 @@ class TaskCard(BaseModel):
         if isinstance(self.fitness, str):
             return METRICS[self.fitness]
         return FitnessSpec(self.fitness.expr, self.fitness.reduce, "the card's own expression", self.fitness.unit)
+
+    @property
+    def sparse(self) -> bool:
+        """Whether the fitness only says "done or not" at the end: a success rate or the maximum of an
+        indicator. A random policy then sees no gradient, so prompts ask for progress terms between sub-goals."""
+        if isinstance(self.fitness, str):
+            return self.fitness == "success_rate"
+        return self.fitness is not None and self.fitness.reduce == "max"
 
     @property
     def fitness_text(self) -> str:
