@@ -12,6 +12,7 @@ from autoreward.config import LLMSettings, with_model_defaults
 from autoreward.critic.verdict import Reason
 from autoreward.describe import EnvDescription
 from autoreward.errors import AutorewardError
+from autoreward.examples import example_source
 from autoreward.extract import extract_program
 from autoreward.feedback import Feedback
 from autoreward.llm import Budget, CallRecord, ChatMessage, complete
@@ -74,11 +75,15 @@ class Designer:
     ) -> list[ChatMessage]:
         prompts = self.settings.prompts_dir
         text = description if isinstance(description, str) else description.render(prompts)
+        # A stored description from an older run is text only: then the prompts cannot fit the action space.
+        action_kind = None if isinstance(description, str) else description.action.kind
+        context: dict[str, Any] = {"card": card, "description": text.rstrip(), "action_kind": action_kind}
         suffix = "_skeleton" if self.skeleton else ""
         if feedback is None:
-            user = render_prompt(f"design{suffix}.j2", prompts, card=card, description=text.rstrip())
+            example = example_source(card.family, action_kind, prompts)
+            user = render_prompt(f"design{suffix}.j2", prompts, example=example, **context)
         else:
-            user = render_prompt(f"revise{suffix}.j2", prompts, card=card, description=text.rstrip(), feedback=feedback)
+            user = render_prompt(f"revise{suffix}.j2", prompts, feedback=feedback, **context)
         return [
             ChatMessage(role="system", content=render_prompt(f"system{suffix}.j2", prompts)),
             ChatMessage(role="user", content=user),
