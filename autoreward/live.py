@@ -15,11 +15,12 @@ from rich.table import Table
 from autoreward.observer import LoopObserver
 from autoreward.store import CandidateRow
 
-_STYLE = {"trained": "green", "accepted": "cyan", "rejected": "red", "failed": "red", "designed": "white"}
+_STYLE = {"trained": "green", "accepted": "cyan", "rejected": "red", "failed": "red", "designed": "white",
+          "duplicate": "yellow"}  # fmt: skip
 
 
 def _verdict_text(row: CandidateRow) -> str:
-    if row.status in ("rejected", "failed"):
+    if row.status in ("rejected", "failed", "duplicate"):
         return row.failure_reasons()[0]
     warnings = [r for r in (row.verdict or {}).get("reasons", []) if r.get("severity") == "warning"]
     return f"ok ({len(warnings)} warnings)" if row.verdict and warnings else ("ok" if row.verdict else "")

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-Stage = Literal["extract", "static", "dryrun", "review"]
+Stage = Literal["extract", "static", "dryrun", "review", "duplicate"]
 
 
 class Reason(BaseModel):
