@@ -16,14 +16,14 @@ from autoreward.runs import create_run
 from autoreward.store import RunStore
 from autoreward.tasks import resolve_task
 
-BASE = '''import numpy as np
+BASE = """import numpy as np
 
 
 def compute_reward(prev, action, state):
     closer = prev.distance["goal"] - state.distance["goal"]
     components = {"progress": 1.0 * closer, "time": -0.01}
     return float(sum(components.values())), components
-'''
+"""
 
 TRIVIAL = '''import numpy as np
 def compute_reward(p, a, s):
