@@ -13,10 +13,17 @@ from pathlib import Path
 
 from autoreward.envs.suites import suite_for
 from autoreward.errors import AutorewardError
+from autoreward.reward import parse_program
 from autoreward.templates import environment
 
-# Modules that make up the standalone State builder and Wrapper, in dependency order.
-_MODULES = ("state.py", "manipulation.py", "classic.py", "wrapper.py")
+# Modules that make up the standalone State builder, Wrapper and reward contract, in dependency order.
+_MODULES = (
+    ("autoreward.envs", "state.py"),
+    ("autoreward.envs", "manipulation.py"),
+    ("autoreward.envs", "classic.py"),
+    ("autoreward.envs", "wrapper.py"),
+    ("autoreward.reward", "contract.py"),
+)
 
 
 def _segment(lines: list[str], node: ast.stmt) -> str:
@@ -28,7 +35,7 @@ def _segment(lines: list[str], node: ast.stmt) -> str:
 def _split(source: str) -> tuple[list[ast.Import | ast.ImportFrom], list[str]]:
     """(external imports, other top-level statements) of a module, dropping its docstring and the
     ``__future__`` and autoreward imports, which the standalone file does not need."""
-    tree = ast.parse(source)
+    tree = parse_program(source)
     lines = source.splitlines(keepends=True)
     imports: list[ast.Import | ast.ImportFrom] = []
     body: list[str] = []
@@ -60,11 +67,10 @@ def _merge_imports(imports: list[ast.Import | ast.ImportFrom]) -> list[str]:
 
 
 def _module_sources() -> tuple[list[ast.Import | ast.ImportFrom], list[str]]:
-    envs = resources.files("autoreward.envs")
     imports: list[ast.Import | ast.ImportFrom] = []
     bodies: list[str] = []
-    for name in _MODULES:
-        mod_imports, mod_body = _split((envs / name).read_text(encoding="utf-8"))
+    for package, name in _MODULES:
+        mod_imports, mod_body = _split((resources.files(package) / name).read_text(encoding="utf-8"))
         imports += mod_imports
         bodies.append("\n\n\n".join(mod_body))
     return imports, bodies

@@ -18,12 +18,18 @@ from autoreward.envs.state import State, StateSpec
 RewardFn = Callable[[State, np.ndarray, State], tuple[float, dict[str, float]]]
 
 
+BUILTIN_COMPONENT = "builtin"
+
+
 class RewardWrapper(gym.Wrapper):
     """``reward = compute_reward(prev, action, state)[0]``; ``info`` gains ``builtin_reward`` and
     ``reward_components``, and the wrapper keeps ``state`` (the latest State) for callers that want it.
-    The StateSpec is ``state_spec``: ``spec`` is gymnasium's EnvSpec, read-only on a Wrapper."""
+    The StateSpec is ``state_spec``: ``spec`` is gymnasium's EnvSpec, read-only on a Wrapper.
 
-    def __init__(self, env: gym.Env, compute_reward: RewardFn, spec: StateSpec) -> None:
+    ``compute_reward=None`` keeps the env's own reward, recorded as the one component ``builtin``: the
+    baseline that no program is loaded for, tracked and analysed like any candidate."""
+
+    def __init__(self, env: gym.Env, compute_reward: RewardFn | None, spec: StateSpec) -> None:
         super().__init__(env)
         self.compute_reward = compute_reward
         self.state_spec = spec
@@ -38,7 +44,10 @@ class RewardWrapper(gym.Wrapper):
         obs, builtin, terminated, truncated, info = self.env.step(action)
         prev, state = self.state, self.state_spec.snapshot(obs)
         assert prev is not None, "call reset() before step()"
-        total, components = self.compute_reward(prev, np.asarray(action), state)
+        if self.compute_reward is None:
+            total, components = float(builtin), {BUILTIN_COMPONENT: float(builtin)}
+        else:
+            total, components = self.compute_reward(prev, np.asarray(action), state)
         self.state = state
         info["builtin_reward"] = float(builtin)
         info["reward_components"] = components

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from autoreward.reward import FILENAME
 from autoreward.sandbox.isolation import Isolation, choose_isolation, worker_env, wrap_command
 from autoreward.sandbox.jobs import Job, WorkerRequest
 from autoreward.sandbox.limits import Limits
@@ -29,7 +30,7 @@ from autoreward.sandbox.worker import FAULT_LOG, OUTPUT_LOG
 EventHandler = Callable[[dict[str, Any]], None]
 MAX_LINE = 1 << 20  # longest protocol line read; a longer one is dropped, not buffered
 TAIL_CHARS = 2000
-_PROGRAM_FRAME = re.compile(r'File "<reward>", line (\d+)')
+_PROGRAM_FRAME = re.compile(rf'File "{re.escape(FILENAME)}", line (\d+)')
 _LAST_FRAME = re.compile(r'File "([^"]+)", line \d+ in (\S+)')
 
 

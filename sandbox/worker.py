@@ -23,6 +23,7 @@ import traceback
 from pathlib import Path
 from typing import IO, Any
 
+from autoreward.reward import error_line, load_reward
 from autoreward.sandbox.jobs import JobContext, WorkerRequest, resolve_job
 from autoreward.sandbox.limits import apply_limits
 from autoreward.sandbox.seccomp import install_filter
@@ -50,13 +51,6 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def _program_line(err: BaseException) -> int | None:
-    from autoreward.training.program import program_line
-
-    line = getattr(err, "line", None)
-    return line if isinstance(line, int) else program_line(err)
-
-
 def classify(err: BaseException) -> dict[str, Any]:
     """The report for an exception that escaped the job: status, type, message and the program's line."""
     status = "exception"
@@ -74,7 +68,7 @@ def classify(err: BaseException) -> dict[str, Any]:
         "error": {
             "type": type(err).__name__,
             "message": message[:2000],
-            "line": _program_line(err),
+            "line": error_line(err),
             "traceback": "".join(traceback.format_exception(err))[-4000:],
         },
     }
@@ -92,8 +86,6 @@ def main() -> int:
     events = _take_event_channel(scratch)
     _die_with_parent()
     apply_limits(request.limits)
-
-    from autoreward.training.program import load_reward
 
     ctx = JobContext(request.job, scratch, events, lambda: _lockdown(request), load_reward)
     try:

@@ -25,3 +25,9 @@ def unavailable(task: str) -> str | None:
 def task_params(tasks: list[str]) -> list:
     """``tasks`` for ``parametrize``: a task whose suite is missing here is skipped, naming what to install."""
     return [pytest.param(t, marks=pytest.mark.skip(reason=why)) if (why := unavailable(t)) else t for t in tasks]
+
+
+def needs_task(task: str) -> pytest.MarkDecorator:
+    """Skip a test built on ``task`` where its suite cannot run here, naming what to install."""
+    why = unavailable(task)
+    return pytest.mark.skipif(why is not None, reason=why or "")

@@ -13,6 +13,7 @@ import pytest
 from autoreward.envs.make import state_spec
 from autoreward.envs.wrapper import RewardWrapper
 from autoreward.export import write_standalone
+from autoreward.reward import load_reward
 
 PROGRAMS = {
     "Hopper-v5": """from __future__ import annotations
@@ -47,10 +48,8 @@ def compute_reward(prev, action, state):
 
 
 def _in_process(env_id: str, program: str) -> RewardWrapper:
-    namespace: dict = {}
-    exec(compile(program, "<reward>", "exec"), namespace)
     env = gym.make(env_id)
-    return RewardWrapper(env, namespace["compute_reward"], state_spec(env))
+    return RewardWrapper(env, load_reward(program), state_spec(env))
 
 
 @pytest.mark.parametrize("env_id", list(PROGRAMS))

@@ -16,7 +16,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from llm_server import ScriptedLLMServer, answer
-from suite_marks import task_params, unavailable
+from suite_marks import needs_task, task_params, unavailable
 
 from autoreward.describe import describe
 from autoreward.envs.fitness import EpisodeFitness
@@ -97,6 +97,7 @@ def test_metaworld_state_matches_simulator(task: str) -> None:
         env.close()
 
 
+@needs_task("metaworld-reach")
 def test_metaworld_success_is_the_envs_own_flag() -> None:
     """A proportional controller reaches the goal: MetaWorld says success and the fitness is 1; random is 0."""
     card = catalog()["metaworld-reach"]
@@ -152,6 +153,7 @@ def test_fetch_state_matches_simulator(task: str) -> None:
         env.close()
 
 
+@needs_task("fetch-reach")
 def test_fetch_reach_success_fitness_and_export_replays_reward(tmp_path: Path) -> None:
     """Driving the grip to the goal makes gymnasium-robotics report is_success; the exported reward, given the
     env's raw dict observation, computes the same rewards as training's."""
@@ -246,6 +248,7 @@ def test_minigrid_state_matches_the_grid(task: str) -> None:
         assert carried, "random play picks the key up within 300 steps of DoorKey-5x5"
 
 
+@needs_task("minigrid-lavagap")
 def test_minigrid_success_is_the_mission_done() -> None:
     """Walking a shortest path around the lava reaches the goal: success 1; walking into lava: success 0."""
     card = catalog()["minigrid-lavagap"]
@@ -337,6 +340,7 @@ def test_crafter_state_matches_the_game(task: str) -> None:
         env.close()
 
 
+@needs_task("crafter-collect-wood")
 def test_crafter_fitness_is_the_achievement_unlocked() -> None:
     """Walking to the nearest tree in view and hitting it unlocks collect_wood: the card's fitness turns 1."""
     card = catalog()["crafter-collect-wood"]

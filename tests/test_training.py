@@ -12,11 +12,11 @@ import pytest
 
 from autoreward.envs.make import card_state_spec, make_card_env
 from autoreward.envs.wrapper import RewardWrapper
+from autoreward.reward import RewardProgramError, load_reward, locate_nonfinite
 from autoreward.tasks import resolve_task
 from autoreward.training.hyperparams import ppo_kwargs, settings_for
 from autoreward.training.job import TrainJob, train_candidate
 from autoreward.training.parallel import train_many
-from autoreward.training.program import RewardProgramError, load_reward, locate_nonfinite
 from autoreward.training.stats import WindowRecorder
 from autoreward.training.tracking import TrackedEnv
 

@@ -9,7 +9,6 @@ named components that sum to it, and a per-call cost training can afford.
 from __future__ import annotations
 
 import errno
-import math
 import signal
 import tempfile
 import time
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from autoreward.critic.verdict import Reason
+from autoreward.reward import ContractError, locate_nonfinite, program_line, to_numbers, value_problem
 
 if TYPE_CHECKING:
     import gymnasium as gym
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 DEFAULT_STEPS = 300
 CALL_BUDGET_MS = 1.0  # median cost per call above which training would slow down markedly (a PPO step ~0.6 ms)
 CALL_TIMEOUT_S = 1.0  # one call longer than this is a hang
-SUM_TOLERANCE = 1e-4
 DOMINANT_SHARE = 0.95
 
 
@@ -135,8 +134,6 @@ class Probe:
         self._check(out, t, index)
 
     def _raised(self, err: Exception, t: Transition, index: int) -> None:
-        from autoreward.training.program import program_line
-
         where = f"on step {index} ({t.rollout} rollout)"
         message = f"compute_reward raised {type(err).__name__}: {str(err)[:300]} {where}"
         self.findings.append({"severity": "error", "message": message, "line": program_line(err)})
@@ -145,39 +142,25 @@ class Probe:
     def _note(self, kind: str, example: str, t: Transition) -> None:
         count, first, line = self.problems.get(kind, (0, example, None))
         if count == 0 and kind == "nonfinite":
-            from autoreward.training.program import locate_nonfinite
-
             line = locate_nonfinite(self.fn, t.prev, t.action, t.state)
         self.problems[kind] = (count + 1, first, line)
 
     def _check(self, out: Any, t: Transition, index: int) -> None:
         where = f"step {index}, {t.rollout} rollout"
-        if not isinstance(out, tuple | list) or len(out) != 2:
-            self._contract(f"compute_reward must return (total, components); it returned {_kind(out)}")
+        try:
+            value, values = to_numbers(out)
+        except ContractError as err:
+            self._contract(str(err))
             return
-        total, comps = out
-        value = _scalar(total)
-        if value is None:
-            self._contract(f"the total must be a scalar float; it is {_kind(total)}")
-            return
-        if not isinstance(comps, dict) or not all(isinstance(k, str) for k in comps):
-            self._contract(f"components must be a dict of name -> float; they are {_kind(comps)}")
-            return
-        values = {name: _scalar(v) for name, v in comps.items()}
-        bad = [name for name, v in values.items() if v is None]
-        if bad:
-            self._contract(f"component {bad[0]!r} must be a scalar float; it is {_kind(comps[bad[0]])}")
-            return
-        finite = math.isfinite(value) and all(math.isfinite(v) for v in values.values())  # type: ignore[arg-type]
-        if not finite:
-            shown = ", ".join(f"{k}={v}" for k, v in values.items() if not math.isfinite(v))  # type: ignore[arg-type]
-            self._note("nonfinite", f"total={value}{', ' + shown if shown else ''} ({where})", t)
-            return
-        if values and abs(sum(values.values()) - value) > SUM_TOLERANCE * max(1.0, abs(value)):  # type: ignore[arg-type]
-            self._note("sum", f"components sum to {sum(values.values()):.6g} but the total is {value:.6g} ({where})", t)  # type: ignore[arg-type]
+        problem = value_problem(value, values)
+        if problem is not None:
+            kind, example = problem
+            self._note(kind, f"{example} ({where})", t)
+            if kind == "nonfinite":
+                return
         self.totals.append(value)
         for name, v in values.items():
-            self.components.setdefault(name, []).append(v)  # type: ignore[arg-type]
+            self.components.setdefault(name, []).append(v)
 
     def _contract(self, message: str) -> None:
         self.findings.append({"severity": "error", "message": message, "line": None})
@@ -261,25 +244,6 @@ def _stats(values: list[float]) -> dict[str, float]:
         return {}
     arr = np.asarray(values, dtype=np.float64)
     return {"mean": float(arr.mean()), "std": float(arr.std()), "min": float(arr.min()), "max": float(arr.max())}
-
-
-def _scalar(value: Any) -> float | None:
-    """``value`` as a float if it is one number (Python or numpy, 0-d arrays included), else None."""
-    if isinstance(value, bool):
-        return float(value)
-    if isinstance(value, int | float | np.integer | np.floating):
-        return float(value)
-    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "biuf":
-        return float(value)
-    return None
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, np.ndarray):
-        return f"an array of shape {value.shape}"
-    if isinstance(value, tuple | list):
-        return f"a {type(value).__name__} of length {len(value)}"
-    return f"a {type(value).__name__}"
 
 
 def _on_alarm(signum: int, frame: Any) -> None:

@@ -12,6 +12,7 @@ import difflib
 from collections.abc import Iterator, Mapping, Sequence
 
 from autoreward.critic.verdict import Reason
+from autoreward.reward import RewardProgramError, parse_program
 
 ALLOWED_IMPORTS = frozenset({"numpy", "math", "__future__"})
 
@@ -35,9 +36,9 @@ Fields = Mapping[str, Sequence[str]]  # field name -> its keys ("" entries or em
 def static_check(source: str, fields: Fields | None = None) -> list[Reason]:
     """All static reasons against ``source``; ``fields`` (the task's State) enables the field-name check."""
     try:
-        tree = ast.parse(source, filename="<reward>")
-    except SyntaxError as err:
-        return [_error(f"the program does not parse: {err.msg}", err.lineno)]
+        tree = parse_program(source)
+    except RewardProgramError as err:
+        return [_error(err.reason, err.line)]
     reasons = list(_check_imports(tree))
     reasons += _check_names(tree)
     func = _compute_reward(tree)

@@ -61,7 +61,7 @@ def rollout(env: RewardWrapper, policy: Policy, fitness: EpisodeFitness, seed: i
     )
 
 
-def evaluate(card: TaskCard, policy: Policy, reward_fn: RewardFn, episodes: int, seed: int) -> Evaluation:
+def evaluate(card: TaskCard, policy: Policy, reward_fn: RewardFn | None, episodes: int, seed: int) -> Evaluation:
     """Fitness, success rate (where the card has a threshold) and the built-in return over ``episodes``."""
     spec = card.require_fitness()
     env = make_card_env(card)

@@ -19,7 +19,9 @@ class TrainJob(BaseModel):
 
     candidate_id: str = "candidate"
     task: str = Field(description="catalog task name or path to a task card")
-    reward_source: str = Field(description="the reward program's source text")
+    reward_source: str | None = Field(
+        description="the reward program's source text; None: PPO on the env's own reward, no program loaded"
+    )
     timesteps: int | None = Field(default=None, gt=0, description="None: the card's budget")
     seed: int = 0
     n_envs: int | None = Field(default=None, gt=0, description="None: the hyper-parameter table's value")

@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from autoreward.errors import AutorewardError
+from autoreward.reward import RewardProgramError, load_reward, program_line
 from autoreward.tasks import TaskCard, resolve_task
 from autoreward.training import plots, trainer
 from autoreward.training.callbacks import CheckpointStatsCallback
 from autoreward.training.evaluator import evaluate
 from autoreward.training.hyperparams import settings_for
 from autoreward.training.models import EventSink, TrainJob, TrainResult, failed_result
-from autoreward.training.program import RewardProgramError, load_reward, program_line
 from autoreward.training.stats import WindowRecorder
 
 
@@ -39,7 +39,8 @@ class CandidateRun:
         self.scratch.mkdir(parents=True, exist_ok=True)
         try:
             card = resolve_task(job.task)
-            reward_fn = self.loader(job.reward_source)
+            # None: the env's own reward; no program is loaded at all.
+            reward_fn = None if job.reward_source is None else self.loader(job.reward_source)
         except RewardProgramError as err:
             return self._finish(failed_result(job, "reward", err, error_line=err.line))
         except AutorewardError as err:

@@ -7,29 +7,26 @@ locking itself down; the clip is filmed by a second, program-free ``video`` job 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
+from autoreward.sandbox.jobs import Job
+from autoreward.sandbox.limits import Limits
+from autoreward.sandbox.run import run_in_sandbox
 from autoreward.tasks import TaskCard, resolve_task
 from autoreward.training.models import EventSink, TrainJob, TrainResult
 
 
-def training_limits(timesteps: int) -> Any:
+def training_limits(timesteps: int) -> Limits:
     """Generous CPU and wall time for the budget (>= 50 steps/s on a loaded machine, plus set-up, evaluation
     and plots), a firm memory cap."""
-    from autoreward.sandbox.limits import Limits
-
     seconds = 600 + timesteps / 50
     return Limits(wall_seconds=seconds, cpu_seconds=int(seconds), memory_mb=6144, open_files=1024, file_size_mb=512)
 
 
 def train_in_sandbox(job: TrainJob, scratch: Path, on_event: EventSink | None = None) -> TrainResult:
     """Train ``job`` in an isolated worker; any way the worker ends becomes a TrainResult."""
-    from autoreward.sandbox.jobs import Job
-    from autoreward.sandbox.run import run_in_sandbox
-
     card = resolve_task(job.task)
     expose = [card.source.parent] if card.source is not None else []
-    sandbox_job = Job(kind="train", source=job.reward_source, params=job.model_dump(mode="json"), expose=expose)
+    sandbox_job = Job(kind="train", source=job.reward_source or "", params=job.model_dump(mode="json"), expose=expose)
     report = run_in_sandbox(sandbox_job, scratch, training_limits(job.timesteps or card.timesteps), on_event)
     if report.ok:
         result = TrainResult.model_validate(report.result)
@@ -49,10 +46,6 @@ def _film(
     job: TrainJob, card: TaskCard, scratch: Path, on_event: EventSink | None, expose: list[Path], result: TrainResult
 ) -> None:
     """A clip of the trained policy; a rendering problem is a warning, not a failed candidate."""
-    from autoreward.sandbox.jobs import Job
-    from autoreward.sandbox.limits import Limits
-    from autoreward.sandbox.run import run_in_sandbox
-
     params = {"task": job.task, "frames": job.video_frames, "size": job.video_size, "seed": job.seed}
     limits = Limits(wall_seconds=300, cpu_seconds=300, memory_mb=6144, open_files=1024, file_size_mb=256)
     report = run_in_sandbox(Job(kind="video", source="", params=params, expose=expose), scratch, limits)

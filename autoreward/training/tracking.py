@@ -15,7 +15,7 @@ import numpy as np
 from autoreward.envs.fitness import EpisodeFitness, FitnessSpec
 from autoreward.envs.state import State
 from autoreward.envs.wrapper import RewardWrapper
-from autoreward.training.program import RewardProgramError, locate_nonfinite
+from autoreward.reward import ContractError, RewardProgramError, checked, locate_nonfinite
 from autoreward.training.stats import ComponentAccumulator, EpisodeRecord, WindowRecorder
 
 
@@ -54,7 +54,7 @@ class TrackedEnv(gym.Wrapper):
         # Consumed here: SB3's DummyVecEnv deep-copies every info dict every step, so passing them on costs.
         components = info.pop("reward_components", None)
         builtin = info.pop("builtin_reward", 0.0)
-        total = self._check(reward, components, prev, action, state)
+        total, components = self._check(reward, components, prev, action, state)
         self._record_step(total, components, builtin)
         if self._fitness is not None and prev is not None and state is not None:
             self._fitness.step(prev, action, state, builtin, info)
@@ -63,26 +63,20 @@ class TrackedEnv(gym.Wrapper):
             self._end_episode(bool(terminated))
         return obs, total, terminated, truncated, info
 
-    def _check(self, reward: Any, components: Any, prev: Any, action: Any, state: Any) -> float:
-        """The reward as a float; anything non-finite or malformed stops training with the program's line."""
+    def _check(
+        self, reward: Any, components: Any, prev: Any, action: Any, state: Any
+    ) -> tuple[float, dict[str, float]]:
+        """The reward and its components as floats under the reward program's contract; a value outside it
+        stops training with the program's line."""
         try:
-            total = float(reward)
-        except (TypeError, ValueError):
-            raise RewardProgramError(
-                f"compute_reward returned {type(reward).__name__} as the reward, expected a float",
-                step=self._steps,
-            ) from None
-        if not isinstance(components, dict):
-            raise RewardProgramError(
-                f"compute_reward returned {type(components).__name__} as components, expected a dict",
-                step=self._steps,
-            )
-        bad = [k for k, v in components.items() if not _finite_scalar(v)]
-        if bad or not math.isfinite(total):
-            what = f"component {bad[0]!r} = {components[bad[0]]!r}" if bad else f"reward = {total}"
-            line = locate_nonfinite(self._reward_env.compute_reward, prev, np.asarray(action), state)
-            raise RewardProgramError(f"non-finite or non-scalar {what}", line=line, step=self._steps)
-        return total
+            total, numbers = checked((reward, components))
+        except ContractError as err:
+            program = self._reward_env.compute_reward
+            line = None
+            if err.kind == "nonfinite" and program is not None:
+                line = locate_nonfinite(program, prev, np.asarray(action), state)
+            raise RewardProgramError(str(err), line=line, step=self._steps) from None
+        return total, numbers
 
     def _record_step(self, total: float, components: dict[str, float], builtin: float) -> None:
         recorder = self._recorder
@@ -91,7 +85,6 @@ class TrackedEnv(gym.Wrapper):
         accs = recorder.components
         sums = self._sums
         for name, value in components.items():
-            value = float(value)
             acc = accs.get(name)
             if acc is None:
                 acc = accs[name] = ComponentAccumulator()
@@ -113,10 +106,3 @@ class TrackedEnv(gym.Wrapper):
                 component_sums=dict(self._sums),
             )
         )
-
-
-def _finite_scalar(value: Any) -> bool:
-    try:
-        return math.isfinite(float(value))
-    except (TypeError, ValueError):
-        return False

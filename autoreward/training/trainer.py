@@ -25,7 +25,7 @@ from autoreward.training.tracking import TrackedEnv
 
 
 def make_training_env(
-    card: TaskCard, reward_fn: RewardFn, n_envs: int, seed: int, recorder: WindowRecorder, normalize: bool,
+    card: TaskCard, reward_fn: RewardFn | None, n_envs: int, seed: int, recorder: WindowRecorder, normalize: bool,
     gamma: float = 0.99,
 ) -> VecEnv:  # fmt: skip
     """``n_envs`` copies of the card's env, each ``Monitor(TrackedEnv(RewardWrapper(env)))``."""

@@ -1,4 +1,4 @@
-# expect: dryrun: component 'penalty' must be a scalar float
+# expect: dryrun: component 'penalty' must be a real scalar
 import numpy as np
 
 

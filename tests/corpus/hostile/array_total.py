@@ -1,4 +1,4 @@
-# expect: dryrun: the total must be a scalar float
+# expect: dryrun: the total must be a real scalar
 import numpy as np
 
 

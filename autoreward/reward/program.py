@@ -1,11 +1,13 @@
-"""Load a reward program from its source text, and say which of ITS lines broke when it fails in training.
+"""A reward program's text: parsing it safely, loading it, and mapping a failure back to one of its lines.
 
-The program is compiled under the filename ``<reward>`` into a fresh namespace. That is only safe because this
-runs inside the sandboxed worker; the filename lets a traceback be mapped back to the program's own lines.
+Programs are compiled under the filename ``<reward>`` into a fresh namespace. Loading is only safe inside the
+sandboxed worker; parsing (``parse_program``) is safe anywhere, and bounded: a program is at most
+``MAX_SOURCE_CHARS`` long and ``MAX_DEPTH`` levels deep, so a hostile text cannot crash the parser.
 """
 
 from __future__ import annotations
 
+import ast
 import builtins
 import linecache
 import math
@@ -21,10 +23,13 @@ from autoreward.envs.wrapper import RewardFn
 from autoreward.errors import AutorewardError
 
 FILENAME = "<reward>"
+MAX_SOURCE_CHARS = 200_000
+MAX_DEPTH = 100  # syntax-tree levels; real reward programs stay under 30
+MODULE_NAME = "autoreward_reward"  # the program's __name__: an ``if __name__ == "__main__":`` block never runs
 
 
 class RewardProgramError(AutorewardError):
-    """The reward program raised, or returned a non-finite or malformed value, while the policy trained."""
+    """The reward program does not parse or load, raised, or returned a value outside the contract."""
 
     def __init__(self, message: str, line: int | None = None, step: int | None = None) -> None:
         where = f" at line {line} of the reward program" if line is not None else ""
@@ -35,14 +40,54 @@ class RewardProgramError(AutorewardError):
         self.step = step
 
 
+def parse_program(source: str) -> ast.Module:
+    """The syntax tree of ``source``; any text the parser cannot take (too long, too deep, not Python) raises
+    RewardProgramError with one line saying why, never RecursionError or MemoryError."""
+    if len(source) > MAX_SOURCE_CHARS:
+        raise RewardProgramError(
+            f"the program is {len(source)} characters long, over the limit of {MAX_SOURCE_CHARS}: a reward "
+            "program is a short function"
+        )
+    try:
+        tree = ast.parse(source, filename=FILENAME)
+    except SyntaxError as err:
+        raise RewardProgramError(f"the program does not parse: {err.msg}", line=err.lineno) from None
+    except (RecursionError, MemoryError, ValueError) as err:
+        raise RewardProgramError(
+            f"the program is too deeply nested or too large to parse ({type(err).__name__}): split long "
+            "expressions into named steps"
+        ) from None
+    deep = _too_deep(tree)
+    if deep is not None:
+        raise RewardProgramError(
+            f"the program nests expressions more than {MAX_DEPTH} levels deep: split them into named steps",
+            line=deep or None,
+        )
+    return tree
+
+
+def _too_deep(tree: ast.AST) -> int | None:
+    """The line of the first node deeper than MAX_DEPTH (0 if it has none), or None; iterative, so no
+    recursion limit to hit."""
+    stack = [(tree, 0, 0)]
+    while stack:
+        node, depth, line = stack.pop()
+        line = getattr(node, "lineno", line)
+        if depth > MAX_DEPTH:
+            return line
+        stack.extend((child, depth + 1, line) for child in ast.iter_child_nodes(node))
+    return None
+
+
 def load_reward(source: str) -> RewardFn:
     """``compute_reward`` from ``source``; syntax errors and a missing function carry the program's line."""
+    tree = parse_program(source)
     linecache.cache[FILENAME] = (len(source), None, source.splitlines(keepends=True), FILENAME)
     try:
-        code = compile(source, FILENAME, "exec")
-    except SyntaxError as err:
-        raise RewardProgramError(f"SyntaxError: {err.msg}", line=err.lineno) from None
-    namespace: dict[str, Any] = {"__name__": "autoreward_reward", "__builtins__": builtins}
+        code = compile(tree, FILENAME, "exec")
+    except (SyntaxError, RecursionError, MemoryError) as err:
+        raise RewardProgramError(f"{type(err).__name__} while compiling", line=getattr(err, "lineno", None)) from None
+    namespace: dict[str, Any] = {"__name__": MODULE_NAME, "__builtins__": builtins}
     try:
         exec(code, namespace)
     except Exception as err:
@@ -61,6 +106,12 @@ def program_line(err: BaseException) -> int | None:
         if frame.f_code.co_filename == FILENAME:
             line = lineno
     return line
+
+
+def error_line(err: BaseException) -> int | None:
+    """``err.line`` where the error carries one (RewardProgramError), else its traceback's program line."""
+    line = getattr(err, "line", None)
+    return line if isinstance(line, int) else program_line(err)
 
 
 def _nonfinite(value: Any) -> bool:
