@@ -77,7 +77,9 @@ class Designer:
         text = description if isinstance(description, str) else description.render(prompts)
         # A stored description from an older run is text only: then the prompts cannot fit the action space.
         action_kind = None if isinstance(description, str) else description.action.kind
-        context: dict[str, Any] = {"card": card, "description": text.rstrip(), "action_kind": action_kind}
+        context: dict[str, Any] = {
+            "card": card, "description": text.rstrip(), "action_kind": action_kind, "sparse": card.sparse,
+        }  # fmt: skip
         suffix = "_skeleton" if self.skeleton else ""
         if feedback is None:
             example = example_source(card.family, action_kind, prompts)
