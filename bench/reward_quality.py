@@ -12,7 +12,7 @@ seed) is stored under ``--root`` at once, so a killed bench resumes where it sto
 half-finished loop run).
 
     python bench/reward_quality.py [--tier cheap|mujoco] [--tasks a,b] [--model local] [--iterations 2]
-        [--samples K] [--timesteps T] [--seeds 3] [--eval-episodes 10] [--root DIR]
+        [--samples K] [--resample R] [--timesteps T] [--seeds 3] [--eval-episodes 10] [--root DIR]
 
 Per task the table shows valid programs per sample (accepted by the Critic, duplicates of accepted ones
 included), duplicates, the best candidate's fresh fitness and success rate, the baseline's, env steps, wall
@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from autoreward.errors import TaskError
 from autoreward.store import CandidateRow, RunStore
 from autoreward.tasks import resolve_task
 from autoreward.training.models import TrainJob, TrainResult
@@ -59,6 +60,7 @@ def _args() -> argparse.Namespace:
     parser.add_argument("--api-base")
     parser.add_argument("--iterations", type=int, default=3, help="loop iterations (the run's default: 3)")
     parser.add_argument("--samples", type=int, help="programs per iteration (default: the model's)")
+    parser.add_argument("--resample", type=int, help="rounds replacing rejected programs (default: the model's)")
     parser.add_argument("--timesteps", type=int, help="per-candidate budget (default: the card's)")
     parser.add_argument("--seeds", type=int, default=3, help="fresh training seeds per method (>= 3)")
     parser.add_argument("--eval-episodes", type=int, default=10, help="fresh evaluation episodes per seed")
@@ -69,20 +71,18 @@ def _args() -> argparse.Namespace:
 
 def _settings_key(args: argparse.Namespace, task: str) -> str:
     """Names a task's results by everything that changes them: a different budget is a different entry."""
-    what = [task, args.model, args.api_base, args.iterations, args.samples, args.timesteps, args.seeds,
-            args.eval_episodes]  # fmt: skip
+    what = [task, args.model, args.api_base, args.iterations, args.samples, args.resample, args.timesteps,
+            args.seeds, args.eval_episodes]  # fmt: skip
     return hashlib.sha256(json.dumps(what).encode()).hexdigest()[:8]
 
 
 class Results:
-    """One JSON file of finished pieces, rewritten after each: what a resumed bench reads back."""
+    """One task's finished pieces as one JSON file, rewritten after each: what a resumed bench reads back. One
+    file per task and settings, so benches on disjoint tasks may run at the same time on one root."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.data: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {}
-
-    def entry(self, key: str) -> dict[str, Any]:
-        return self.data.setdefault(key, {})
 
     def save(self) -> None:
         tmp = self.path.with_suffix(".tmp")
@@ -101,7 +101,7 @@ def run_loop(args: argparse.Namespace, task: str, run_id: str, entry: dict[str, 
     else:
         command = [*CLI, "run", task, "--run-id", run_id, "--model", args.model, "--iterations", str(args.iterations),
                    "--seed", "0", "--no-video", "--eval-episodes", str(args.eval_episodes)]  # fmt: skip
-        for flag, value in (("--samples", args.samples), ("--timesteps", args.timesteps),
+        for flag, value in (("--samples", args.samples), ("--timesteps", args.timesteps), ("--resample", args.resample),
                             ("--workers", args.workers), ("--api-base", args.api_base)):  # fmt: skip
             if value is not None:
                 command += [flag, str(value)]
@@ -221,10 +221,13 @@ def main() -> None:
         raise SystemExit("--seeds must be at least 1 (the issue asks for >= 3)")
     tasks = args.tasks.split(",") if args.tasks else TIERS["cheap"] + (TIERS["mujoco"] if args.tier == "mujoco" else [])
     for task in tasks:
-        resolve_task(task)  # an unknown name stops here, before any work
+        try:
+            resolve_task(task)  # an unknown name stops here, before any work
+        except TaskError as err:
+            raise SystemExit(str(err)) from None
     args.root.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("MUJOCO_GL", "egl")
-    results = Results(args.root / "results.json")
+    (args.root / "results").mkdir(exist_ok=True)
     load = os.getloadavg()[0]
     print(f"model {args.model}; iterations {args.iterations}; samples {args.samples or 'model default'}; "
           f"timesteps {args.timesteps or 'card'}; seeds {args.seeds}; eval episodes {args.eval_episodes}; "
@@ -232,7 +235,8 @@ def main() -> None:
     table = []
     for task in tasks:
         key = _settings_key(args, task)
-        entry = results.entry(f"{task}/{key}")
+        results = Results(args.root / "results" / f"{task}-{key}.json")
+        entry = results.data
         entry["run_id"] = f"rq-{task}-{key}"
         run_loop(args, task, entry["run_id"], entry, results)
         entry["loop"] = loop_summary(RunStore(args.root / "runs"), entry["run_id"])
