@@ -77,8 +77,10 @@ class Designer:
         text = description if isinstance(description, str) else description.render(prompts)
         # A stored description from an older run is text only: then the prompts cannot fit the action space.
         action_kind = None if isinstance(description, str) else description.action.kind
+        terminates = None if isinstance(description, str) else description.terminations > 0
         context: dict[str, Any] = {
             "card": card, "description": text.rstrip(), "action_kind": action_kind, "sparse": card.sparse,
+            "terminates": terminates,
         }  # fmt: skip
         suffix = "_skeleton" if self.skeleton else ""
         if feedback is None:

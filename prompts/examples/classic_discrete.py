@@ -1,17 +1,11 @@
-# Example task (MountainCar-v0, 3 discrete actions): drive the car up the right hill to the flag at position 0.5.
-import numpy as np
-
-
+# Example task (CartPole-v1, 2 discrete actions): keep the pole upright while moving the cart to x = +1.0 and
+# holding it there.
 def compute_reward(prev, action, state):
-    # The flag is out of reach at first: pay for the energy the car gains by rocking (a potential difference),
-    # so each swing that climbs higher than the last one earns something.
-    def energy(s):
-        return 0.5 * s.velocity**2 + 0.0025 * np.sin(3.0 * s.position)
-
+    # Falling ends the episode, so every step in a good state pays something positive: lasting is part of the task.
+    # No cost per step (it would teach falling early) and no action cost (a discrete action has no size).
     components = {
-        "energy_gain": 100.0 * (energy(state) - energy(prev)),
-        "height_gain": 1.0 * (state.position - prev.position),
-        "at_flag": 10.0 if state.position >= 0.5 else 0.0,
-        "time": -0.01,  # a discrete action has no size to penalise: a small cost per step asks for speed
+        "upright": 1.0 - abs(state.pole_angle) / 0.21,  # 1 when vertical, 0 at the failure angle
+        "approach": 5.0 * (abs(prev.cart_position - 1.0) - abs(state.cart_position - 1.0)),  # paid per step closer
+        "at_target": 0.5 if abs(state.cart_position - 1.0) < 0.1 else 0.0,
     }
     return float(sum(components.values())), components
