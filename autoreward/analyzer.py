@@ -314,3 +314,26 @@ def summarize(analysis: Analysis, complete: Callable[[str], str], prompts_dir: P
     """An optional LLM summary of the diagnosis: ``complete`` takes the prompt and returns the model's text."""
     prompt = render("analysis_summary.j2", prompts_dir, analysis=analysis, **context)
     return complete(prompt).strip()
+
+
+def hacking_flag(result: dict[str, Any] | None) -> str | None:
+    """A stored training result's reward hacking (or sign error) as one line for ``show`` and the web page: the
+    candidate's own return rose while the true fitness stalled or fell. None when training shows neither."""
+    if not result or not result.get("checkpoints"):
+        return None
+    train = TrainResult.model_validate(result)
+    move = fitness_movement(train)
+    components = component_trends(train.checkpoints)
+    grew = max(components, key=lambda c: c.last - c.first, default=None)
+    found = modes.return_against_fitness(
+        move.reward_first, move.reward_last, move.trend, move.first, move.last, move.reward_fitness_correlation,
+        grew.name if grew is not None and grew.last > grew.first else None,
+    )  # fmt: skip
+    if found is None:
+        return None
+    e = found.evidence
+    what = "reward hacking" if found.kind == "reward_hacking" else "sign error"
+    return (
+        f"{what}: own return {e['reward_first']:.3g} -> {e['reward_last']:.3g} while true fitness "
+        f"{e['fitness_first']:.3g} -> {e['fitness_last']:.3g}"
+    )

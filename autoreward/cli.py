@@ -403,6 +403,7 @@ def show(
     runs_dir: RunsDir = None,
 ) -> None:
     """One run's iterations, candidates, verdicts and fitness."""
+    from autoreward.analyzer import hacking_flag
     from autoreward.live import _verdict_text
     from autoreward.store import RunStore
 
@@ -413,7 +414,8 @@ def show(
     if as_json:
         data = {
             **_run_summary(store, run), "config": run.config, "meta": run.meta,
-            "llm_usage": usage, "candidates": [vars(c) for c in candidates],
+            "llm_usage": usage,
+            "candidates": [{**vars(c), "reward_hacking": hacking_flag(c.result)} for c in candidates],
         }  # fmt: skip
         typer.echo(json.dumps(data, indent=2, default=str))
         return
@@ -427,7 +429,9 @@ def show(
             table.add_column(column, overflow="fold")
         for c in (c for c in candidates if c.iteration == iteration):
             fitness = "-" if c.fitness is None else f"{c.fitness:.4g}"
-            table.add_row(c.id.rpartition("/")[2], c.status, fitness, _verdict_text(c))
+            flag = hacking_flag(c.result)
+            verdict = _verdict_text(c) + (f"; {flag}" if flag else "")
+            table.add_row(c.id.rpartition("/")[2], c.status, fitness, verdict)
         stdout.print(table)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from autoreward.analyzer import analyze, analyze_iteration, summarize
+from autoreward.analyzer import analyze, analyze_iteration, hacking_flag, summarize
 from autoreward.tasks import resolve_task
 from autoreward.training.models import TrainResult
 from autoreward.training.stats import Checkpoint, ComponentStats, EpisodeSummary, Evaluation
@@ -211,3 +211,13 @@ def test_the_revision_leads_with_the_best_candidates_top_two_modes() -> None:
     head = text.split("\n\n")[0]
     assert head.startswith("Fix first (iteration 1, candidate 1, the best candidate):")
     assert "1. Sign error:" in head and "2. Flooding: `alive`" in head and "Fix: flip the sign of `forward`" in head
+
+
+def test_show_and_the_web_page_get_a_one_line_hacking_flag() -> None:
+    parts = [{"wiggle": _component(0.2 * i, 0.5), "forward": _component(0.3, 0.5)} for i in range(6)]
+    hacked = _result(checkpoints=_run([1.0, 1.02, 0.99, 1.01, 1.0, 1.0], [2.0 + 3 * i for i in range(6)], parts))
+    flag = hacking_flag(hacked.model_dump(mode="json"))
+    assert flag == "reward hacking: own return 3.5 -> 15.5 while true fitness 1.01 -> 1"
+    healthy = _run([float(i) for i in range(6)], [float(i) for i in range(6)], parts)
+    assert hacking_flag(_result(checkpoints=healthy).model_dump(mode="json")) is None
+    assert hacking_flag(None) is None

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from autoreward.analyzer import hacking_flag
 from autoreward.preference import rankable
 from autoreward.store import CandidateRow, Run, RunStore
 from autoreward.web import charts
@@ -41,6 +42,7 @@ class CandidateView(BaseModel):
     timesteps: int | None
     files: dict[str, str]
     checkpoints: int
+    reward_hacking: str | None = None  # the Analyzer's flag: own return rose while the true fitness did not
 
 
 class IterationView(BaseModel):
@@ -122,6 +124,7 @@ def candidate_view(store: RunStore, row: CandidateRow) -> CandidateView:
         timesteps=result.get("timesteps"),
         files=candidate_files(row.run_id, store.run_dir(row.run_id), name, result.get("artifacts") or {}),
         checkpoints=len(result.get("checkpoints") or []),
+        reward_hacking=hacking_flag(row.result),
     )
 
 
