@@ -14,6 +14,7 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from autoreward.errors import AutorewardError
+from autoreward.runconfig import SAMPLES_WITH_PRUNING
 
 stdout = Console()
 stderr = Console(stderr=True)
@@ -190,6 +191,15 @@ def run(
         ),
     ] = None,
     eval_episodes: Annotated[int, typer.Option(min=1, help="Evaluation episodes per trained policy.")] = 5,
+    prune: Annotated[
+        bool,
+        typer.Option(
+            "--prune/--no-prune",
+            help="Successive halving on true fitness: cut candidates that trail at 1/9 and 1/3 of the budget "
+            f"(default samples then {SAMPLES_WITH_PRUNING}).",
+        ),
+    ] = True,
+    prune_factor: Annotated[int, typer.Option(min=2, help="Keep the top 1/factor of candidates at each rung.")] = 3,
     temperature: Annotated[float | None, typer.Option(help="Sampling temperature of the Designer.")] = None,
     max_llm_cost: Annotated[float | None, typer.Option(help="Stop before LLM spend passes this many USD.")] = None,
     max_llm_tokens: Annotated[int | None, typer.Option(help="Stop before LLM tokens pass this many.")] = None,
@@ -197,6 +207,21 @@ def run(
     resample: Annotated[
         int | None, typer.Option(min=0, max=16, help="Rounds of replacements for rejected programs (local: 3).")
     ] = None,
+    start_from: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--from",
+            help="A reward program to start from (repeatable): it is checked, trained in iteration 1 beside the "
+            "LLM's and shown to it as the program to improve. 'builtin': the env's own reward, as a yardstick.",
+        ),
+    ] = None,
+    examples_from_runs: Annotated[
+        bool,
+        typer.Option(
+            "--examples-from-runs",
+            help="Show the LLM the best programs of earlier runs on the same env (at most two, with their fitness).",
+        ),
+    ] = False,
     run_id: Annotated[str | None, typer.Option(help="Name of the run (default: TASK-DATE-TIME).")] = None,
     runs_dir: RunsDir = None,
     quiet: Quiet = False,
@@ -224,20 +249,39 @@ def run(
     from autoreward.local_llm.endpoint import default_to_local, is_local, prepare
 
     settings = default_to_local(settings, model or api_base, notify=_notice)
+    if prune and "samples" not in settings.model_fields_set:  # the compute halving saves buys more samples
+        settings = settings.model_copy(update={"samples": SAMPLES_WITH_PRUNING})
     prepare(settings)  # the local model is assembled and verified before any run is created
     if llm_review is None:  # a 1.5B model's review rejects sound programs: the static + dry-run Critic remains
         llm_review = not is_local(settings)
     card = resolve_task(task)
+    programs, verdicts = _checked_start(card, start_from or [])
     config = RunConfig(
         task=str(card.source) if card.source and task.endswith(".toml") else card.name, iterations=iterations,
         timesteps=timesteps, workers=workers, seed=seed, preference=preference, oracle_noise=oracle_noise,
         oracle_budget=oracle_budget, video=video, backend=backend, ray_address=ray_address, llm_review=llm_review,
-        eval_episodes=eval_episodes, llm=settings, gpus_per_candidate=gpus_per_candidate,
+        eval_episodes=eval_episodes, llm=settings, gpus_per_candidate=gpus_per_candidate, start_from=programs,
+        examples_from_runs=examples_from_runs, prune=prune, prune_factor=prune_factor,
     )  # fmt: skip
     store = RunStore(runs_dir)
-    new_id = create_run(store, card, config, run_id)
+    new_id = create_run(store, card, config, run_id, verdicts)
     stderr.print(f"run [bold]{new_id}[/] in {store.run_dir(new_id)}", highlight=False)
     _drive(store, new_id, quiet)
+
+
+def _checked_start(card: Any, values: list[str]) -> tuple[list[Any], list[Any]]:
+    """The programs to start from (the card's ``from``, then ``--from``), each accepted by the Critic, before
+    a run is created or any LLM asked; a rejected one stops here with one line per reason."""
+    from autoreward.critic import critique
+    from autoreward.start import check_start_programs, start_programs
+
+    programs = start_programs(card, values)
+
+    def judge(program: Any) -> Any:
+        stderr.print(f"checking {program.origin} with the Critic", highlight=False, soft_wrap=True)
+        return critique(program.source or "", card)
+
+    return programs, check_start_programs(programs, judge)
 
 
 @app.command()
@@ -247,10 +291,10 @@ def resume(
     quiet: Quiet = False,
 ) -> None:
     """Continue a killed or stopped run from its first unfinished stage."""
-    from autoreward.store import RunStore
+    from autoreward.store import RunStatus, RunStore
 
     store = RunStore(runs_dir)
-    if store.run(run_id).status == "finished":
+    if store.run(run_id).status == RunStatus.FINISHED:
         stderr.print(f"run {run_id} is already finished", highlight=False)
     _drive(store, run_id, quiet)
 
@@ -274,7 +318,8 @@ def _drive_loop(store: Any, run_id: str, quiet: bool, llm: Any) -> None:
     from autoreward.live import LiveObserver, PlainObserver
     from autoreward.loop import Loop, WaitingForPreference
     from autoreward.parts import default_parts
-    from autoreward.runs import finish_run, stored_card
+    from autoreward.runs import builtin_note, finish_run, stored_card
+    from autoreward.store import RunStatus
 
     card = stored_card(store, run_id)
     config = store.run(run_id).config
@@ -289,11 +334,14 @@ def _drive_loop(store: Any, run_id: str, quiet: bool, llm: Any) -> None:
         stderr.print(str(waiting), highlight=False, soft_wrap=True)
         return
     except (AutorewardError, KeyboardInterrupt) as err:
-        store.set_run(run_id, status="stopped")
+        store.set_run(run_id, status=RunStatus.STOPPED)
         if isinstance(err, KeyboardInterrupt):
             raise AutorewardError(f"interrupted: `autoreward resume {run_id}` continues where it stopped") from None
         raise AutorewardError(f"{err} (run {run_id} is stored: `autoreward resume {run_id}` continues)") from None
     plot, exported = finish_run(store, run_id, card)
+    note = builtin_note(store, run_id)
+    if note:
+        _notice(note)
     best = "none" if outcome.best_fitness is None else f"{outcome.best_fitness:.4g}"
     typer.echo(f"best fitness: {best} ({outcome.best_candidate or 'no trained candidate'})")
     typer.echo(f"run: {run_id}")
@@ -325,13 +373,11 @@ def _rank_in_terminal(store: Any, run_id: str, iteration: int, rows: list[Any]) 
     for column in ("#", "candidate", "fitness", "success", "video"):
         table.add_column(column, overflow="fold")
     for number, row in enumerate(rows, start=1):
-        result = row.result or {}
-        evaluation = result.get("evaluation") or {}
-        video = (result.get("artifacts") or {}).get("video")
-        success = evaluation.get("success_rate")
+        video = row.trained.artifacts.get("video") if row.trained else None
+        success = row.success_rate
         table.add_row(
-            str(number), row.id.rpartition("/")[2], f"{row.fitness:.4g}" if row.fitness is not None else "-",
-            "-" if success is None else f"{success:.0%}", str(store.candidate_dir(row.id) / video) if video else "-",
+            str(number), row.name, f"{row.fitness:.4g}" if row.fitness is not None else "-",
+            "-" if success is None else f"{success:.0%}", str(store.candidate_dir(row) / video) if video else "-",
         )  # fmt: skip
     stderr.print(table)
     labels = [row.id for row in rows]
@@ -374,26 +420,16 @@ def runs(as_json: JsonFlag = False, runs_dir: RunsDir = None) -> None:
     store = RunStore(runs_dir)
     rows = store.runs()
     if as_json:
-        typer.echo(json.dumps([_run_summary(store, r) for r in rows], indent=2))
+        typer.echo(json.dumps([store.summary(r).model_dump(mode="json") for r in rows], indent=2))
         return
     table = Table(title=f"{len(rows)} runs in {store.root}")
     for column in ("run", "task", "status", "iterations", "best fitness"):
         table.add_column(column, overflow="fold")
     for r in rows:
-        summary = _run_summary(store, r)
-        best = summary["best_fitness"]
-        table.add_row(r.id, r.task, r.status, str(summary["iterations"]), "-" if best is None else f"{best:.4g}")
+        summary = store.summary(r)
+        best = summary.best_fitness
+        table.add_row(r.id, r.task, r.status, str(summary.iterations), "-" if best is None else f"{best:.4g}")
     stdout.print(table)
-
-
-def _run_summary(store: Any, run: Any) -> dict[str, Any]:
-    candidates = store.candidates(run.id)
-    return {
-        "id": run.id, "task": run.task, "status": run.status, "created": run.created,
-        "iterations": len({c.iteration for c in candidates}), "candidates": len(candidates),
-        "best_candidate": run.best_candidate, "best_fitness": run.best_fitness,
-        "model": run.config.get("llm", {}).get("model"),
-    }  # fmt: skip
 
 
 @app.command()
@@ -413,7 +449,7 @@ def show(
     usage = store.llm_usage(run_id)
     if as_json:
         data = {
-            **_run_summary(store, run), "config": run.config, "meta": run.meta,
+            **store.summary(run).model_dump(mode="json"), "config": run.config, "meta": run.meta,
             "llm_usage": usage,
             "candidates": [{**vars(c), "reward_hacking": hacking_flag(c.result)} for c in candidates],
         }  # fmt: skip
@@ -431,7 +467,7 @@ def show(
             fitness = "-" if c.fitness is None else f"{c.fitness:.4g}"
             flag = hacking_flag(c.result)
             verdict = _verdict_text(c) + (f"; {flag}" if flag else "")
-            table.add_row(c.id.rpartition("/")[2], c.status, fitness, verdict)
+            table.add_row(c.display_name, c.status, fitness, verdict)
         stdout.print(table)
 
 
@@ -442,10 +478,14 @@ def export(
     runs_dir: RunsDir = None,
 ) -> None:
     """Write the best program as one standalone file (program + State builder + gymnasium Wrapper)."""
-    from autoreward.runs import export_best
+    from autoreward.runs import builtin_note, export_best
     from autoreward.store import RunStore
 
-    path = export_best(RunStore(runs_dir), run_id, output)
+    store = RunStore(runs_dir)
+    path = export_best(store, run_id, output)
+    note = builtin_note(store, run_id)
+    if note:
+        _notice(note)
     typer.echo(str(path))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from autoreward.examples import example_source
 from autoreward.extract import extract_program
 from autoreward.feedback import Feedback
 from autoreward.llm import Budget, CallRecord, ChatMessage, complete
+from autoreward.past_runs import PastProgram
 from autoreward.tasks import TaskCard
 from autoreward.templates import render
 
@@ -71,8 +73,13 @@ class Designer:
         return self.settings.prompt_style == "skeleton"
 
     def messages(
-        self, card: TaskCard, description: EnvDescription | str, feedback: Feedback | None = None
+        self,
+        card: TaskCard,
+        description: EnvDescription | str,
+        feedback: Feedback | None = None,
+        past: Sequence[PastProgram] = (),
     ) -> list[ChatMessage]:
+        """The prompt; ``past``: earlier runs' best programs, appended to a first design (``past_runs.j2``)."""
         prompts = self.settings.prompts_dir
         text = description if isinstance(description, str) else description.render(prompts)
         # A stored description from an older run is text only: then the prompts cannot fit the action space.
@@ -86,6 +93,8 @@ class Designer:
         if feedback is None:
             example = example_source(card.family, action_kind, prompts)
             user = render_prompt(f"design{suffix}.j2", prompts, example=example, **context)
+            if past:
+                user += "\n\n" + render_prompt("past_runs.j2", prompts, examples=list(past), card=card)
         else:
             user = render_prompt(f"revise{suffix}.j2", prompts, feedback=feedback, **context)
         return [
@@ -105,10 +114,11 @@ class Designer:
         description: EnvDescription | str,
         feedback: Feedback | None = None,
         k: int | None = None,
+        past: Sequence[PastProgram] = (),
     ) -> Design:
         """Sample ``k`` (default ``settings.samples``) programs in one call."""
         purpose = "design" if feedback is None else "revise"
-        messages = self.messages(card, description, feedback)
+        messages = self.messages(card, description, feedback, past)
         record = complete(
             messages, self.settings, n=k, budget=self.budget, purpose=purpose, extra_body=self.extra_body()
         )

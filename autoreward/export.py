@@ -88,8 +88,11 @@ def unexportable(env_id: str) -> str | None:
     )
 
 
-def standalone_source(program: str, *, task: str, env_id: str, run_id: str, fitness: float | None) -> str:
-    """The text of the exported file for ``program`` (the reward program's own source)."""
+def standalone_source(
+    program: str, *, task: str, env_id: str, run_id: str, fitness: float | None, descent: str = ""
+) -> str:
+    """The text of the exported file for ``program`` (the reward program's own source); ``descent``, a
+    sentence for the header, says which of the user's files the program descends from."""
     reason = unexportable(env_id)
     if reason:
         raise AutorewardError(f"{task}: {reason}")
@@ -101,15 +104,18 @@ def standalone_source(program: str, *, task: str, env_id: str, run_id: str, fitn
         env_id=env_id,
         run_id=run_id,
         fitness=fitness,
+        descent=descent,
         imports=_merge_imports([*imports, *program_imports]),
         modules=modules,
         program="\n\n\n".join(program_body),
     )
 
 
-def write_standalone(path: Path, program: str, *, task: str, env_id: str, run_id: str, fitness: float | None) -> Path:
+def write_standalone(
+    path: Path, program: str, *, task: str, env_id: str, run_id: str, fitness: float | None, descent: str = ""
+) -> Path:
     """Write the exported file and check that it compiles."""
-    text = standalone_source(program, task=task, env_id=env_id, run_id=run_id, fitness=fitness)
+    text = standalone_source(program, task=task, env_id=env_id, run_id=run_id, fitness=fitness, descent=descent)
     compile(text, str(path), "exec")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")

@@ -24,11 +24,14 @@ from autoreward.feedback import Feedback, PreferenceRanking, ProgramResult, Reje
 from autoreward.llm import Budget, CallRecord, LLMUnavailable
 from autoreward.normalise import program_key
 from autoreward.observer import LoopObserver
+from autoreward.past_runs import PastProgram, past_programs
 from autoreward.preference import oracle_ranking
 from autoreward.runconfig import RunConfig
-from autoreward.store import CandidateRow, RunStore
+from autoreward.start import StartRejected, add_start_candidates
+from autoreward.store import CandidateRow, RunStatus, RunStore, Status
 from autoreward.tasks import TaskCard
-from autoreward.training.models import TrainJob, TrainResult
+from autoreward.training.halving import Halving, HalvingConfig
+from autoreward.training.models import TrainJob, TrainResult, pruned_note
 from autoreward.training.parallel import train_many
 
 Review = Callable[[str, TaskCard], list[Reason]]
@@ -89,11 +92,13 @@ class Loop:
     # --- the run ----------------------------------------------------------------------------------------------
 
     def run(self) -> Outcome:
-        self.store.set_run(self.run_id, status="running")
+        self.store.set_run(self.run_id, status=RunStatus.RUNNING)
         description = self._description()
         iteration = 0
         for iteration in range(self.config.iterations):
             self.observer.iteration(iteration, self.config.iterations)
+            if iteration == 0:
+                self._start(description)
             self._design(iteration, description)
             self._critique(iteration, description)
             self._resample(iteration, description)
@@ -107,7 +112,9 @@ class Loop:
                 self._feedback(iteration)
         best = self.best()
         self.store.set_run(
-            self.run_id, status="finished", best=(best.id, best.fitness) if best and best.fitness is not None else None
+            self.run_id,
+            status=RunStatus.FINISHED,
+            best=(best.id, best.fitness) if best and best.fitness is not None else None,
         )
         return Outcome(
             self.run_id, best.id if best else None, best.fitness if best else None, iteration + 1, self._succeeded()
@@ -115,11 +122,22 @@ class Loop:
 
     def best(self, up_to: int | None = None) -> CandidateRow | None:
         """The trained candidate with the highest true fitness (up to and including iteration ``up_to``)."""
-        rows = [
-            r for r in self.store.candidates(self.run_id)
-            if r.status == "trained" and r.fitness is not None and (up_to is None or r.iteration <= up_to)
+        return self.store.best(self.run_id, up_to)
+
+    def _parent(self, iteration: int) -> CandidateRow | None:
+        """What an iteration's programs revise: after iteration 1, the program the run started from (the
+        prompt shows it as the one to improve); else the best so far."""
+        if iteration == 0:
+            return None
+        started = self._started(iteration - 1)
+        return started[0] if started else self.best(iteration - 1)
+
+    def _started(self, iteration: int) -> list[CandidateRow]:
+        """The user's programs of ``iteration`` that went through training (iteration 1 only has them)."""
+        return [
+            r for r in self.store.candidates(self.run_id, iteration)
+            if r.origin is not None and not r.builtin and r.status in (Status.TRAINED, Status.FAILED)
         ]  # fmt: skip
-        return max(rows, key=lambda r: r.fitness or 0.0, default=None)
 
     def _succeeded(self) -> bool:
         best = self.best()
@@ -143,6 +161,20 @@ class Loop:
     def _prompt_description(self, text: str) -> EnvDescription | str:
         return self.env_description if self.env_description is not None else text
 
+    def _start(self, description: str) -> None:
+        """The programs the run starts from become iteration 1's first candidates. Those checked when the run
+        was created are stored accepted; any the Critic rejects now stop the run before the LLM is asked."""
+        add_start_candidates(self.store, self.run_id, self.config.start_from)
+        self._critique(0, description)
+        lines = [
+            f"{row.origin}: {reason}"
+            for row in self.store.candidates(self.run_id, 0)
+            if row.origin is not None and row.status == Status.REJECTED
+            for reason in row.failure_reasons()
+        ]
+        if lines:
+            raise StartRejected("the Critic rejected the program to start from:\n" + "\n".join(lines))
+
     def _design(self, iteration: int, description: str) -> None:
         purpose = "design" if iteration == 0 else "revise"
         calls = self.store.llm_calls(self.run_id, iteration, purpose)
@@ -153,25 +185,42 @@ class Loop:
             self.observer.stage(
                 iteration, "design", f"asking {self.settings.model} for {self.settings.samples} programs"
             )
-            record = self.designer.design(self.card, self._prompt_description(description), feedback).record
+            past = self._past_programs() if iteration == 0 else []
+            record = self.designer.design(self.card, self._prompt_description(description), feedback, past=past).record
             call_id = self.store.add_llm_call(self.run_id, iteration, purpose, record.model_dump(mode="json"))
-        if self.store.candidates(self.run_id, iteration):
-            return
-        self._add_candidates(iteration, record, call_id, first_index=0)
+        self._add_candidates(iteration, record, call_id, first_index=self._first_llm_index(iteration))
+
+    def _past_programs(self) -> list[PastProgram]:
+        """With ``--examples-from-runs``, earlier runs' best programs on this env, chosen once and stored, so a
+        resumed run shows the same ones."""
+        if not self.config.examples_from_runs:
+            return []
+        stored = self.store.stage(self.run_id, 0, "past_programs")
+        if stored is None:
+            chosen = past_programs(self.store, self.card, self.run_id)
+            stored = [p.model_dump(mode="json") for p in chosen]
+            self.store.put_stage(self.run_id, 0, "past_programs", stored)
+            if chosen:
+                self.observer.message(f"examples from earlier runs: {', '.join(p.candidate_id for p in chosen)}")
+        return [PastProgram.model_validate(p) for p in stored]
+
+    def _first_llm_index(self, iteration: int) -> int:
+        """The LLM's candidates follow the programs the run starts from."""
+        return len(self.config.start_from) if iteration == 0 else 0
 
     def _add_candidates(self, iteration: int, record: CallRecord, call_id: int, first_index: int) -> None:
         """Store the candidates of one call as indices ``first_index``...; those already stored are kept."""
-        parent = self.best(iteration - 1) if iteration else None
+        parent = self._parent(iteration)
         stored = {r.idx for r in self.store.candidates(self.run_id, iteration)}
         for candidate in candidates_from(record):
             if first_index + candidate.index in stored:
                 continue
-            status, verdict = "designed", None
+            status, verdict = Status.DESIGNED, None
             if candidate.reason is not None:
-                status = "rejected"
+                status = Status.REJECTED
                 verdict = Verdict(reasons=[candidate.reason], stages_run=["extract"]).model_dump(mode="json")
             elif (original := self._duplicate_of(candidate.source)) is not None:
-                status = "duplicate"
+                status = Status.DUPLICATE
                 verdict = Verdict(reasons=[_duplicate_reason(original)], stages_run=[]).model_dump(mode="json")
             cid = self.store.add_candidate(
                 self.run_id, iteration, first_index + candidate.index, candidate.source, llm_call_id=call_id,
@@ -186,7 +235,7 @@ class Loop:
         if key is None:
             return None
         for row in self.store.candidates(self.run_id):
-            if row.status != "duplicate" and program_key(self.store.source(row.id) or "") == key:
+            if row.status != Status.DUPLICATE and program_key(self.store.source(row.id) or "") == key:
                 return row
         return None
 
@@ -199,14 +248,15 @@ class Loop:
         if not rounds or not designed:
             return
         asked = CallRecord.model_validate(designed[-1].record)
-        first_index = asked.n
+        first_index = self._first_llm_index(iteration) + asked.n
         for number in range(rounds):
             rows = self.store.candidates(self.run_id, iteration)
             calls = self.store.llm_calls(self.run_id, iteration, "resample")
             if number < len(calls):
                 call_id, record = calls[number].row_id, CallRecord.model_validate(calls[number].record)
             else:
-                wanted = (self.settings.samples or 0) - sum(r.status not in ("rejected", "duplicate") for r in rows)
+                counted = (Status.REJECTED, Status.DUPLICATE)
+                wanted = (self.settings.samples or 0) - sum(r.status not in counted for r in rows if r.origin is None)
                 if wanted <= 0:
                     return
                 self.observer.stage(
@@ -224,12 +274,13 @@ class Loop:
 
     def _critique(self, iteration: int, description: str) -> None:
         for row in self.store.candidates(self.run_id, iteration):
-            if row.status != "designed":
+            if row.status != Status.DESIGNED:
                 continue
             self.observer.stage(iteration, "critique", row.id)
             source = self.store.source(row.id) or ""
             scratch = self.store.candidate_dir(row.id) / "critic"
-            review = self._review(row, description) if self.config.llm_review else None
+            # a program the user brought is theirs to judge: the Critic checks it, the LLM does not review it
+            review = self._review(row, description) if self.config.llm_review and row.origin is None else None
             verdict = self.parts.critic(source, self.card, scratch, review)
             self.store.set_verdict(row.id, verdict.model_dump(mode="json"), verdict.accepted)
             self.observer.candidate(self.store.candidate(row.id))
@@ -253,29 +304,45 @@ class Loop:
         return review
 
     def _train(self, iteration: int) -> None:
-        pending = [r for r in self.store.candidates(self.run_id, iteration) if r.status == "accepted"]
+        pending = [r for r in self.store.candidates(self.run_id, iteration) if r.status == Status.ACCEPTED]
         if not pending:
             return
         self.observer.stage(iteration, "train", f"{len(pending)} candidates, {self.config.workers or 'all'} workers")
         scratches = [self.store.candidate_dir(r.id) / "train" for r in pending]
         for scratch in scratches:
             shutil.rmtree(scratch, ignore_errors=True)  # a half-finished training from a killed run starts over
+        halving = self._halving(iteration)
+        rungs = halving.config.rung_steps(self.config.timesteps or self.card.timesteps) if halving else []
         train_many(
-            [self._job(row) for row in pending], scratches, self.config.workers, on_event=self.observer.training,
-            on_result=self._store_result, train_one=self.parts.train_one,
+            [self._job(row, [] if row.builtin else rungs) for row in pending], scratches, self.config.workers,
+            on_event=self.observer.training, on_result=self._store_result, train_one=self.parts.train_one,
+            halving=halving,
         )  # fmt: skip
 
-    def _job(self, row: CandidateRow) -> TrainJob:
+    def _halving(self, iteration: int) -> Halving | None:
+        """Successive halving over the iteration's candidates (``--prune``), with the rung values of those a
+        killed run already finished, so a resumed iteration cuts as the uninterrupted one would have."""
+        rows = self.store.candidates(self.run_id, iteration)
+        competing = sum(
+            r.status != Status.REJECTED and not r.builtin for r in rows
+        )  # the env's own reward is a baseline
+        if not self.config.prune or self.card.fitness_spec is None or competing < 2:
+            return None
+        done = [TrainResult.model_validate(r.result) for r in rows if r.result is not None]
+        return Halving(HalvingConfig(factor=self.config.prune_factor), earlier=done)
+
+    def _job(self, row: CandidateRow, rungs: list[int]) -> TrainJob:
         return TrainJob(
             candidate_id=row.id, task=str(self.card.source or self.card.name),
-            reward_source=self.store.source(row.id) or "", timesteps=self.config.timesteps,
+            reward_source=None if row.builtin else self.store.source(row.id) or "", timesteps=self.config.timesteps,
             seed=self.config.train_seed(row.iteration, row.idx), eval_episodes=self.config.eval_episodes,
-            video=self.config.video,
+            video=self.config.video, rungs=rungs,
         )  # fmt: skip
 
     def _store_result(self, job: TrainJob, result: TrainResult) -> None:
-        """Stored as soon as each candidate finishes: a kill later loses none of the finished ones."""
-        status = "trained" if result.status == "ok" else "failed"
+        """Stored as soon as each candidate finishes: a kill later loses none of the finished ones. A pruned
+        candidate keeps its artefacts and rung but no fitness: only fully trained candidates are selected."""
+        status = {"ok": Status.TRAINED, "pruned": Status.PRUNED}.get(result.status, Status.FAILED)
         self.store.set_result(job.candidate_id, _with_prefix(result, "train"), result.fitness, status)
         self.observer.candidate(self.store.candidate(job.candidate_id))
 
@@ -283,7 +350,7 @@ class Loop:
         if self.store.stage(self.run_id, iteration, "analysis") is not None:
             return
         rows = self.store.candidates(self.run_id, iteration)
-        results = [(r.id, TrainResult.model_validate(r.result)) for r in rows if r.result is not None]
+        results = [(_analysis_label(r), TrainResult.model_validate(r.result)) for r in rows if r.result is not None]
         text = self.parts.analyze(self.card, results) if results else ""
         self.store.put_stage(self.run_id, iteration, "analysis", {"text": text})
         if text:
@@ -293,7 +360,9 @@ class Loop:
         mode = self.config.preference
         if mode == "none" or self.store.preference(self.run_id, iteration) is not None:
             return
-        trained = [r for r in self.store.candidates(self.run_id, iteration) if r.status == "trained"]
+        trained = [
+            r for r in self.store.candidates(self.run_id, iteration) if r.status == Status.TRAINED and not r.builtin
+        ]
         if len(trained) < 2:
             return
         if mode == "synthetic":
@@ -306,7 +375,7 @@ class Loop:
             return
         asked = self.parts.ask_ranking(iteration, trained) if self.parts.ask_ranking else None
         if asked is None:
-            self.store.set_run(self.run_id, status="waiting_preference")
+            self.store.set_run(self.run_id, status=RunStatus.WAITING_PREFERENCE)
             raise WaitingForPreference(
                 f"run {self.run_id} waits for your ranking of iteration {iteration}: rank with "
                 f"`autoreward prefer {self.run_id}` or in `autoreward serve`, then `autoreward resume {self.run_id}`"
@@ -326,53 +395,74 @@ class Loop:
         return Feedback.model_validate(stored) if stored is not None else self._build_feedback(iteration)
 
     def _build_feedback(self, iteration: int) -> Feedback:
-        rows = self.store.candidates(self.run_id, iteration)
+        everyone = {r.id: r for r in self.store.candidates(self.run_id)}
+        rows = [r for r in everyone.values() if r.iteration == iteration]
         analysis = (self.store.stage(self.run_id, iteration, "analysis") or {}).get("text", "")
         preference = self.store.preference(self.run_id, iteration)
+        by_id = {r.id: r for r in rows}
         shown: list[CandidateRow] = []
         if preference is not None:
-            by_id = {r.id: r for r in rows}
             order = [by_id[c] for c in preference["ranking"] if c in by_id]
             shown = [order[0], order[-1]] if len(order) > 1 else order
         else:
             best = self.best(iteration)
             shown = [best] if best is not None else []
+        started = self._started(iteration)  # the user's programs come first: they are the ones to improve
+        shown = started + [r for r in shown if r not in started]
         rejected = [
-            RejectedProgram(label=_label_of(r.id), reasons=r.failure_reasons())
+            RejectedProgram(label=_label(r), reasons=r.failure_reasons())
             for r in rows
-            if r.status in ("rejected", "failed", "duplicate")
+            if r.status in (Status.REJECTED, Status.FAILED, Status.DUPLICATE)
         ]
+        pruned = [RejectedProgram(label=_label(r), reasons=[pruned_note(r.result)]) for r in rows
+                  if r.status == Status.PRUNED]  # fmt: skip
         return Feedback(
             iteration=iteration,
             best=[self._program_result(r) for r in shown],
             analysis=analysis,
             rejected=rejected,
-            preference=PreferenceRanking(ranking=[_label_of(c) for c in preference["ranking"]], by=preference["source"])
+            pruned=pruned,
+            preference=PreferenceRanking(
+                ranking=[_label(everyone[c]) for c in preference["ranking"]], by=preference["source"]
+            )
             if preference is not None
             else None,
         )
 
     def _program_result(self, row: CandidateRow) -> ProgramResult:
-        evaluation = (row.result or {}).get("evaluation") or {}
-        success = evaluation.get("success_rate")
+        success = row.success_rate
         return ProgramResult(
-            label=_label_of(row.id), source=self.store.source(row.id) or "", fitness=row.fitness,
+            label=_label(row), source=self.store.source(row.id) or "", fitness=row.fitness,
             success=None if success is None else success >= 0.5,
         )  # fmt: skip
 
 
-def _label_of(candidate_id: str) -> str:
-    """``run/it01-c02`` -> ``iteration 2, candidate 3``: prompts count from 1, as people do."""
-    name = candidate_id.rpartition("/")[2]
-    iteration, _, index = name.partition("-")
-    return f"iteration {int(iteration[2:]) + 1}, candidate {int(index[1:]) + 1}"
+def _label_of(row: CandidateRow) -> str:
+    """``iteration 2, candidate 3`` for ``run/it01-c02``: prompts count from 1, as people do."""
+    return f"iteration {row.iteration + 1}, candidate {row.idx + 1}"
+
+
+def _label(row: CandidateRow) -> str:
+    """A candidate as prompts name it; a program the LLM did not write says where it came from."""
+    if row.builtin:
+        return f"{_label_of(row)} (the env's own reward)"
+    if row.origin is not None:
+        return f"{_label_of(row)} (your program {Path(row.origin).name}, the one to improve)"
+    return _label_of(row)
+
+
+def _analysis_label(row: CandidateRow) -> str:
+    """A candidate as the Analyzer's iteration summary names it: its id, and where it came from if not the LLM."""
+    if row.builtin:
+        return f"{row.id} (the env's own reward)"
+    return row.id if row.origin is None else f"{row.id} (from {Path(row.origin).name})"
 
 
 def _rejection_lines(rows: list[CandidateRow], limit: int = 4) -> list[str]:
     """The distinct reasons the iteration's rejected candidates were refused, most recent first."""
     lines: list[str] = []
     for row in reversed(rows):
-        if row.status in ("rejected", "duplicate"):
+        if row.status in (Status.REJECTED, Status.DUPLICATE):
             lines += [line for line in row.failure_reasons() if line not in lines]
     return lines[:limit]
 
@@ -381,13 +471,13 @@ def _duplicate_reason(original: CandidateRow) -> Reason:
     """Why a candidate is not trained: the same program as ``original``, whose outcome the model is told."""
     if original.fitness is not None:
         outcome = f"it trained to fitness {original.fitness:.3g}"
-    elif original.status in ("rejected", "failed"):
+    elif original.status in (Status.REJECTED, Status.FAILED):
         outcome = f"it was {original.status}: {'; '.join(original.failure_reasons())}"
     else:
         outcome = "an answer of this iteration"
     return Reason(
         stage="duplicate", severity="error",
-        message=f"the same program as {_label_of(original.id)} ({outcome}); write a different one",
+        message=f"the same program as {_label_of(original)} ({outcome}); write a different one",
     )  # fmt: skip
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
+from autoreward.critic.verdict import Verdict
 from autoreward.errors import AutorewardError
 from autoreward.export import unexportable, write_standalone
 from autoreward.run_plot import plot_fitness
 from autoreward.runconfig import RunConfig, environment_versions
-from autoreward.store import RunStore
+from autoreward.start import add_start_candidates
+from autoreward.store import CandidateRow, RunStore, Status
 from autoreward.tasks import TaskCard, load_card, resolve_task
 
 
@@ -17,13 +20,18 @@ def new_run_id(task: str) -> str:
     return f"{task}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def create_run(store: RunStore, card: TaskCard, config: RunConfig, run_id: str | None = None) -> str:
-    """Store a new run with its card, settings, package versions and seeds; nothing runs yet."""
+def create_run(
+    store: RunStore, card: TaskCard, config: RunConfig, run_id: str | None = None,
+    start_verdicts: Sequence[Verdict | None] = (),
+) -> str:  # fmt: skip
+    """Store a new run with its card, settings, package versions and seeds, and the programs it starts from as
+    candidates (accepted, with ``start_verdicts`` from ``check_start_programs``); nothing runs yet."""
     if config.preference != "human":
         card.require_fitness()
     run_id = run_id or new_run_id(card.name)
     meta = {"versions": environment_versions(), "seed": config.seed, "card_path": str(card.source or "")}
     store.create_run(run_id, card.name, card.model_dump(mode="json"), config.model_dump(mode="json"), meta)
+    add_start_candidates(store, run_id, config.start_from, start_verdicts)
     return run_id
 
 
@@ -48,10 +56,9 @@ def export_best(store: RunStore, run_id: str, output: Path | None = None) -> Pat
     """Write the run's best program as a standalone file (default: in the run directory)."""
     run = store.run(run_id)
     if run.best_candidate is None:
-        trained = [r for r in store.candidates(run_id) if r.fitness is not None and r.status == "trained"]
-        if not trained:
+        best = store.best(run_id)
+        if best is None:
             raise AutorewardError(f"run {run_id} has no trained candidate yet: `autoreward resume {run_id}` first")
-        best = max(trained, key=lambda r: r.fitness or 0.0)
         best_id, fitness = best.id, best.fitness
     else:
         best_id, fitness = run.best_candidate, run.best_fitness
@@ -60,8 +67,54 @@ def export_best(store: RunStore, run_id: str, output: Path | None = None) -> Pat
         raise AutorewardError(f"the code of {best_id} is missing from {store.candidate_dir(best_id)}")
     return write_standalone(
         output or export_path(store, run_id), source, task=run.task, env_id=run.card["env_id"], run_id=run_id,
-        fitness=fitness,
+        fitness=fitness, descent=descent(store, best_id),
     )  # fmt: skip
+
+
+def builtin_note(store: RunStore, run_id: str) -> str | None:
+    """One line when the env's own reward trained to a higher fitness than every generated reward (which is
+    still what ``export`` writes: the built-in reward is a yardstick, not the run's result)."""
+    trained = [r for r in store.candidates(run_id) if r.status == Status.TRAINED and r.fitness is not None]
+    builtin = max((r for r in trained if r.builtin), key=lambda r: r.fitness or 0.0, default=None)
+    best = max((r for r in trained if not r.builtin), key=lambda r: r.fitness or 0.0, default=None)
+    if builtin is None or (best is not None and (best.fitness or 0.0) >= (builtin.fitness or 0.0)):
+        return None
+    if best is None:
+        return f"the env's own reward reached fitness {builtin.fitness:.4g}; no generated reward was trained"
+    return (
+        f"the env's own reward reached fitness {builtin.fitness:.4g}, more than the best generated reward "
+        f"({best.fitness:.4g}, {best.name}), which is what is exported"
+    )
+
+
+def ancestry(store: RunStore, candidate_id: str) -> list[CandidateRow]:
+    """The candidate and the programs it revised (its stored parent chain), oldest first."""
+    rows = {r.id: r for r in store.candidates(store.candidate(candidate_id).run_id)}
+    chain: list[CandidateRow] = []
+    row = rows.get(candidate_id)
+    while row is not None and row not in chain:
+        chain.append(row)
+        row = rows.get(row.parent_id or "")
+    return chain[::-1]
+
+
+def descent(store: RunStore, candidate_id: str) -> str:
+    """A sentence for the exported file's header when the run started from a user's file: which file the
+    program descends from, through which candidates; empty when the run started from the LLM alone."""
+    files = [
+        r for r in store.candidates(store.candidate(candidate_id).run_id, 0) if r.origin is not None and not r.builtin
+    ]
+    if not files:
+        return ""
+    chain = ancestry(store, candidate_id)
+    names = " -> ".join(r.name for r in chain)
+    root = chain[0]
+    if len(chain) == 1 and root.origin is not None:
+        return f"It is the program of {root.origin}, unchanged (candidate {names})."
+    if root.origin is not None and not root.builtin:
+        return f"It descends from {root.origin}: {names} (each revised the one before)."
+    started = ", ".join(str(r.origin) for r in files)
+    return f"The run started from {started}; this program ({names}) was written by the LLM beside it, not from it."
 
 
 def finish_run(store: RunStore, run_id: str, card: TaskCard) -> tuple[Path | None, Path | None]:
@@ -69,5 +122,6 @@ def finish_run(store: RunStore, run_id: str, card: TaskCard) -> tuple[Path | Non
     rows = store.candidates(run_id)
     plot = plot_fitness(rows, store.run_dir(run_id) / "fitness.png", card.name, card.success_threshold)
     exportable = unexportable(card.env_id) is None  # the symbolic suites' States are not standalone yet
-    exported = export_best(store, run_id) if exportable and any(r.status == "trained" for r in rows) else None
+    generated = any(r.status == Status.TRAINED and not r.builtin for r in rows)
+    exported = export_best(store, run_id) if exportable and generated else None
     return plot, exported

@@ -31,6 +31,7 @@ _FIX = {
     "env_kwargs": "give a table, e.g. env_kwargs = { frame_skip = 4 }",
     "module": "give an importable module or a .py path relative to the card",
     "subgoals": "give a list of strings, e.g. subgoals = [\"carrying['key']: 0 -> 1 when the key is picked up\"]",
+    "from": 'list reward programs to start from, relative to the card, e.g. from = ["reward.py"] (or "builtin")',
 }
 
 
@@ -55,7 +56,7 @@ class FitnessExpr(BaseModel):
 class TaskCard(BaseModel):
     """One task: what to make, what the user wants, and how success is truly measured."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_by_name=True)
 
     name: str
     env_id: str
@@ -70,6 +71,9 @@ class TaskCard(BaseModel):
     subgoals: list[str] = Field(
         default_factory=list,
         description="State fields that mark progress towards a sparse goal, each 'field: what its change means'",
+    )
+    start_from: list[str] = Field(
+        default_factory=list, alias="from", description="reward programs to start from, relative to the card"
     )
     source: Path | None = Field(default=None, exclude=True)
 
@@ -95,6 +99,13 @@ class TaskCard(BaseModel):
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ValueError(f"unknown metric {fitness!r}{hint}")
         return fitness
+
+    @field_validator("start_from")
+    @classmethod
+    def _start_names(cls, values: list[str]) -> list[str]:
+        if any(not value.strip() for value in values):
+            raise ValueError("an empty path")
+        return values
 
     @model_validator(mode="after")
     def _threshold_needs_fitness(self) -> TaskCard:
@@ -145,7 +156,7 @@ def _card_error(path: Path, err: ValidationError) -> TaskError:
     field = loc[0] if loc else "card"
     where = ".".join(loc) if loc else "card"
     if first["type"] == "extra_forbidden":
-        close = difflib.get_close_matches(field, [*TaskCard.model_fields, *FitnessExpr.model_fields], n=1)
+        close = difflib.get_close_matches(field, [*_FIX, *FitnessExpr.model_fields], n=1)
         hint = f"rename it to {close[0]!r}" if close else f"remove it (known fields: {', '.join(_FIX)})"
         return TaskError(f"{path}: unknown field {where!r}: {hint}")
     if first["type"] == "missing":
@@ -166,9 +177,13 @@ def load_card(path: str | Path) -> TaskCard:
     if "source" in data:
         raise TaskError(f"{path}: unknown field 'source': remove it")
     try:
-        return TaskCard.model_validate({**data, "source": path.resolve()})
+        card = TaskCard.model_validate({**data, "source": path.resolve()})
     except ValidationError as err:
         raise _card_error(path, err) from None
+    for entry in card.start_from:
+        if entry != "builtin" and not (path.parent / entry).is_file():
+            raise TaskError(f"{path}: field 'from': no file {entry} next to the card; {_FIX['from']}")
+    return card
 
 
 def catalog_dir() -> Path:

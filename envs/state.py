@@ -101,6 +101,21 @@ class State:
         cache[name] = value
         return value
 
+    def __getitem__(self, name: str) -> Any:
+        """``state["x_velocity"]`` is ``state.x_velocity`` (models often write fields as keys)."""
+        if not isinstance(name, str):
+            raise TypeError(
+                f"State fields are read by name (state['obs'] or state.obs), not by {type(name).__name__}: for the "
+                "observation's entries write state.obs[i]"
+            )
+        fld = self._spec.fields.get(name)
+        if fld is None:
+            raise KeyError(
+                f"State has no field {name!r}{_did_you_mean(name, list(self._spec.fields))} "
+                f"(fields: {', '.join(self._spec.fields)})"
+            )
+        return getattr(self, name)
+
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("State is read-only")
 

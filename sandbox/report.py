@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from autoreward.sanitize import clean, clean_data
 
 Status = Literal[
     "ok",  # the job finished; its own findings are in ``result``
@@ -26,9 +28,19 @@ class ErrorInfo(BaseModel):
     line: int | None = None
     traceback: str = ""
 
+    @field_validator("type", "message", "traceback")
+    @classmethod
+    def _shown_safely(cls, text: str, info: Any) -> str:
+        """The worker's words are the program's words: no escape sequences, bounded."""
+        return clean(
+            text, {"type": 100, "message": 2000, "traceback": 4000}[info.field_name], one_line=info.field_name == "type"
+        )
+
 
 class SandboxReport(BaseModel):
     """The outcome of one ``run_in_sandbox`` call."""
+
+    model_config = ConfigDict(validate_assignment=True)  # the output tail is set after the report is made
 
     status: Status
     result: dict[str, Any] = Field(default_factory=dict)
@@ -37,6 +49,16 @@ class SandboxReport(BaseModel):
     isolation: str = ""
     output_tail: str = ""
     returncode: int | None = None
+
+    @field_validator("output_tail")
+    @classmethod
+    def _tail_shown_safely(cls, text: str) -> str:
+        return clean(text, 4000)
+
+    @field_validator("result")
+    @classmethod
+    def _result_shown_safely(cls, result: dict[str, Any]) -> dict[str, Any]:
+        return clean_data(result, limit=100_000)
 
     @property
     def ok(self) -> bool:

@@ -26,6 +26,7 @@ from autoreward.sandbox.jobs import Job, WorkerRequest
 from autoreward.sandbox.limits import Limits
 from autoreward.sandbox.report import ErrorInfo, SandboxReport, Status
 from autoreward.sandbox.worker import FAULT_LOG, OUTPUT_LOG
+from autoreward.sanitize import clean_data
 
 EventHandler = Callable[[dict[str, Any]], None]
 MAX_LINE = 1 << 20  # longest protocol line read; a longer one is dropped, not buffered
@@ -127,7 +128,7 @@ class _Reader(threading.Thread):
         if message.get("type") == "report":
             self.report = message
         elif message.get("type") == "event" and self.on_event is not None:
-            self.on_event(message.get("data") or {})
+            self.on_event(clean_data(message.get("data") or {}))
 
 
 def _explain(

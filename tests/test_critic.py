@@ -72,7 +72,9 @@ def test_static_accepts_a_plain_program_and_names_fields() -> None:
     ],
 )
 def test_static_rules(snippet: str, expected: str | None) -> None:
-    source = f"import numpy as np\ndef compute_reward(prev, action, state):\n    {snippet}\n    return 0.0, {{}}\n"
+    source = (
+        f"import numpy as np\ndef compute_reward(prev, action, state):\n    {snippet}\n    return state.height, {{}}\n"
+    )
     reasons = static_check(source)
     if expected is None:
         assert reasons == []

@@ -32,7 +32,7 @@ def compute_reward(prev, action, state):
         "forward": state.x_velocity,
         "alive": _alive(state),
         "control": -1e-3 * float(np.sum(np.square(action))),
-        "foot": 0.1 * state.contact["foot"] - 0.01 * abs(math.sin(state.joint_angle["foot_joint"])),
+        "foot": 0.1 * state["contact"]["foot"] - 0.01 * abs(math.sin(state.joint_angle["foot_joint"])),
     }
     return float(sum(components.values())), components
 """,

@@ -174,3 +174,26 @@ def test_custom_xml_env_gets_a_state(tmp_path: Path) -> None:
     for state in _rollout(env, 20):
         _check_against_mujoco(env, state)
     env.close()
+
+
+@pytest.mark.parametrize("task", task_params(list(catalog())))
+def test_item_access_means_attribute_access_on_every_state(task: str) -> None:
+    """``state["name"]`` and ``state["field"]["key"]`` read the same values as attributes, on every suite's State;
+    an unknown name still explains itself."""
+    card = catalog()[task]
+    env = make_card_env(card)
+    spec = card_state_spec(card, env)
+    obs, _ = env.reset(seed=0)
+    obs, *_ = env.step(env.action_space.sample())
+    state = spec.snapshot(obs)
+    for name, field in spec.fields.items():
+        if not field.keys:
+            np.testing.assert_array_equal(state[name], getattr(state, name))
+        for key in field.keys:
+            np.testing.assert_array_equal(state[name][key], getattr(state, name)[key])
+    first = next(iter(spec.fields))
+    with pytest.raises(KeyError, match=f"did you mean '{first}'"):
+        _ = state[first + "x"]
+    with pytest.raises(TypeError, match=r"state\.obs\[i\]"):
+        _ = state[0]
+    env.close()

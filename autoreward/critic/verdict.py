@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+
+from autoreward.sanitize import clean
 
 Stage = Literal["extract", "static", "dryrun", "review", "duplicate"]
+MAX_REASON_CHARS = 600  # a reason is one line a person and the LLM read; program text in it is bounded
 
 
 class Reason(BaseModel):
@@ -16,6 +19,12 @@ class Reason(BaseModel):
     severity: Literal["error", "warning"]
     message: str
     line: int | None = None
+
+    @field_validator("message")
+    @classmethod
+    def _shown_safely(cls, message: str) -> str:
+        """Program-influenced text (exception messages, names, LLM reviews): no escapes, one bounded line."""
+        return clean(message, MAX_REASON_CHARS, one_line=True)
 
     def __str__(self) -> str:
         where = f"line {self.line}: " if self.line else ""

@@ -13,6 +13,7 @@ import linecache
 import math
 import sys
 import traceback
+import types
 from collections.abc import Callable
 from types import FrameType, TracebackType
 from typing import Any
@@ -87,7 +88,11 @@ def load_reward(source: str) -> RewardFn:
         code = compile(tree, FILENAME, "exec")
     except (SyntaxError, RecursionError, MemoryError) as err:
         raise RewardProgramError(f"{type(err).__name__} while compiling", line=getattr(err, "lineno", None)) from None
-    namespace: dict[str, Any] = {"__name__": MODULE_NAME, "__builtins__": builtins}
+    # A real module in sys.modules, as for an import: dataclasses and typing look their class's module up there.
+    module = types.ModuleType(MODULE_NAME)
+    module.__dict__["__builtins__"] = builtins
+    sys.modules[MODULE_NAME] = module
+    namespace = module.__dict__
     try:
         exec(code, namespace)
     except Exception as err:

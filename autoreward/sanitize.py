@@ -1,0 +1,48 @@
+"""One function that makes text a program can influence safe to show: terminals, logs, the web page, prompts.
+
+A reward program controls its exception messages, its prints and its component names. Any of them may carry
+terminal escape sequences (ANSI CSI/OSC: retitle the window, rewrite the screen, plant hyperlinks), C0/C1
+control characters or bidirectional overrides that make shown text differ from the text. ``clean`` removes them
+all and caps the length, wherever such text enters the parent.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# ESC-introduced sequences: CSI (ESC [ ... final byte), OSC/DCS/SOS/PM/APC strings (ended by BEL or ESC \, or
+# unterminated), and two-byte escapes; the 8-bit C1 forms of CSI and OSC too.
+_SEQUENCE = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[ -/]*[0-~]?"
+)
+# What is left: C0 controls but tab and newline, DEL, C1 controls, bidirectional overrides and isolates.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+ELLIPSIS = " [...]"
+
+
+def clean(text: object, limit: int | None = None, *, one_line: bool = False) -> str:
+    """``text`` without escape sequences or control characters, at most ``limit`` characters long.
+
+    ``one_line`` also turns line breaks and tabs into spaces (reasons, names, table cells)."""
+    out = _CONTROL.sub("", _SEQUENCE.sub("", str(text).replace("\r\n", "\n")))
+    if one_line:
+        out = " ".join(out.split())
+    if limit is not None and len(out) > limit:
+        out = out[: max(0, limit - len(ELLIPSIS))] + ELLIPSIS
+    return out
+
+
+def clean_data(value: Any, limit: int = 2000, depth: int = 0) -> Any:
+    """``value`` (plain JSON data) with every string and key ``clean``ed; nesting deeper than 32 becomes None."""
+    if depth > 32:
+        return None
+    if isinstance(value, str):
+        return clean(value, limit)
+    if isinstance(value, dict):
+        return {clean(k, 200, one_line=True): clean_data(v, limit, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean_data(v, limit, depth + 1) for v in value]
+    return value

@@ -1,0 +1,11 @@
+# expect: static: method '__eq__'
+class Always:
+    def __eq__(self, other):
+        return True
+
+    def __hash__(self):
+        return 0
+
+
+def compute_reward(prev, action, state):
+    return state.pole_angle, {"angle": state.pole_angle}

@@ -1,0 +1,10 @@
+# expect: static: .cr_frame: frame
+async def _noop():
+    return 0
+
+
+def compute_reward(prev, action, state):
+    coro = _noop()
+    builtins_seen = coro.cr_frame.f_builtins
+    coro.close()
+    return float(len(builtins_seen)) * state.pole_angle, {"x": float(len(builtins_seen)) * state.pole_angle}
