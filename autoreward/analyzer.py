@@ -124,7 +124,10 @@ def reflection_points(checkpoints: Sequence[Checkpoint], name: str) -> list[Refl
 def component_trends(checkpoints: Sequence[Checkpoint]) -> list[ComponentTrendInfo]:
     names = list(dict.fromkeys(name for c in checkpoints for name in c.components))
     first_third, last_third = _thirds([c for c in checkpoints if c.components])
-    several = len(names) > 1
+    # Flooding needs another term that varies: a constant cost beside one term drowns nothing.
+    varying = [n for n in names if len({v for c in checkpoints if n in c.components
+                                        for v in (c.components[n].min, c.components[n].max)}) > 1]  # fmt: skip
+    several = len(varying) > 1
     out = []
     for name in names:
         firsts = [c.components[name] for c in first_third if name in c.components]
@@ -221,6 +224,7 @@ def failure_modes(
         modes.return_against_fitness(
             fitness.reward_first, fitness.reward_last, fitness.trend, fitness.first, fitness.last,
             fitness.reward_fitness_correlation, grew.name if grew is not None and grew.last > grew.first else None,
+            sparse=card is not None and card.sparse,
         )
     )  # fmt: skip
     for c in components:

@@ -50,19 +50,24 @@ def return_against_fitness(
     fitness_last: float | None,
     correlation: float | None,
     grew_most: str | None,
+    sparse: bool = False,
 ) -> Finding | None:
-    """Sign error or reward hacking: the candidate's own return rose while the true fitness did not."""
+    """Sign error or reward hacking: the candidate's own return rose while the true fitness did not. On a sparse
+    task a fall from early lucky successes while sub-goal rewards grow is hacking (the reward pays sub-goals, not
+    the goal), not a flipped sign."""
     if None in (reward_first, reward_last, fitness_first, fitness_last) or fitness_trend not in ("flat", "falls"):
         return None
     assert reward_first is not None and reward_last is not None
     rose = reward_last - reward_first > 0.25 * max(abs(reward_first), abs(reward_last), 1e-9)
     if not rose:
         return None
-    sign = fitness_trend == "falls" and correlation is not None and correlation <= ANTI_CORRELATED
+    sign = not sparse and fitness_trend == "falls" and correlation is not None and correlation <= ANTI_CORRELATED
     evidence = {"reward_first": reward_first, "reward_last": reward_last, "fitness_first": fitness_first or 0.0,
                 "fitness_last": fitness_last or 0.0}  # fmt: skip
     if correlation is not None:
         evidence["correlation"] = correlation
+    if sparse:
+        evidence["sparse"] = 1.0
     return Finding(kind="sign_error" if sign else "reward_hacking", component=grew_most, evidence=evidence)
 
 

@@ -168,6 +168,16 @@ def test_sign_error_when_the_reward_rises_as_the_fitness_falls() -> None:
     assert "reward_hacking" not in found
 
 
+def test_a_sparse_task_whose_sub_goal_rewards_grow_as_the_goal_is_lost_is_hacking_not_a_sign_error() -> None:
+    parts = [{"progress": _component(0.1 * i, 0.9), "time": _constant(-0.01, 0.1)} for i in range(6)]
+    checkpoints = _run([0.3, 0.2, 0.1, 0.0, 0.0, 0.0], [16.0 + 3 * i for i in range(6)], parts)
+    found = _modes(checkpoints, task="minigrid-doorkey-5x5", success=0.0)
+    assert "sign_error" not in found and found["reward_hacking"].evidence["sparse"] == 1.0
+    assert "flooding" not in found  # beside a constant cost one term drowns nothing
+    text = analyze(_result(checkpoints=checkpoints), resolve_task("minigrid-doorkey-5x5")).text
+    assert "pay the last step to the goal itself" in text
+
+
 def test_reward_hacking_when_the_reward_rises_and_the_fitness_stalls() -> None:
     parts = [{"wiggle": _component(0.2 * i, 0.5), "forward": _component(0.3, 0.5)} for i in range(6)]
     found = _modes(_run([1.0, 1.02, 0.99, 1.01, 1.0, 1.0], [2.0 + 3 * i for i in range(6)], parts))

@@ -37,7 +37,7 @@ def test_the_skeleton_has_no_placeholder_that_trains() -> None:
     """The skeleton's open term is `...`: copied verbatim, the program breaks in the Critic's dry run."""
     prompt = _design_prompt("cartpole-balance", SKELETON)
     skeleton = prompt.split("```python")[-1].split("```")[0]
-    assert '"progress": ...,' in skeleton
+    assert '"goal": ...,' in skeleton and "time" not in skeleton  # no per-step cost: failing ends episodes
 
 
 # One catalog task per family, each different from its example's task.

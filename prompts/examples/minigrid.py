@@ -3,10 +3,10 @@ def compute_reward(prev, action, state):
     # Success only counts at the end, so every sub-goal pays once, as the difference of a potential between
     # prev and state: picking the key up earns +1 (dropping it again costs -1, so there is no loop to exploit),
     # and each step closer to the current target earns a little.
-    def potential(s):
-        has_key = s.carrying["key"]
-        target = s.distance["door"] if has_key > 0 else s.distance["key"]
-        return 1.0 * has_key + 2.0 * s.doors_open - 0.1 * max(target, 0.0)
+    def potential(state):
+        has_key = state.carrying["key"]
+        target = state.distance["door"] if has_key > 0 else state.distance["key"]
+        return 1.0 * has_key + 2.0 * state.doors_open - 0.1 * max(target, 0.0)
 
     components = {
         "progress": 10.0 * (potential(state) - potential(prev)),
