@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from autoreward import failure_modes as modes
 from autoreward.failure_modes import Finding
@@ -325,7 +325,10 @@ def hacking_flag(result: dict[str, Any] | None) -> str | None:
     candidate's own return rose while the true fitness stalled or fell. None when training shows neither."""
     if not result or not result.get("checkpoints"):
         return None
-    train = TrainResult.model_validate(result)
+    try:
+        train = TrainResult.model_validate(result)
+    except ValidationError:  # a record this version cannot read: no flag rather than no page
+        return None
     move = fitness_movement(train)
     components = component_trends(train.checkpoints)
     grew = max(components, key=lambda c: c.last - c.first, default=None)

@@ -231,3 +231,4 @@ def test_show_and_the_web_page_get_a_one_line_hacking_flag() -> None:
     healthy = _run([float(i) for i in range(6)], [float(i) for i in range(6)], parts)
     assert hacking_flag(_result(checkpoints=healthy).model_dump(mode="json")) is None
     assert hacking_flag(None) is None
+    assert hacking_flag({"status": "ok", "checkpoints": [{"timesteps": 10}]}) is None  # unreadable: no flag
