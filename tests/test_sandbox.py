@@ -46,7 +46,11 @@ def compute_reward(prev, action, state):
 
 def _job(source: str, task: str = "cartpole-balance", steps: int = 100) -> Job:
     card = resolve_task(task)
-    return Job(kind="dryrun", source=source, params={"card": card.model_dump(mode="json"), "steps": steps})
+    return Job(
+        entry_point="autoreward.critic.dryrun:run_job",
+        source=source,
+        params={"card": card.model_dump(mode="json"), "steps": steps},
+    )
 
 
 @pytest.fixture
@@ -74,9 +78,14 @@ def test_isolation_holds_without_the_static_check(program: Program, tmp_path: Pa
     scratch = tmp_path / "scratch"
     report = run_in_sandbox(_job(program.source, program.task), scratch, LIMITS)
     text = report.describe() + " " + " ".join(str(r) for r in reasons_from_report(report))
+    text += " " + str(report.result.get("failure") or "")
     assert report.isolation == "bwrap"
-    assert report.status == program.sandbox_status, text
-    assert program.sandbox_text in text
+    if program.sandbox_status in SLOW_SANDBOX:
+        # CPU limit or wall time: which comes first depends on the machine's load, and both mean "too slow".
+        assert report.status in SLOW_SANDBOX, text
+    else:
+        assert report.status == program.sandbox_status, text
+        assert program.sandbox_text in text
     assert FAKE_KEY not in report.model_dump_json() and FAKE_KEY not in text
     assert program.traces() == []
 
@@ -90,9 +99,11 @@ def test_sandbox_corpus_covers_every_limit() -> None:
 def test_good_job_streams_events_and_keeps_prints_out_of_the_protocol(tmp_path: Path) -> None:
     events: list[dict] = []
     report = run_in_sandbox(_job(GOOD, steps=300), tmp_path, LIMITS, on_event=events.append)
-    assert report.ok and report.result["findings"] == [], report
-    assert report.result["calls"] == 300 and report.result["components"]["upright"]["max"] <= 1.0
-    assert [e["calls"] for e in events] == [100, 200, 300]
+    assert report.ok and report.result["failure"] is None, report
+    assert report.result["calls"] == 300
+    answers = [e for e in events if "answer" in e]
+    assert [e["answer"] for e in answers] == list(range(300)) and max(e["total"] for e in answers) <= 1.0
+    assert [e["calls"] for e in events if "calls" in e] == [100, 200, 300]
     assert "hello from the program" in report.output_tail
 
 
@@ -124,7 +135,7 @@ def compute_reward(prev, action, state):
     return 0.0, {{}}
 """
     report = run_in_sandbox(_job(source), tmp_path / "net", LIMITS, seccomp=False)
-    text = " ".join(str(r) for r in reasons_from_report(report))
+    text = " ".join(str(r) for r in reasons_from_report(report)) + str(report.result.get("failure"))
     assert report.ok and ("ConnectionRefusedError" in text or "unreachable" in text), text
     thread.join(timeout=6)
     assert received == []
@@ -160,9 +171,12 @@ def test_fallback_modes_still_filter_system_calls(mode: str, tmp_path: Path, sec
     assert report.isolation == mode and report.status == "forbidden", report
     leak = next(p for p in hostile() if p.name == "numpy_private_os_environ")
     report = run_in_sandbox(_job(leak.source), tmp_path / "leak", LIMITS, isolation=mode)
-    assert "LEAK:<none>" in str(reasons_from_report(report)) and FAKE_KEY not in report.model_dump_json()
+    assert (
+        "LEAK:<none>" in str(reasons_from_report(report)) + str(report.result.get("failure"))
+        and FAKE_KEY not in report.model_dump_json()
+    )
     report = run_in_sandbox(_job(GOOD), tmp_path / "good", LIMITS, isolation=mode)
-    assert report.ok and report.result["findings"] == []
+    assert report.ok and report.result["failure"] is None
     assert not Path("/tmp/pwned_fork").exists()
 
 
@@ -180,9 +194,9 @@ def test_choosing_a_fallback_warns(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_job_registry() -> None:
     from autoreward.critic.dryrun import run_job
 
-    assert resolve_job("dryrun") is run_job
-    with pytest.raises(UnknownJobKind, match="unknown job kind 'mine'"):
-        resolve_job("mine")
+    assert resolve_job("autoreward.critic.dryrun:run_job") is run_job
+    with pytest.raises(UnknownJobKind, match="outside autoreward"):
+        resolve_job("os:system")
 
 
 # --- the ordinary-user path -------------------------------------------------------------------------------
@@ -250,7 +264,7 @@ def test_bwrap_isolation_as_an_ordinary_user(tmp_path: Path, monkeypatch: pytest
         pytest.skip(f"user namespaces are disabled for ordinary users here: {done.stderr.strip()}")
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
-    assert out["uid"] == user.pw_uid
+    assert out["uid"] == (isolation.NOBODY if isolation._can_drop_to_nobody() else user.pw_uid)
     assert "OPENAI_API_KEY" not in out["env"] and set(out["env"]) <= set(env) | {"PWD"}
     assert out["net"] != "open"
     assert out["/tmp/pwned_tester"] == "Read-only file system"
