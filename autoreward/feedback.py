@@ -56,10 +56,14 @@ class Feedback(BaseModel):
 # --- assembling the feedback from an iteration's stored candidates -------------------------------------------
 
 
+def position_label(row: CandidateRow) -> str:
+    """``iteration 2, candidate 3`` for ``RUN/it01-c02``: prompts count from 1, as people do."""
+    return f"iteration {row.iteration + 1}, candidate {row.idx + 1}"
+
+
 def prompt_label(row: CandidateRow) -> str:
-    """A candidate as prompts name it (``iteration 2, candidate 3``: counted from 1, as people do); a program the
-    LLM did not write says where it came from."""
-    label = f"iteration {row.iteration + 1}, candidate {row.idx + 1}"
+    """A candidate as prompts name it (its position); a program the LLM did not write says where it came from."""
+    label = position_label(row)
     if row.builtin:
         return f"{label} (the env's own reward)"
     if row.origin is not None:
@@ -84,7 +88,7 @@ def rejection_lines(rows: Sequence[CandidateRow], limit: int = 4) -> list[str]:
     """The distinct reasons an iteration's rejected candidates were refused, most recent first."""
     lines: list[str] = []
     for row in reversed(rows):
-        if row.status == Status.REJECTED:
+        if row.status in (Status.REJECTED, Status.DUPLICATE):
             lines += [line for line in row.failure_reasons() if line not in lines]
     return lines[:limit]
 
@@ -113,7 +117,7 @@ def build_feedback(
         rejected=[
             RejectedProgram(label=prompt_label(r), reasons=r.failure_reasons())
             for r in rows
-            if r.status in (Status.REJECTED, Status.FAILED)
+            if r.status in (Status.REJECTED, Status.FAILED, Status.DUPLICATE)
         ],
         pruned=[
             RejectedProgram(label=prompt_label(r), reasons=[r.pruned_note]) for r in rows if r.status == Status.PRUNED

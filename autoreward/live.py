@@ -21,6 +21,7 @@ _STYLE = {
     Status.REJECTED: "red",
     Status.FAILED: "red",
     Status.PRUNED: "yellow",
+    Status.DUPLICATE: "yellow",
 }
 
 

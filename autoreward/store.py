@@ -165,7 +165,7 @@ class CandidateRow:
         """One line on the verdict or the training, as the live table and ``show`` print it."""
         if self.status == Status.PRUNED:
             return self.pruned_note
-        if self.status in (Status.REJECTED, Status.FAILED):
+        if self.status in (Status.REJECTED, Status.FAILED, Status.DUPLICATE):
             return self.failure_reasons()[0]
         if self.checked is None:
             return ""
