@@ -38,6 +38,7 @@ LAYERS: dict[str, int] = {
     "autoreward.reward": 0,
     "autoreward.sandbox": 0,
     "autoreward.export": 0,
+    "autoreward.normalise": 0,  # a program's canonical text, to find duplicates
     "autoreward.intervals": 0,  # confidence intervals (rliable): numbers in, numbers out
     # 1: describe
     "autoreward.describe": 1,
@@ -47,6 +48,7 @@ LAYERS: dict[str, int] = {
     "autoreward.extract": 2,
     "autoreward.feedback": 2,
     "autoreward.designer": 2,
+    "autoreward.examples": 2,  # worked examples for the design prompt
     # 3: the Critic
     "autoreward.critic": 3,
     # 4: training
@@ -54,6 +56,7 @@ LAYERS: dict[str, int] = {
     "autoreward.ray_backend": 4,
     # 5: analysis and the records of what happened
     "autoreward.analyzer": 5,
+    "autoreward.failure_modes": 5,
     "autoreward.store": 5,
     "autoreward.preference": 5,
     "autoreward.observer": 5,
