@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import platform
-from importlib import metadata
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,8 +13,6 @@ from autoreward.start import StartProgram
 # (hopper-forward, K = 8 at 27k steps each, 2 workers, load ~15): halving took 0.38x the env steps and 0.56x the
 # wall time of training all 8 to the end, so 8 with halving cost about what 4 (0.5x) do without.
 SAMPLES_WITH_PRUNING = 8
-
-_PACKAGES = ("autoreward", "torch", "gymnasium", "mujoco", "stable-baselines3", "numpy", "litellm")
 
 
 class RunConfig(BaseModel):
@@ -51,14 +47,3 @@ class RunConfig(BaseModel):
     def train_seed(self, iteration: int, index: int) -> int:
         """A distinct, reproducible training seed per candidate."""
         return self.seed + 1000 * iteration + index
-
-
-def environment_versions() -> dict[str, str]:
-    """Package versions recorded with every run, so a result can be reproduced."""
-    versions = {"python": platform.python_version()}
-    for name in _PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "missing"
-    return versions
