@@ -120,6 +120,21 @@ def test_rollout_states_rebuild_exactly(task: str) -> None:
     env.close()
 
 
+def test_direction_check_on_real_rollouts(tmp_path: Path) -> None:
+    """Hopper's fitness (forward distance) has per-step increments: a reward for going backwards is flagged, with
+    the term to blame; the same reward with the right sign is not."""
+    backward = (
+        "def compute_reward(prev, action, state):\n"
+        "    c = {'backward': -state.x_velocity, 'alive': 1.0}\n    return sum(c.values()), c\n"
+    )
+    card = resolve_task("hopper-forward")
+    reasons = dry_run(backward, card, limits=LIMITS, scratch=tmp_path / "backward")
+    [warning] = [r for r in reasons if r.severity == "warning"]
+    assert "the reward falls where the task's fitness rises" in warning.message and "'backward'" in warning.message
+    forward = backward.replace("-state.x_velocity", "state.x_velocity").replace("backward", "forward")
+    assert dry_run(forward, card, limits=LIMITS, scratch=tmp_path / "forward") == []
+
+
 BOUNDARY = [p for p in hostile() if p.dryrun_text]
 
 
