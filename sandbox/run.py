@@ -40,14 +40,21 @@ from autoreward.sanitize import clean_data
 
 EventHandler = Callable[[dict[str, Any]], None]
 log = logging.getLogger(__name__)
-_RUNNING: dict[Path, Path] = {}  # the caller's directory -> the fresh scratch of the job running for it
-_RUNNING_LOCK = threading.Lock()
 MAX_LINE = 1 << 20  # longest protocol line read; a longer one is dropped, not buffered
 TAIL_CHARS = 2000
 READER_GRACE_S = 30.0  # how long the last lines may take to arrive after the worker ended (a loaded machine)
 MAX_INPUT_BYTES = 256 * 1024 * 1024
 _PROGRAM_FRAME = re.compile(rf'File "{re.escape(FILENAME)}", line (\d+)')
 _LAST_FRAME = re.compile(r'File "([^"]+)", line \d+ in (\S+)')
+
+
+_RUNNING: dict[Path, Path] = {}  # a caller's scratch -> its running worker's fresh directory
+
+
+def work_dir(scratch: Path) -> Path | None:
+    """The directory the worker writing into ``scratch`` sees while it runs (successive halving puts its stop
+    request there), or None."""
+    return _RUNNING.get(Path(scratch).resolve())
 
 
 def run_in_sandbox(
@@ -65,8 +72,7 @@ def run_in_sandbox(
     scratch.mkdir(parents=True, exist_ok=True)
     mode = choose_isolation(isolation)
     work = Path(tempfile.mkdtemp(prefix="autoreward-job-")).resolve()
-    with _RUNNING_LOCK:
-        _RUNNING[scratch] = work
+    _RUNNING[scratch] = work
     try:
         for source in job.inputs:
             write_new(work / Path(source).name, read_plain(Path(source), MAX_INPUT_BYTES))
@@ -78,24 +84,8 @@ def run_in_sandbox(
             report.output_tail += "\nnot copied from the sandbox: " + "; ".join(skipped[:20])
         return report
     finally:
-        with _RUNNING_LOCK:
-            _RUNNING.pop(scratch, None)
+        _RUNNING.pop(scratch, None)
         shutil.rmtree(work, ignore_errors=True)
-
-
-def signal_job(scratch: Path, name: str) -> bool:
-    """Create the empty file ``name`` in the fresh scratch of the job running for ``scratch`` (a signal the job
-    polls, such as a request to stop), never through a link; False when no job runs for it or ``name`` exists."""
-    with _RUNNING_LOCK:
-        work = _RUNNING.get(Path(scratch).resolve())
-    if work is None:
-        return False
-    try:
-        fd = os.open(work / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    except OSError:
-        return False
-    os.close(fd)
-    return True
 
 
 def _run(
