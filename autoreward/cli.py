@@ -462,7 +462,7 @@ def show(
             table.add_column(column, overflow="fold")
         for c in (c for c in candidates if c.iteration == iteration):
             fitness = "-" if c.fitness is None else f"{c.fitness:.4g}"
-            table.add_row(candidate_name(c), c.status, fitness, _verdict_text(c))
+            table.add_row(Text(candidate_name(c)), c.status, fitness, _verdict_text(c))
         stdout.print(table)
 
 
