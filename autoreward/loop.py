@@ -29,6 +29,7 @@ from autoreward.runconfig import RunConfig
 from autoreward.start import StartRejected, add_start_candidates
 from autoreward.store import CandidateRow, RunStore
 from autoreward.tasks import TaskCard
+from autoreward.templates import render
 from autoreward.training.models import TrainJob, TrainResult
 from autoreward.training.parallel import train_many
 
@@ -313,12 +314,23 @@ class Loop:
     def _analyze(self, iteration: int) -> None:
         if self.store.stage(self.run_id, iteration, "analysis") is not None:
             return
-        rows = self.store.candidates(self.run_id, iteration)
-        results = [(_analysis_label(r), TrainResult.model_validate(r.result)) for r in rows if r.result is not None]
+        rows = [r for r in self.store.candidates(self.run_id, iteration) if r.result is not None]
+        results = [(_analysis_label(r), TrainResult.model_validate(r.result)) for r in rows if not r.builtin]
         text = self.parts.analyze(self.card, results) if results else ""
+        for row in (r for r in rows if r.builtin):  # a yardstick: its one component is no program's to change
+            text = f"{text.rstrip()}\n\n{self._yardstick(row)}".strip()
         self.store.put_stage(self.run_id, iteration, "analysis", {"text": text})
         if text:
             (self.store.run_dir(self.run_id) / f"analysis-it{iteration:02d}.md").write_text(text, encoding="utf-8")
+
+    def _yardstick(self, row: CandidateRow) -> str:
+        result = TrainResult.model_validate(row.result)
+        evaluation = result.evaluation
+        return render(
+            "builtin_reward.j2", self.settings.prompts_dir, fitness=row.fitness, timesteps=result.timesteps,
+            success_rate=evaluation.success_rate if evaluation is not None else None,
+            error=result.error if result.status != "ok" else None,
+        ).strip()  # fmt: skip
 
     def _prefer(self, iteration: int) -> None:
         mode = self.config.preference
@@ -415,8 +427,6 @@ def _label(row: CandidateRow) -> str:
 
 def _analysis_label(row: CandidateRow) -> str:
     """A candidate as the Analyzer's iteration summary names it: its id, and where it came from if not the LLM."""
-    if row.builtin:
-        return f"{row.id} (the env's own reward)"
     return row.id if row.origin is None else f"{row.id} (from {Path(row.origin).name})"
 
 

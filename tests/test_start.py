@@ -192,7 +192,9 @@ def test_a_run_from_the_cards_file_and_the_builtin_reward(
     assert MINE.strip() in revise
     assert revise.index(MINE.strip()) < revise.index("1.0 - 4.0 * abs(state.pole_angle)")
     analysis = store.stage("mine", 0, "analysis")["text"]
-    assert "(from mine.py)" in analysis and "(the env's own reward)" in analysis
+    assert "(from mine.py)" in analysis and f"### mine/{builtin.id.partition('/')[2]}" not in analysis
+    yardstick = "Yardstick: PPO on the env's own reward (no program), trained with the same budget"
+    assert yardstick in analysis and yardstick in revise
 
     shown = runner.invoke(app, ["show", "mine", "--runs-dir", str(runs)], terminal_width=200)
     assert "it00-c00 (from mine.py)" in shown.stdout and "it00-c01 (built-in reward)" in shown.stdout
