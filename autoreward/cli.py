@@ -14,6 +14,7 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from autoreward.errors import AutorewardError
+from autoreward.runconfig import SAMPLES_WITH_PRUNING
 
 stdout = Console()
 stderr = Console(stderr=True)
@@ -190,6 +191,15 @@ def run(
         ),
     ] = None,
     eval_episodes: Annotated[int, typer.Option(min=1, help="Evaluation episodes per trained policy.")] = 5,
+    prune: Annotated[
+        bool,
+        typer.Option(
+            "--prune/--no-prune",
+            help="Successive halving on true fitness: cut candidates that trail at 1/9 and 1/3 of the budget "
+            f"(default samples then {SAMPLES_WITH_PRUNING}).",
+        ),
+    ] = True,
+    prune_factor: Annotated[int, typer.Option(min=2, help="Keep the top 1/factor of candidates at each rung.")] = 3,
     temperature: Annotated[float | None, typer.Option(help="Sampling temperature of the Designer.")] = None,
     max_llm_cost: Annotated[float | None, typer.Option(help="Stop before LLM spend passes this many USD.")] = None,
     max_llm_tokens: Annotated[int | None, typer.Option(help="Stop before LLM tokens pass this many.")] = None,
@@ -239,6 +249,8 @@ def run(
     from autoreward.local_llm.endpoint import default_to_local, is_local, prepare
 
     settings = default_to_local(settings, model or api_base, notify=_notice)
+    if prune and "samples" not in settings.model_fields_set:  # the compute halving saves buys more samples
+        settings = settings.model_copy(update={"samples": SAMPLES_WITH_PRUNING})
     prepare(settings)  # the local model is assembled and verified before any run is created
     if llm_review is None:  # a 1.5B model's review rejects sound programs: the static + dry-run Critic remains
         llm_review = not is_local(settings)
@@ -249,7 +261,7 @@ def run(
         timesteps=timesteps, workers=workers, seed=seed, preference=preference, oracle_noise=oracle_noise,
         oracle_budget=oracle_budget, video=video, backend=backend, ray_address=ray_address, llm_review=llm_review,
         eval_episodes=eval_episodes, llm=settings, gpus_per_candidate=gpus_per_candidate, start_from=programs,
-        examples_from_runs=examples_from_runs,
+        examples_from_runs=examples_from_runs, prune=prune, prune_factor=prune_factor,
     )  # fmt: skip
     store = RunStore(runs_dir)
     new_id = create_run(store, card, config, run_id, verdicts)

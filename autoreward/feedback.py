@@ -40,5 +40,6 @@ class Feedback(BaseModel):
     best: list[ProgramResult] = Field(default_factory=list)
     analysis: str = ""  # the Analyzer's report on the whole iteration
     rejected: list[RejectedProgram] = Field(default_factory=list)
+    pruned: list[RejectedProgram] = Field(default_factory=list)  # cut by successive halving: trailed its peers
     preference: PreferenceRanking | None = None
     max_rejected: int = Field(default=8, ge=0)  # rejections shown in the prompt (the count is always shown)

@@ -15,8 +15,16 @@ from rich.text import Text
 
 from autoreward.observer import LoopObserver
 from autoreward.store import CandidateRow
+from autoreward.training.models import pruned_note
 
-_STYLE = {"trained": "green", "accepted": "cyan", "rejected": "red", "failed": "red", "designed": "white"}
+_STYLE = {
+    "trained": "green",
+    "accepted": "cyan",
+    "rejected": "red",
+    "failed": "red",
+    "designed": "white",
+    "pruned": "yellow",
+}
 
 
 def candidate_name(row: CandidateRow) -> str:
@@ -26,6 +34,8 @@ def candidate_name(row: CandidateRow) -> str:
 
 
 def _verdict_text(row: CandidateRow) -> str:
+    if row.status == "pruned":
+        return pruned_note(row.result)
     if row.status in ("rejected", "failed"):
         return row.failure_reasons()[0]
     warnings = [r for r in (row.verdict or {}).get("reasons", []) if r.get("severity") == "warning"]

@@ -30,7 +30,8 @@ from autoreward.start import StartRejected, add_start_candidates
 from autoreward.store import CandidateRow, RunStore
 from autoreward.tasks import TaskCard
 from autoreward.templates import render
-from autoreward.training.models import TrainJob, TrainResult
+from autoreward.training.halving import Halving, HalvingConfig
+from autoreward.training.models import TrainJob, TrainResult, pruned_note
 from autoreward.training.parallel import train_many
 
 Review = Callable[[str, TaskCard], list[Reason]]
@@ -135,10 +136,10 @@ class Loop:
         return started[0] if started else self.best(iteration - 1)
 
     def _started(self, iteration: int) -> list[CandidateRow]:
-        """The user's programs of ``iteration`` that went through training (iteration 1 only has them)."""
+        """The user's programs of ``iteration`` that went through training, pruned or not (only iteration 1 has them)."""
         return [
             r for r in self.store.candidates(self.run_id, iteration)
-            if r.origin is not None and not r.builtin and r.status in ("trained", "failed")
+            if r.origin is not None and not r.builtin and r.status in ("trained", "failed", "pruned")
         ]  # fmt: skip
 
     def _succeeded(self) -> bool:
@@ -292,22 +293,36 @@ class Loop:
         scratches = [self.store.candidate_dir(r.id) / "train" for r in pending]
         for scratch in scratches:
             shutil.rmtree(scratch, ignore_errors=True)  # a half-finished training from a killed run starts over
+        halving = self._halving(iteration)
+        rungs = halving.config.rung_steps(self.config.timesteps or self.card.timesteps) if halving else []
         train_many(
-            [self._job(row) for row in pending], scratches, self.config.workers, on_event=self.observer.training,
-            on_result=self._store_result, train_one=self.parts.train_one,
+            [self._job(row, [] if row.builtin else rungs) for row in pending], scratches, self.config.workers,
+            on_event=self.observer.training, on_result=self._store_result, train_one=self.parts.train_one,
+            halving=halving,
         )  # fmt: skip
 
-    def _job(self, row: CandidateRow) -> TrainJob:
+    def _halving(self, iteration: int) -> Halving | None:
+        """Successive halving over the iteration's candidates (``--prune``), with the rung values of those a
+        killed run already finished, so a resumed iteration cuts as the uninterrupted one would have."""
+        rows = self.store.candidates(self.run_id, iteration)
+        competing = sum(r.status != "rejected" and not r.builtin for r in rows)  # the env's own reward is a baseline
+        if not self.config.prune or self.card.fitness_spec is None or competing < 2:
+            return None
+        done = [TrainResult.model_validate(r.result) for r in rows if r.result is not None]
+        return Halving(HalvingConfig(factor=self.config.prune_factor), earlier=done)
+
+    def _job(self, row: CandidateRow, rungs: list[int]) -> TrainJob:
         return TrainJob(
             candidate_id=row.id, task=str(self.card.source or self.card.name),
             reward_source=None if row.builtin else self.store.source(row.id) or "", timesteps=self.config.timesteps,
             seed=self.config.train_seed(row.iteration, row.idx), eval_episodes=self.config.eval_episodes,
-            video=self.config.video,
+            video=self.config.video, rungs=rungs,
         )  # fmt: skip
 
     def _store_result(self, job: TrainJob, result: TrainResult) -> None:
-        """Stored as soon as each candidate finishes: a kill later loses none of the finished ones."""
-        status = "trained" if result.status == "ok" else "failed"
+        """Stored as soon as each candidate finishes: a kill later loses none of the finished ones. A pruned
+        candidate keeps its artefacts and rung but no fitness: only fully trained candidates are selected."""
+        status = {"ok": "trained", "pruned": "pruned"}.get(result.status, "failed")
         self.store.set_result(job.candidate_id, _with_prefix(result, "train"), result.fitness, status)
         self.observer.candidate(self.store.candidate(job.candidate_id))
 
@@ -387,11 +402,14 @@ class Loop:
             for r in rows
             if r.status in ("rejected", "failed")
         ]
+        pruned = [RejectedProgram(label=_label(r), reasons=[pruned_note(r.result)]) for r in rows
+                  if r.status == "pruned"]  # fmt: skip
         return Feedback(
             iteration=iteration,
             best=[self._program_result(r) for r in shown],
             analysis=analysis,
             rejected=rejected,
+            pruned=pruned,
             preference=PreferenceRanking(
                 ranking=[_label(by_id[c]) if c in by_id else _label_of(c) for c in preference["ranking"]],
                 by=preference["source"],

@@ -6,6 +6,9 @@ only the sandbox's parent. The artefacts come back as bytes with the result (``t
 driver's scratch directory, where the run store lives. Progress events travel through one Ray queue per trainer,
 drained by one driver thread into each candidate's ``on_event``, so the live table moves as workers train.
 
+Successive halving decides in one Ray actor holding the same ``Halving`` as the local backend uses: each node's
+trainer asks it at every rung and, when its candidate is cut, asks its own sandboxed worker to stop.
+
 A Ray worker that dies (killed, out of memory, node lost) is retried once here rather than by Ray, so the live
 table hears of the retry and a second death is recorded with both reasons. Ray is imported only here, and only
 when this backend is chosen: ``autoreward tasks`` stays instant without it.
@@ -20,6 +23,7 @@ import shutil
 import tempfile
 import threading
 import uuid
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,6 +31,7 @@ from typing import Any
 from autoreward.errors import AutorewardError
 from autoreward.runconfig import RunConfig
 from autoreward.tasks import TaskCard
+from autoreward.training.halving import Halving, request_stop, rung_events
 from autoreward.training.models import EventSink, TrainJob, TrainResult
 from autoreward.training.shipping import Shipment, pack, unpack
 
@@ -60,6 +65,8 @@ def ray_train_one(config: RunConfig, card: TaskCard, fault: Fault | None = None)
 class RayTrainer:
     """Callable like ``train_in_sandbox``; ``slots()`` tells ``train_many`` how many candidates fit at once."""
 
+    hosts_halving = True  # train_many hands it the Halving: the decision is made in an actor the nodes ask
+
     def __init__(self, address: str | None = None, gpus: float = 0.0, fault: Fault | None = None) -> None:
         self.address = address
         self.gpus = gpus
@@ -67,6 +74,7 @@ class RayTrainer:
         self._lock = threading.Lock()
         self._remote: Any = None
         self._pump: _EventPump | None = None
+        self._deciders: weakref.WeakKeyDictionary[Halving, Any] = weakref.WeakKeyDictionary()
 
     def slots(self) -> int:
         """Candidates the cluster can train at once: its CPUs (one each), and its GPUs if candidates ask for some."""
@@ -77,16 +85,21 @@ class RayTrainer:
             slots = min(slots, int(resources.get("GPU", 0) / self.gpus))
         return max(1, slots)
 
-    def __call__(self, job: TrainJob, scratch: Path, on_event: EventSink | None = None) -> TrainResult:
+    def __call__(
+        self, job: TrainJob, scratch: Path, on_event: EventSink | None = None, halving: Halving | None = None
+    ) -> TrainResult:
         ray = self._start()
         assert self._pump is not None
+        decider = self._decider(ray, halving) if halving is not None else None
         call = uuid.uuid4().hex
         reasons: list[str] = []
         for attempt in range(1, ATTEMPTS + 1):
             key = f"{call}/{attempt}"
             delivered = self._pump.open(key, on_event)
             try:
-                ref = self._remote.remote(job.model_dump(mode="json"), key, attempt, self._pump.queue, self.fault)
+                ref = self._remote.remote(
+                    job.model_dump(mode="json"), key, attempt, self._pump.queue, self.fault, decider
+                )
                 shipment = ray.get(ref)
             except ray.exceptions.RayTaskError as err:  # our own code raised on the worker: retrying won't help
                 return _failed(job, f"the Ray task failed: {_first_line(err)}", str(err))
@@ -101,6 +114,15 @@ class RayTrainer:
             finally:
                 self._pump.close(key)
         return _failed(job, f"worker died twice: {' / '.join(reasons)}")
+
+    def _decider(self, ray: Any, halving: Halving) -> Any:
+        """One actor per iteration's ``Halving``, started with its configuration and the earlier results."""
+        with self._lock:
+            actor = self._deciders.get(halving)
+            if actor is None:
+                actor = ray.remote(Halving).options(num_cpus=0).remote(halving.config, halving.earlier)
+                self._deciders[halving] = actor
+            return actor
 
     def close(self) -> None:
         """Stop the event thread and its queue; the Ray session itself is left as it is."""
@@ -139,8 +161,13 @@ def _init(ray: Any, address: str | None) -> None:
         raise AutorewardError(f"cannot {where}: {_first_line(err)}") from None
 
 
-def _train_on_node(job_data: dict[str, Any], key: str, attempt: int, queue: Any, fault: Fault | None) -> Shipment:
-    """Runs in the Ray worker: the sandboxed training in a node-local scratch directory, its files packed."""
+def _train_on_node(
+    job_data: dict[str, Any], key: str, attempt: int, queue: Any, fault: Fault | None, decider: Any = None
+) -> Shipment:
+    """Runs in the Ray worker: the sandboxed training in a node-local scratch directory, its files packed; with a
+    halving ``decider`` (an actor), each rung is put to it and a cut candidate's worker is asked to stop."""
+    import ray
+
     from autoreward.training.sandboxed import train_in_sandbox
 
     job = TrainJob.model_validate(job_data)
@@ -155,8 +182,15 @@ def _train_on_node(job_data: dict[str, Any], key: str, attempt: int, queue: Any,
             fault(job, attempt, event)
         _put(queue, (key, event))
 
+    events: EventSink = emit
+    if decider is not None:
+
+        def decide(candidate_id: str, rung: int, value: float) -> bool:
+            return bool(ray.get(decider.report.remote(candidate_id, rung, value)))
+
+        events = rung_events(job.candidate_id, emit, decide, lambda: request_stop(scratch))
     try:
-        return pack(train_in_sandbox(job, scratch, emit), scratch)
+        return pack(train_in_sandbox(job, scratch, events), scratch)
     finally:
         _put(queue, (key, None))  # "no more events from this attempt"
         shutil.rmtree(call_dir, ignore_errors=True)

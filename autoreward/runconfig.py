@@ -11,6 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from autoreward.config import LLMSettings
 from autoreward.start import StartProgram
 
+# Default programs per iteration when successive halving is on (4 without): see bench/halving.py.
+SAMPLES_WITH_PRUNING = 8
+
 _PACKAGES = ("autoreward", "torch", "gymnasium", "mujoco", "stable-baselines3", "numpy", "litellm")
 
 
@@ -33,6 +36,8 @@ class RunConfig(BaseModel):
     gpus_per_candidate: float = Field(default=0.0, ge=0.0, description="GPUs Ray reserves per candidate (ray only)")
     llm_review: bool = True
     eval_episodes: int = Field(default=5, ge=1)
+    prune: bool = Field(default=True, description="successive halving across an iteration's candidates")
+    prune_factor: int = Field(default=3, ge=2, description="keep the top 1/factor at each halving rung")
     llm: LLMSettings = Field(default_factory=LLMSettings)
     examples_from_runs: bool = Field(
         default=False, description="show the Designer the best programs of earlier runs on the same env"

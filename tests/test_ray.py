@@ -25,7 +25,8 @@ from autoreward.ray_backend import INSTALL_HINT, NODE_SCRATCH, RayTrainer, ray_t
 from autoreward.runconfig import RunConfig
 from autoreward.store import RunStore
 from autoreward.tasks import resolve_task
-from autoreward.training.models import TrainJob, TrainResult
+from autoreward.training.halving import Halving, HalvingConfig
+from autoreward.training.models import RungReport, TrainJob, TrainResult
 from autoreward.training.parallel import train_many
 
 FAKE_KEY = "sk-ray-FAKE-0123456789abcdef"
@@ -107,6 +108,21 @@ def test_two_candidates_train_on_ray_and_their_artefacts_land_on_the_driver(
     root = Path(tempfile.gettempdir()) / NODE_SCRATCH
     live = [p.name for p in root.glob("*") if Path("/proc", p.name.partition("-")[0]).exists()]
     assert live == [], "a finished task removes its node-local scratch directory"
+
+
+@pytest.mark.slow
+def test_halving_cuts_a_trailing_candidate_on_ray_as_locally(trainer: RayTrainer, tmp_path: Path) -> None:
+    """The same rule decides in a Ray actor: a candidate trailing an earlier one at its rung is stopped by its
+    node and comes back pruned, with its model and statistics."""
+    config = HalvingConfig(factor=3, rungs=1)
+    leader = TrainResult(candidate_id="leader", task="cartpole-balance", status="ok",
+                         rungs=[RungReport(rung=0, timesteps=3000, fitness=1e9, value=1e9)])  # fmt: skip
+    job = _job("c0", timesteps=9000).model_copy(update={"rungs": config.rung_steps(9000)})
+    (result,) = train_many([job], [tmp_path], workers=1, train_one=trainer, halving=Halving(config, [leader]))
+    assert result.status == "pruned", (result.error, result.rungs)
+    assert result.pruned is not None and result.pruned.rung == 0 and result.timesteps < 9000
+    for name in ("model", "stats"):
+        assert (tmp_path / result.artifacts[name]).stat().st_size > 0, name
 
 
 @pytest.mark.slow
@@ -240,7 +256,7 @@ def test_cli_run_on_ray_killed_mid_training_resumes(tmp_path: Path) -> None:
     env = {**os.environ, "OPENAI_API_KEY": FAKE_KEY, "AUTOREWARD_RUNS_DIR": str(runs), "MUJOCO_GL": "egl"}
     with ScriptedLLMServer(lambda request: answer(PROGRAM, PROGRAM)) as server:
         argv = [CLI, "run", "cartpole-balance", "--backend", "ray", "--iterations", "1", "--samples", "2",
-                "--timesteps", "6000", "--no-llm-review", "--no-video", "--eval-episodes", "2", "--run-id", "onray",
+                "--timesteps", "6000", "--no-llm-review", "--no-video", "--eval-episodes", "2", "--run-id", "onray", "--no-prune",
                 "--model", "openai/test-model", "--api-base", server.base_url, "--quiet"]  # fmt: skip
         proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 start_new_session=True)  # fmt: skip

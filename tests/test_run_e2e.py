@@ -65,7 +65,7 @@ def _run(
 
 
 RUN_ARGS = ["run", "cartpole-balance", "--iterations", "2", "--samples", "2", "--timesteps", "4000",
-            "--no-llm-review", "--eval-episodes", "3", "--seed", "3"]  # fmt: skip
+            "--no-llm-review", "--eval-episodes", "3", "--seed", "3", "--no-prune"]  # fmt: skip
 
 
 @pytest.fixture
@@ -183,7 +183,7 @@ def _card(tmp_path: Path) -> str:
 
 
 PREF_ARGS = ["--iterations", "2", "--samples", "2", "--timesteps", "3000", "--no-llm-review", "--no-video",
-             "--eval-episodes", "2"]  # fmt: skip
+             "--eval-episodes", "2", "--no-prune"]  # fmt: skip
 
 
 def test_synthetic_preference_run_finishes_unattended(tmp_path: Path, server: ScriptedLLMServer) -> None:

@@ -1,45 +1,49 @@
-"""SB3 callbacks: statistics at regular checkpoints, TensorBoard scalars and progress events for the parent."""
+"""SB3 callbacks, one concern each, combined in a ``CallbackList`` by ``training_callbacks``.
+
+``StatsCallback`` drains the shared recorder into a Checkpoint at regular points and then runs its children
+(SB3's ``EventCallback``): ``ProbeCallback`` (an optional deterministic evaluation), ``TensorBoardCallback``
+(scalars) and ``ProgressCallback`` (events for the parent). Beside it, ``RungCallback`` reports the
+successive-halving probes and ``StopCallback`` ends training when the parent asks (``halving.py``).
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
 
-from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList, EventCallback
 
-from autoreward.training.stats import Checkpoint, WindowRecorder
+from autoreward.training.halving import STOP_FILE, tie_broken
+from autoreward.training.models import EventSink, RungReport
+from autoreward.training.stats import Checkpoint, Evaluation, WindowRecorder
 
-EventSink = Callable[[dict[str, Any]], None]
 
+class StatsCallback(EventCallback):
+    """Every ``total_timesteps / checkpoints`` steps, drains the recorder into ``last`` and runs the children.
 
-class CheckpointStatsCallback(BaseCallback):
-    """Every ``total_timesteps / checkpoints`` steps, drains the shared recorder into a Checkpoint.
-
-    The true fitness comes from the training episodes that ended in the window (cheap, stochastic policy);
-    ``evaluate`` optionally adds a deterministic evaluation at each checkpoint.
-    """
+    The fitness comes from the training episodes that ended in the window (cheap, stochastic policy)."""
 
     def __init__(
-        self,
-        recorder: WindowRecorder,
-        total_timesteps: int,
-        checkpoints: int,
-        on_event: EventSink | None = None,
-        evaluate: Callable[[], float] | None = None,
+        self, recorder: WindowRecorder, total_timesteps: int, checkpoints: int, children: list[BaseCallback]
     ) -> None:
-        super().__init__(verbose=0)
+        super().__init__(CallbackList(children), verbose=0)
+        for child in children:
+            child.parent = self
         self.recorder = recorder
         self.total_timesteps = total_timesteps
         self.every = max(1, total_timesteps // max(1, checkpoints))
-        self.on_event = on_event
-        self.evaluate = evaluate
         self.checkpoints: list[Checkpoint] = []
         self._next = self.every
         self._start = 0.0
         self._start_steps = 0
 
+    @property
+    def last(self) -> Checkpoint:
+        return self.checkpoints[-1]
+
     def _on_training_start(self) -> None:
+        super()._on_training_start()
         self._start = time.perf_counter()
         self._start_steps = self.num_timesteps
 
@@ -65,32 +69,36 @@ class CheckpointStatsCallback(BaseCallback):
         return (self.num_timesteps - self._start_steps) / elapsed if elapsed > 0 else 0.0
 
     def _checkpoint(self) -> None:
-        checkpoint = self.recorder.drain(self.num_timesteps, self.fps())
-        if self.evaluate is not None:
-            checkpoint.eval_fitness = self.evaluate()
-        self.checkpoints.append(checkpoint)
-        self._log(checkpoint)
-        if self.on_event is not None:
-            self.on_event(
-                {
-                    "event": "progress",
-                    "timesteps": checkpoint.timesteps,
-                    "total_timesteps": self.total_timesteps,
-                    "fitness": checkpoint.fitness_mean,
-                    "fps": round(checkpoint.fps, 1),
-                }
-            )
-            self.on_event({"event": "checkpoint", "checkpoint": checkpoint.model_dump(mode="json")})
+        self.checkpoints.append(self.recorder.drain(self.num_timesteps, self.fps()))
+        self._on_event()
 
-    def _log(self, c: Checkpoint) -> None:
+
+class ProbeCallback(BaseCallback):
+    """Adds a deterministic evaluation's fitness to each checkpoint (a child of ``StatsCallback``)."""
+
+    def __init__(self, probe: Callable[[], float]) -> None:
+        super().__init__(verbose=0)
+        self.probe = probe
+
+    def _on_step(self) -> bool:
+        assert isinstance(self.parent, StatsCallback)
+        self.parent.last.eval_fitness = self.probe()
+        return True
+
+
+class TensorBoardCallback(BaseCallback):
+    """Writes each checkpoint's statistics as scalars (a child of ``StatsCallback``); Monitor's episode
+    reward and length are SB3's own ``rollout/ep_*`` scalars, not repeated here."""
+
+    def _on_step(self) -> bool:
+        assert isinstance(self.parent, StatsCallback)
+        c = self.parent.last
         record = self.logger.record
         for key, value in (
             ("fitness/train_mean", c.fitness_mean),
             ("fitness/train_min", c.fitness_min),
             ("fitness/train_max", c.fitness_max),
             ("fitness/eval", c.eval_fitness),
-            ("episodes/length_mean", c.length_mean),
-            ("episodes/reward_return_mean", c.reward_return_mean),
             ("episodes/builtin_return_mean", c.builtin_return_mean),
             ("episodes/terminated", c.terminated),
             ("episodes/truncated", c.truncated),
@@ -102,3 +110,76 @@ class CheckpointStatsCallback(BaseCallback):
             for stat in ("mean", "min", "max", "share", "active"):
                 record(f"components/{name}/{stat}", getattr(s, stat))
         self.logger.dump(self.num_timesteps)
+        return True
+
+
+class ProgressCallback(BaseCallback):
+    """Sends each checkpoint to the parent process: a ``progress`` line for the live table and the whole
+    ``checkpoint`` (a child of ``StatsCallback``)."""
+
+    def __init__(self, on_event: EventSink) -> None:
+        super().__init__(verbose=0)
+        self.on_event = on_event
+
+    def _on_step(self) -> bool:
+        assert isinstance(self.parent, StatsCallback)
+        c = self.parent.last
+        self.on_event({"event": "progress", "timesteps": c.timesteps, "total_timesteps": self.parent.total_timesteps,
+                       "fitness": c.fitness_mean, "fps": round(c.fps, 1)})  # fmt: skip
+        self.on_event({"event": "checkpoint", "checkpoint": c.model_dump(mode="json")})
+        return True
+
+
+class RungCallback(BaseCallback):
+    """At each successive-halving rung, probes the fitness deterministically and sends a ``rung`` event; the
+    parent decides, and asks ``StopCallback`` to stop when the candidate is cut."""
+
+    def __init__(self, rungs: list[int], probe: Callable[[], Evaluation], on_event: EventSink) -> None:
+        super().__init__(verbose=0)
+        self.rungs = sorted(rungs)
+        self.probe = probe
+        self.on_event = on_event
+        self.reports: list[RungReport] = []
+
+    def _on_step(self) -> bool:
+        rung = len(self.reports)
+        if rung < len(self.rungs) and self.num_timesteps >= self.rungs[rung]:
+            evaluation = self.probe()
+            fitness, secondary = evaluation.fitness_mean, evaluation.builtin_return_mean
+            report = RungReport(rung=rung, timesteps=self.num_timesteps, fitness=fitness, secondary=secondary,
+                                value=tie_broken(fitness, secondary),
+                                probe_steps=round(evaluation.length_mean * evaluation.episodes))  # fmt: skip
+            self.reports.append(report)
+            self.on_event({"event": "rung", "report": report.model_dump(mode="json")})
+        return True
+
+
+class StopCallback(BaseCallback):
+    """Ends training at the next rollout's end once ``stop`` exists in the scratch directory (the parent made
+    it); ``learn`` then returns normally, so the model and statistics are written as after a full budget."""
+
+    def __init__(self, scratch: Path) -> None:
+        super().__init__(verbose=0)
+        self.path = Path(scratch) / STOP_FILE
+        self.stopped = False
+
+    def _on_rollout_end(self) -> None:
+        self.stopped = self.stopped or self.path.exists()
+
+    def _on_step(self) -> bool:
+        return not self.stopped
+
+
+def training_callbacks(
+    recorder: WindowRecorder,
+    total_timesteps: int,
+    checkpoints: int,
+    on_event: EventSink,
+    checkpoint_probe: Callable[[], float] | None = None,
+    halving: tuple[RungCallback, StopCallback] | None = None,
+) -> tuple[StatsCallback, CallbackList]:
+    """The statistics callback (the runner reads its checkpoints) and the whole list ``learn`` runs."""
+    children: list[BaseCallback] = [ProbeCallback(checkpoint_probe)] if checkpoint_probe is not None else []
+    children += [TensorBoardCallback(), ProgressCallback(on_event)]
+    stats = StatsCallback(recorder, total_timesteps, checkpoints, children)
+    return stats, CallbackList([stats, *(halving or ())])

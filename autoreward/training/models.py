@@ -37,6 +37,29 @@ class TrainJob(BaseModel):
     video_size: int = Field(default=240, ge=64)
     plots: bool = True
     save_model: bool = True
+    rungs: list[int] = Field(default_factory=list, description="timesteps at which to probe for halving")
+    rung_eval_episodes: int = Field(default=3, ge=1, description="deterministic episodes per rung probe")
+
+
+class RungReport(BaseModel):
+    """A candidate's deterministic fitness probe at one successive-halving rung; ``value`` is what competes."""
+
+    rung: int = Field(ge=0)
+    timesteps: int = Field(ge=0)
+    fitness: float
+    secondary: float | None = Field(default=None, description="the env's own return: breaks fitness ties")
+    value: float
+    probe_steps: int = Field(default=0, ge=0, description="env steps the probe's episodes took")
+
+    def note(self) -> str:
+        """How ``show``, the live table, the web page and the revision prompt word a cut candidate."""
+        return f"pruned at {self.timesteps} steps, fitness {self.fitness:.4g}"
+
+
+def pruned_note(result: dict[str, Any] | None) -> str:
+    """The note of a stored result that successive halving cut ("" when it was not)."""
+    pruned = (result or {}).get("pruned")
+    return RungReport.model_validate(pruned).note() if pruned else ""
 
 
 class TrainResult(BaseModel):
@@ -44,7 +67,7 @@ class TrainResult(BaseModel):
 
     candidate_id: str
     task: str
-    status: Literal["ok", "failed"]
+    status: Literal["ok", "failed", "pruned"]
     failure: Failure | None = None
     error: str | None = None
     error_line: int | None = Field(default=None, description="line of the reward program that failed")
@@ -58,6 +81,8 @@ class TrainResult(BaseModel):
     hyperparams_source: str = ""
     checkpoints: list[Checkpoint] = Field(default_factory=list)
     evaluation: Evaluation | None = None
+    rungs: list[RungReport] = Field(default_factory=list, description="the halving probes, rung 0 first")
+    pruned: RungReport | None = Field(default=None, description="the rung where successive halving stopped it")
     artifacts: dict[str, str] = Field(default_factory=dict, description="name -> path relative to scratch")
 
     @field_validator("error", "traceback")

@@ -2,6 +2,8 @@
 
 One torch thread per worker and parallelism across candidates (FACTS.md). Threads here only wait on worker
 processes; results are handed to ``on_result`` as each candidate finishes, so a caller can store them at once.
+With ``halving``, candidates report at rungs and the ones cut stop early (``halving.py``); their thread takes the
+next candidate at once, so no rung is a barrier.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import IO, Any
 
+from autoreward.training.halving import Halving, PruneLedger, request_stop, rung_events
 from autoreward.training.models import EventSink, TrainJob, TrainResult
 from autoreward.training.sandboxed import train_in_sandbox
 
@@ -33,25 +36,41 @@ def train_many(
     on_event: CandidateEvents | None = None,
     on_result: Callable[[TrainJob, TrainResult], None] | None = None,
     train_one: TrainOne = train_in_sandbox,
+    halving: Halving | None = None,
 ) -> list[TrainResult]:
-    """Results in the order of ``jobs``; job ``i`` writes under ``scratches[i]``."""
+    """Results in the order of ``jobs``; job ``i`` writes under ``scratches[i]``. With ``halving``, each job
+    must carry its ``rungs``; a cut candidate's result has status ``pruned``."""
     if len(jobs) != len(scratches):
         raise ValueError(f"{len(jobs)} jobs but {len(scratches)} scratch directories")
     if not jobs:
         return []
     workers = min(workers or _capacity(train_one), len(jobs))
+    ledger = PruneLedger()
     results: dict[int, TrainResult] = {}
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {
-            pool.submit(train_one, job, Path(scratch), _events_for(job.candidate_id, on_event)): i
+            pool.submit(_train, train_one, job, Path(scratch), ledger.watch(job.candidate_id,
+                        _events_for(job.candidate_id, on_event)), halving): i
             for i, (job, scratch) in enumerate(zip(jobs, scratches, strict=True))
-        }
+        }  # fmt: skip
         for future in as_completed(futures):
             i = futures[future]
-            results[i] = future.result()
+            results[i] = ledger.mark(future.result())
             if on_result is not None:
                 on_result(jobs[i], results[i])
     return [results[i] for i in range(len(jobs))]
+
+
+def _train(
+    train_one: TrainOne, job: TrainJob, scratch: Path, events: EventSink, halving: Halving | None
+) -> TrainResult:
+    """One candidate; a backend that decides on its nodes (Ray) gets ``halving`` itself, otherwise the rung
+    events are decided here and a cut worker is asked to stop through its scratch directory."""
+    if halving is None:
+        return train_one(job, scratch, events)
+    if getattr(train_one, "hosts_halving", False):
+        return train_one(job, scratch, events, halving=halving)  # type: ignore[call-arg]
+    return train_one(job, scratch, rung_events(job.candidate_id, events, halving.report, lambda: request_stop(scratch)))
 
 
 def _capacity(train_one: TrainOne) -> int:

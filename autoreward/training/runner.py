@@ -12,7 +12,7 @@ from autoreward.errors import AutorewardError
 from autoreward.reward import RewardProgramError, load_reward, program_line
 from autoreward.tasks import TaskCard, resolve_task
 from autoreward.training import plots, trainer
-from autoreward.training.callbacks import CheckpointStatsCallback
+from autoreward.training.callbacks import RungCallback, StatsCallback, StopCallback, training_callbacks
 from autoreward.training.evaluator import evaluate
 from autoreward.training.hyperparams import settings_for
 from autoreward.training.models import EventSink, TrainJob, TrainResult, failed_result
@@ -30,7 +30,9 @@ class CandidateRun:
         self.scratch = scratch
         self.emit = on_event
         self.started = time.perf_counter()
-        self.callback: CheckpointStatsCallback | None = None
+        self.callback: StatsCallback | None = None
+        self.rungs: RungCallback | None = None
+        self.stop: StopCallback | None = None
         self.train_s = 0.0
         self.artifacts: dict[str, str] = {}
 
@@ -56,18 +58,20 @@ class CandidateRun:
         except Exception as err:
             return self._finish(self._training_failure(err, base))
         policy = trainer.deterministic_policy(model)
+        stopped = self.stop is not None and self.stop.stopped  # cut by successive halving: no evaluation, no clip
         try:
-            evaluation = self._evaluate(card, policy, reward_fn)
+            evaluation = None if stopped else self._evaluate(card, policy, reward_fn)
         except Exception as err:
             return self._finish(self._training_failure(err, base))
         model.get_env().close()
         self._plots(card, evaluation)
-        self._video(card, policy)
+        if not stopped:
+            self._video(card, policy)
         return self._finish(
             TrainResult(
-                candidate_id=job.candidate_id, task=job.task, status="ok", timesteps=model.num_timesteps,
-                fps=model.num_timesteps / self.train_s if self.train_s else 0.0, evaluation=evaluation,
-                checkpoints=self._checkpoints(), **base,
+                candidate_id=job.candidate_id, task=job.task, status="pruned" if stopped else "ok",
+                timesteps=model.num_timesteps, fps=model.num_timesteps / self.train_s if self.train_s else 0.0,
+                evaluation=evaluation, checkpoints=self._checkpoints(), rungs=self._rungs(), **base,
             )
         )  # fmt: skip
 
@@ -80,16 +84,26 @@ class CandidateRun:
         venv = trainer.make_training_env(card, reward_fn, n_envs, job.seed, recorder, normalize, gamma)
         model = trainer.build_ppo(venv, settings, overrides, job.seed, self.scratch / "tensorboard")
         self.artifacts["tensorboard"] = "tensorboard"
+        policy = trainer.deterministic_policy(model)
         probe = None
         if job.checkpoint_eval_episodes and card.fitness_spec is not None:
-            policy = trainer.deterministic_policy(model)
 
             def probe() -> float:
                 return evaluate(card, policy, reward_fn, job.checkpoint_eval_episodes, job.seed).fitness_mean
 
-        self.callback = CheckpointStatsCallback(recorder, total, job.checkpoints, self.emit, probe)
+        halving = None
+        if job.rungs and card.fitness_spec is not None:
+            # The probe's seeds differ from the final evaluation's, so a rung never peeks at the selection.
+            seed = job.seed + 7919
+
+            def rung_probe() -> Any:
+                return evaluate(card, policy, reward_fn, job.rung_eval_episodes, seed)
+
+            self.rungs, self.stop = RungCallback(job.rungs, rung_probe, self.emit), StopCallback(self.scratch)
+            halving = (self.rungs, self.stop)
+        self.callback, callbacks = training_callbacks(recorder, total, job.checkpoints, self.emit, probe, halving)
         started = time.perf_counter()
-        trainer.train(model, total, self.callback)
+        trainer.train(model, total, callbacks)
         self.train_s = time.perf_counter() - started
         if job.save_model:
             self.artifacts.update(trainer.save(model, self.scratch))
@@ -128,6 +142,9 @@ class CandidateRun:
 
     def _checkpoints(self) -> list:
         return list(self.callback.checkpoints) if self.callback else []
+
+    def _rungs(self) -> list:
+        return list(self.rungs.reports) if self.rungs else []
 
     def _training_failure(self, err: Exception, base: dict[str, Any]) -> TrainResult:
         """A reward that raised or went non-finite names its line; anything else is an internal failure."""

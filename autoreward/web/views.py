@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from autoreward.preference import rankable
 from autoreward.store import CandidateRow, Run, RunStore
+from autoreward.training.models import pruned_note
 from autoreward.web import charts
 from autoreward.web.files import candidate_files, file_url, inside
 
@@ -42,6 +43,7 @@ class CandidateView(BaseModel):
     timesteps: int | None
     files: dict[str, str]
     checkpoints: int
+    pruned: str = ""  # "pruned at N steps, fitness F" when successive halving cut it
 
 
 class IterationView(BaseModel):
@@ -121,6 +123,7 @@ def candidate_view(store: RunStore, row: CandidateRow) -> CandidateView:
         train_status=result.get("status"),
         error=result.get("error"),
         error_line=result.get("error_line"),
+        pruned=pruned_note(result),
         timesteps=result.get("timesteps"),
         files=candidate_files(row.run_id, store.run_dir(row.run_id), name, result.get("artifacts") or {}),
         checkpoints=len(result.get("checkpoints") or []),

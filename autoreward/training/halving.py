@@ -1,0 +1,165 @@
+"""Successive halving across the candidates of one iteration: compute goes to the ones whose true fitness leads.
+
+Each candidate reports a deterministic probe of the task's fitness at rungs (by default 1/9 and 1/3 of its
+budget with ``factor`` 3; the last rung is the end of training). Optuna's asynchronous ``SuccessiveHalvingPruner``
+decides: a candidate continues past a rung only if its value is in the top ``1/factor`` of the values every
+candidate reported at that rung so far. There is no barrier per rung: a pruned candidate's worker stops at once
+and its core takes the next candidate. The decision never sees the candidate's own reward (the program's process
+may forge its probes; a forgery only wastes compute: selection uses the program-free final evaluation).
+
+Ties (sparse fitness: every candidate at 0 early on) are broken by a secondary signal, the env's own return
+(``builtin_return_mean``), added with a weight too small to reorder distinct fitness values; when the fitness and
+the env's return both tie, the values are equal and Optuna's ``>=`` promotes every tied candidate, so a tie alone
+never prunes.
+
+The same ``Halving`` object decides on both backends: in the parent's process for local workers, and inside one
+Ray actor that every node's trainer asks for ``--backend ray``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from autoreward.training.models import EventSink, RungReport, TrainResult
+
+STOP_FILE = "stop"  # its appearance in a training's scratch directory asks the worker to stop (callbacks.py)
+RUNGS = 2  # rungs before the end: budget / factor**2, budget / factor, then the end
+TIE_WEIGHT = 1e-9  # the secondary signal's weight, relative to the fitness' own scale
+
+
+class HalvingConfig(BaseModel):
+    """How candidates are cut: ``factor`` is Optuna's ``reduction_factor`` (keep the top 1/factor per rung)."""
+
+    factor: int = Field(default=3, ge=2)
+    rungs: int = Field(default=RUNGS, ge=1)
+    probe_episodes: int = Field(default=3, ge=1, description="deterministic episodes of the fitness probe")
+
+    def rung_steps(self, total_timesteps: int) -> list[int]:
+        """The timesteps at which a candidate reports, rung 0 first (e.g. 1/9 and 1/3 of the budget)."""
+        steps = [max(1, total_timesteps // self.factor ** (self.rungs - r)) for r in range(self.rungs)]
+        return sorted(set(steps))
+
+
+def tie_broken(fitness: float, secondary: float | None) -> float:
+    """``fitness`` nudged by ``secondary`` (squashed into (-1, 1)) so that only exact fitness ties reorder."""
+    if secondary is None or not math.isfinite(secondary):
+        return fitness
+    return fitness + TIE_WEIGHT * max(1.0, abs(fitness)) * secondary / (1.0 + abs(secondary))
+
+
+class Halving:
+    """Optuna's successive-halving rule over one iteration's candidates; thread-safe (workers report at once)."""
+
+    def __init__(self, config: HalvingConfig | None = None, earlier: list[TrainResult] | None = None) -> None:
+        """``earlier``: results already stored for this iteration (a resumed run), whose rung values compete."""
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        self.config = config or HalvingConfig()
+        self.earlier = list(earlier or [])
+        pruner = optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=self.config.factor)
+        self._study = optuna.create_study(direction="maximize", pruner=pruner)
+        self._trials: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        for result in earlier or []:
+            self._replay(result)
+
+    def report(self, candidate_id: str, rung: int, value: float) -> bool:
+        """Record ``candidate_id``'s value at ``rung`` (0-based); True when it should stop here."""
+        with self._lock:
+            trial = self._trials.get(candidate_id)
+            if trial is None:
+                trial = self._trials[candidate_id] = self._study.ask()
+            trial.report(value, self.config.factor**rung)
+            prune = trial.should_prune()
+            if prune:
+                self._study.tell(trial, state=_pruned_state())
+            return prune
+
+    def _replay(self, result: TrainResult) -> None:
+        """A stored result's rung values, as a finished trial, so that a resumed iteration judges alike."""
+        import optuna
+
+        values = {self.config.factor**r.rung: r.value for r in result.rungs}
+        if not values:
+            return
+        attrs = {f"completed_rung_{r.rung}": r.value for r in result.rungs}
+        last = values[max(values)]
+        state = _pruned_state() if result.status == "pruned" else optuna.trial.TrialState.COMPLETE
+        trial = optuna.trial.create_trial(
+            state=state, value=None if state == _pruned_state() else last, intermediate_values=values,
+            system_attrs=attrs,
+        )  # fmt: skip
+        self._study.add_trial(trial)
+
+
+def _pruned_state() -> Any:
+    import optuna
+
+    return optuna.trial.TrialState.PRUNED
+
+
+Decide = Callable[[str, int, float], bool]
+
+
+def rung_events(candidate_id: str, on_event: EventSink | None, decide: Decide, stop: Callable[[], None]) -> EventSink:
+    """An event sink that puts each ``rung`` event to ``decide`` and, on a prune, calls ``stop`` and passes a
+    ``pruned`` event on (the parent marks the result from it; the live table shows it)."""
+
+    def sink(event: dict[str, Any]) -> None:
+        if on_event is not None:
+            on_event(event)
+        if event.get("event") != "rung":
+            return
+        try:
+            report = RungReport.model_validate(event.get("report") or {})
+        except ValueError:
+            return  # a malformed report from the worker decides nothing
+        if decide(candidate_id, report.rung, report.value):
+            stop()
+            if on_event is not None:
+                on_event({"event": "pruned", "report": report.model_dump(mode="json")})
+
+    return sink
+
+
+def request_stop(scratch: Path) -> None:
+    """Ask the training in ``scratch`` to stop: create the stop file, never following a link the worker left."""
+    try:
+        fd = os.open(Path(scratch) / STOP_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:
+        return  # already asked (or the worker made one itself: it only stops itself)
+    os.close(fd)
+
+
+class PruneLedger:
+    """Which candidates were pruned, from the ``pruned`` events either backend passes to the parent."""
+
+    def __init__(self) -> None:
+        self._pruned: dict[str, RungReport] = {}
+        self._lock = threading.Lock()
+
+    def watch(self, candidate_id: str, on_event: EventSink | None) -> EventSink:
+        def sink(event: dict[str, Any]) -> None:
+            if event.get("event") == "pruned":
+                with self._lock:
+                    self._pruned[candidate_id] = RungReport.model_validate(event["report"])
+            if on_event is not None:
+                on_event(event)
+
+        return sink
+
+    def mark(self, result: TrainResult) -> TrainResult:
+        """The result as pruned when it was (even if its worker reached the end before it saw the stop)."""
+        with self._lock:
+            report = self._pruned.get(result.candidate_id)
+        if report is None or result.status == "failed":
+            return result
+        return result.model_copy(update={"status": "pruned", "pruned": report, "evaluation": None})

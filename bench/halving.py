@@ -1,0 +1,134 @@
+"""Successive halving vs training every candidate to the end: compute and the candidate each one selects.
+
+One iteration of K = 8 fixed programs (known good, mediocre and bad rewards), answered by the scripted
+OpenAI-protocol LLM server (tests/llm_server.py) to the real ``autoreward run`` CLI, once with ``--prune`` and
+once with ``--no-prune``, on each task. Compute is the env steps the candidates took (training plus the rung
+probes) and the candidates' worker seconds, pruned over unpruned; the selected candidate is the run's best by the
+final evaluation's true fitness (its own evaluation seeds, never seen in training), with its 95% interval over
+the evaluation episodes. Goal: compute <= 0.4 with the same selected candidate (or one within its interval).
+
+    python bench/halving.py [--tasks hopper-forward,minigrid-doorkey-5x5] [--timesteps 27000] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))  # the scripted LLM server the tests use
+
+from llm_server import ScriptedLLMServer, answer  # noqa: E402
+
+from autoreward.store import RunStore  # noqa: E402
+
+
+def _program(*terms: str, helper: str = "") -> str:
+    body = "\n".join(f"    {t}" for t in terms)
+    return (f"```python\nimport numpy as np\n{helper}\n\ndef compute_reward(prev, action, state):\n{body}\n"
+            "    return float(sum(components.values())), components\n```")  # fmt: skip
+
+
+HOPPER = [  # good, mediocre and bad rewards for hopping forward, shuffled so the good ones are not first
+    _program("components = {'still': -abs(state.x_velocity)}"),  # bad: stands still
+    _program("components = {'alive': 1.0 if state.height > 0.8 else 0.0}"),  # mediocre: only survives
+    _program("components = {'backward': -state.x_velocity, 'alive': 0.5}"),  # bad: hops backward
+    _program(
+        "components = {'forward': state.x_velocity, 'alive': 1.0 if state.height > 0.8 else 0.0,",
+        "              'control': -1e-3 * float(np.sum(np.square(action)))}",
+    ),  # good
+    _program("components = {'upright': state.upright, 'low': -abs(state.height - 1.2)}"),  # mediocre
+    _program("components = {'fall': -state.height}"),  # bad: pays for falling
+    _program("components = {'forward': 1.5 * state.x_velocity, 'alive': 0.5 if state.height > 0.7 else 0.0}"),  # good
+    _program("components = {'speed': 0.2 * abs(state.x_velocity), 'alive': 1.0}"),  # mediocre: either way
+]
+DOORKEY = [
+    _program("components = {'spin': 0.1 if action == 0 else 0.0}"),  # bad: turns in place
+    _program("components = {'key': state.carrying['key'], 'step': -0.01}"),  # mediocre: holds the key
+    _program("components = {'near_goal': -0.1 * max(state.distance['goal'], 0.0)}"),  # mediocre: walls in the way
+    _program(
+        "components = {'key': 0.5 * state.carrying['key'], 'door': 1.0 * state.doors_open,",
+        "              'goal': -0.05 * max(state.distance['goal'], 0.0), 'step': -0.005}",
+    ),  # good
+    _program("components = {'far': 0.05 * max(state.distance['key'], 0.0)}"),  # bad: avoids the key
+    _program("components = {'wall': 0.2 * state.front['wall']}"),  # bad: faces walls
+    _program(
+        "components = {'door': 2.0 * state.doors_open, 'key': 0.3 * state.carrying['key'],",
+        "              'goal': -0.02 * max(state.distance['goal'], 0.0)}",
+    ),  # good
+    _program("components = {'see_goal': 0.1 * state.visible['goal']}"),  # mediocre
+]
+POOLS = {"hopper-forward": HOPPER, "minigrid-doorkey-5x5": DOORKEY}
+
+
+def run_once(task: str, prune: bool, args: argparse.Namespace, root: Path) -> dict:
+    """One iteration of the 8 programs; env steps, worker seconds, wall and the selected candidate."""
+    pool = POOLS[task]
+    run_id = f"{task}-{'prune' if prune else 'full'}"
+    with ScriptedLLMServer(lambda request: answer(*pool)) as server:
+        argv = [str(Path(sys.executable).parent / "autoreward"), "run", task, "--iterations", "1", "--samples",
+                str(len(pool)), "--timesteps", str(args.timesteps), "--workers", str(args.workers), "--no-video",
+                "--no-llm-review", "--eval-episodes", str(args.eval_episodes), "--seed", str(args.seed),
+                "--prune" if prune else "--no-prune", "--run-id", run_id, "--quiet",
+                "--model", "openai/bench", "--api-base", server.base_url]  # fmt: skip
+        env = {**os.environ, "OPENAI_API_KEY": "sk-bench", "AUTOREWARD_RUNS_DIR": str(root), "MUJOCO_GL": "egl"}
+        started = time.perf_counter()
+        done = subprocess.run(argv, env=env, capture_output=True, text=True)
+        wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{run_id} failed: {done.stderr[-2000:]}")
+    store = RunStore(root)
+    rows = store.candidates(run_id)
+    steps = 0.0
+    worker_s = 0.0
+    for row in rows:
+        result = row.result or {}
+        steps += result.get("timesteps", 0) + sum(r.get("probe_steps", 0) for r in result.get("rungs", []))
+        worker_s += result.get("wall_s", 0.0)
+    best = max((r for r in rows if r.status == "trained" and r.fitness is not None), key=lambda r: r.fitness or 0.0)
+    evaluation = (best.result or {}).get("evaluation") or {}
+    half = 1.96 * evaluation.get("fitness_std", 0.0) / math.sqrt(max(1, evaluation.get("episodes", 1)))
+    return {
+        "task": task, "prune": prune, "env_steps": int(steps), "worker_s": round(worker_s, 1), "wall_s": round(wall, 1),
+        "statuses": [r.status for r in rows], "selected": best.id.rpartition("/")[2], "fitness": best.fitness,
+        "ci95": [best.fitness - half, best.fitness + half],
+        "fitness_of": {r.id.rpartition("/")[2]: r.fitness for r in rows},
+    }  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tasks", default=",".join(POOLS))
+    parser.add_argument("--timesteps", type=int, default=27000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--eval-episodes", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    summary: dict[str, float | str] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for task in args.tasks.split(","):
+            full = run_once(task, False, args, Path(tmp))
+            print(json.dumps(full), flush=True)
+            cut = run_once(task, True, args, Path(tmp))
+            print(json.dumps(cut), flush=True)
+            low, high = full["ci95"]
+            same = cut["selected"] == full["selected"] or low <= (cut["fitness"] or -math.inf) <= high
+            summary[f"{task}_steps_ratio"] = round(cut["env_steps"] / full["env_steps"], 3)
+            summary[f"{task}_worker_s_ratio"] = round(cut["worker_s"] / full["worker_s"], 3)
+            summary[f"{task}_wall_ratio"] = round(cut["wall_s"] / full["wall_s"], 3)
+            summary[f"{task}_same_selection"] = "yes" if same else "no"
+    print(f"load: {os.getloadavg()[0]:.1f}")
+    print(f"timesteps: {args.timesteps}")
+    for name, value in summary.items():
+        print(f"{name}: {value}")
+
+
+if __name__ == "__main__":
+    main()
