@@ -136,7 +136,7 @@ class Loop:
         return started[0] if started else self.best(iteration - 1)
 
     def _started(self, iteration: int) -> list[CandidateRow]:
-        """The user's programs of ``iteration`` that went through training, pruned or not (only iteration 1 has them)."""
+        """The user's programs of ``iteration`` that went through training, pruned or not (iteration 1's)."""
         return [
             r for r in self.store.candidates(self.run_id, iteration)
             if r.origin is not None and not r.builtin and r.status in ("trained", "failed", "pruned")
