@@ -291,10 +291,10 @@ def resume(
     quiet: Quiet = False,
 ) -> None:
     """Continue a killed or stopped run from its first unfinished stage."""
-    from autoreward.store import RunStore
+    from autoreward.store import RunStatus, RunStore
 
     store = RunStore(runs_dir)
-    if store.run(run_id).status == "finished":
+    if store.run(run_id).status == RunStatus.FINISHED:
         stderr.print(f"run {run_id} is already finished", highlight=False)
     _drive(store, run_id, quiet)
 
@@ -319,6 +319,7 @@ def _drive_loop(store: Any, run_id: str, quiet: bool, llm: Any) -> None:
     from autoreward.loop import Loop, WaitingForPreference
     from autoreward.parts import default_parts
     from autoreward.runs import builtin_note, finish_run, stored_card
+    from autoreward.store import RunStatus
 
     card = stored_card(store, run_id)
     config = store.run(run_id).config
@@ -333,7 +334,7 @@ def _drive_loop(store: Any, run_id: str, quiet: bool, llm: Any) -> None:
         stderr.print(str(waiting), highlight=False, soft_wrap=True)
         return
     except (AutorewardError, KeyboardInterrupt) as err:
-        store.set_run(run_id, status="stopped")
+        store.set_run(run_id, status=RunStatus.STOPPED)
         if isinstance(err, KeyboardInterrupt):
             raise AutorewardError(f"interrupted: `autoreward resume {run_id}` continues where it stopped") from None
         raise AutorewardError(f"{err} (run {run_id} is stored: `autoreward resume {run_id}` continues)") from None
@@ -372,13 +373,11 @@ def _rank_in_terminal(store: Any, run_id: str, iteration: int, rows: list[Any]) 
     for column in ("#", "candidate", "fitness", "success", "video"):
         table.add_column(column, overflow="fold")
     for number, row in enumerate(rows, start=1):
-        result = row.result or {}
-        evaluation = result.get("evaluation") or {}
-        video = (result.get("artifacts") or {}).get("video")
-        success = evaluation.get("success_rate")
+        video = row.trained.artifacts.get("video") if row.trained else None
+        success = row.success_rate
         table.add_row(
-            str(number), row.id.rpartition("/")[2], f"{row.fitness:.4g}" if row.fitness is not None else "-",
-            "-" if success is None else f"{success:.0%}", str(store.candidate_dir(row.id) / video) if video else "-",
+            str(number), row.name, f"{row.fitness:.4g}" if row.fitness is not None else "-",
+            "-" if success is None else f"{success:.0%}", str(store.candidate_dir(row) / video) if video else "-",
         )  # fmt: skip
     stderr.print(table)
     labels = [row.id for row in rows]
@@ -421,26 +420,16 @@ def runs(as_json: JsonFlag = False, runs_dir: RunsDir = None) -> None:
     store = RunStore(runs_dir)
     rows = store.runs()
     if as_json:
-        typer.echo(json.dumps([_run_summary(store, r) for r in rows], indent=2))
+        typer.echo(json.dumps([store.summary(r).model_dump(mode="json") for r in rows], indent=2))
         return
     table = Table(title=f"{len(rows)} runs in {store.root}")
     for column in ("run", "task", "status", "iterations", "best fitness"):
         table.add_column(column, overflow="fold")
     for r in rows:
-        summary = _run_summary(store, r)
-        best = summary["best_fitness"]
-        table.add_row(r.id, r.task, r.status, str(summary["iterations"]), "-" if best is None else f"{best:.4g}")
+        summary = store.summary(r)
+        best = summary.best_fitness
+        table.add_row(r.id, r.task, r.status, str(summary.iterations), "-" if best is None else f"{best:.4g}")
     stdout.print(table)
-
-
-def _run_summary(store: Any, run: Any) -> dict[str, Any]:
-    candidates = store.candidates(run.id)
-    return {
-        "id": run.id, "task": run.task, "status": run.status, "created": run.created,
-        "iterations": len({c.iteration for c in candidates}), "candidates": len(candidates),
-        "best_candidate": run.best_candidate, "best_fitness": run.best_fitness,
-        "model": run.config.get("llm", {}).get("model"),
-    }  # fmt: skip
 
 
 @app.command()
@@ -450,7 +439,7 @@ def show(
     runs_dir: RunsDir = None,
 ) -> None:
     """One run's iterations, candidates, verdicts and fitness."""
-    from autoreward.live import _verdict_text, candidate_name
+    from autoreward.live import _verdict_text
     from autoreward.store import RunStore
 
     store = RunStore(runs_dir)
@@ -459,7 +448,7 @@ def show(
     usage = store.llm_usage(run_id)
     if as_json:
         data = {
-            **_run_summary(store, run), "config": run.config, "meta": run.meta,
+            **store.summary(run).model_dump(mode="json"), "config": run.config, "meta": run.meta,
             "llm_usage": usage, "candidates": [vars(c) for c in candidates],
         }  # fmt: skip
         typer.echo(json.dumps(data, indent=2, default=str))
@@ -474,7 +463,7 @@ def show(
             table.add_column(column, overflow="fold")
         for c in (c for c in candidates if c.iteration == iteration):
             fitness = "-" if c.fitness is None else f"{c.fitness:.4g}"
-            table.add_row(Text(candidate_name(c)), c.status, fitness, _verdict_text(c))
+            table.add_row(Text(c.display_name), c.status, fitness, _verdict_text(c))
         stdout.print(table)
 
 

@@ -14,32 +14,27 @@ from rich.table import Table
 from rich.text import Text
 
 from autoreward.observer import LoopObserver
-from autoreward.store import CandidateRow
+from autoreward.store import CandidateRow, Status, candidate_name
 from autoreward.training.models import pruned_note
 
 _STYLE = {
-    "trained": "green",
-    "accepted": "cyan",
-    "rejected": "red",
-    "failed": "red",
-    "designed": "white",
-    "pruned": "yellow",
+    Status.TRAINED: "green",
+    Status.ACCEPTED: "cyan",
+    Status.REJECTED: "red",
+    Status.FAILED: "red",
+    Status.PRUNED: "yellow",
 }
 
 
-def candidate_name(row: CandidateRow) -> str:
-    """A candidate's short name; one the LLM did not write says where it came from."""
-    name = row.id.rpartition("/")[2]
-    return name if row.origin_label is None else f"{name} ({row.origin_label})"
-
-
 def _verdict_text(row: CandidateRow) -> str:
-    if row.status == "pruned":
+    if row.status == Status.PRUNED:
         return pruned_note(row.result)
-    if row.status in ("rejected", "failed"):
+    if row.status in (Status.REJECTED, Status.FAILED):
         return row.failure_reasons()[0]
-    warnings = [r for r in (row.verdict or {}).get("reasons", []) if r.get("severity") == "warning"]
-    return f"ok ({len(warnings)} warnings)" if row.verdict and warnings else ("ok" if row.verdict else "")
+    if row.checked is None:
+        return ""
+    warnings = [r for r in row.checked.reasons if r.severity == "warning"]
+    return f"ok ({len(warnings)} warnings)" if warnings else "ok"
 
 
 class PlainObserver(LoopObserver):
@@ -57,7 +52,7 @@ class PlainObserver(LoopObserver):
 
     def candidate(self, row: CandidateRow) -> None:
         fitness = "" if row.fitness is None else f" fitness {row.fitness:.4g}"
-        origin = candidate_name(row).partition(" ")[2]
+        origin = f"({row.origin_label})" if row.origin_label else ""
         self.console.print(
             f"  {row.id}{' ' + origin if origin else ''}: {row.status}{fitness} {_verdict_text(row)}",
             highlight=False, soft_wrap=True, markup=False,
@@ -125,7 +120,7 @@ class LiveObserver(LoopObserver):
             done = row.get("timesteps")
             total = row.get("total")
             steps = "" if done is None else (f"{done}/{total}" if total else str(done))
-            table.add_row(Text(row.get("name", cid.rpartition("/")[2])), f"[{style}]{row['status']}[/]",
+            table.add_row(Text(row.get("name", candidate_name(cid))), f"[{style}]{row['status']}[/]",
                           row.get("verdict", ""), steps, _fmt(row.get("fitness")))  # fmt: skip
         return Group(table, self.progress)
 
@@ -151,17 +146,17 @@ class LiveObserver(LoopObserver):
     def candidate(self, row: CandidateRow) -> None:
         with self._lock:
             entry = self._rows.setdefault(row.id, {})
-            entry.update(status=row.status, verdict=_verdict_text(row), name=candidate_name(row))
+            entry.update(status=row.status, verdict=_verdict_text(row), name=row.display_name)
             if row.fitness is not None:
                 entry["fitness"] = row.fitness
-            if row.result:
-                entry["timesteps"] = row.result.get("timesteps")
+            if row.trained:
+                entry["timesteps"] = row.trained.timesteps
             self._refresh()
 
     def training(self, candidate_id: str, event: dict[str, Any]) -> None:
         with self._lock:
-            entry = self._rows.setdefault(candidate_id, {"status": "accepted"})
-            entry["status"] = "training"
+            entry = self._rows.setdefault(candidate_id, {"status": Status.ACCEPTED})
+            entry["status"] = Status.TRAINING
             if "total_timesteps" in event:
                 entry["total"] = event["total_timesteps"]
             if event.get("event") in ("progress", "started") and "timesteps" in event:

@@ -27,7 +27,7 @@ from autoreward.past_runs import PastProgram, past_programs
 from autoreward.preference import oracle_ranking
 from autoreward.runconfig import RunConfig
 from autoreward.start import StartRejected, add_start_candidates
-from autoreward.store import CandidateRow, RunStore
+from autoreward.store import CandidateRow, RunStatus, RunStore, Status
 from autoreward.tasks import TaskCard
 from autoreward.templates import render
 from autoreward.training.halving import Halving, HalvingConfig
@@ -91,7 +91,7 @@ class Loop:
     # --- the run ----------------------------------------------------------------------------------------------
 
     def run(self) -> Outcome:
-        self.store.set_run(self.run_id, status="running")
+        self.store.set_run(self.run_id, status=RunStatus.RUNNING)
         description = self._description()
         iteration = 0
         for iteration in range(self.config.iterations):
@@ -111,21 +111,17 @@ class Loop:
                 self._feedback(iteration)
         best = self.best()
         self.store.set_run(
-            self.run_id, status="finished", best=(best.id, best.fitness) if best and best.fitness is not None else None
+            self.run_id,
+            status=RunStatus.FINISHED,
+            best=(best.id, best.fitness) if best and best.fitness is not None else None,
         )
         return Outcome(
             self.run_id, best.id if best else None, best.fitness if best else None, iteration + 1, self._succeeded()
         )
 
     def best(self, up_to: int | None = None) -> CandidateRow | None:
-        """The trained candidate with the highest true fitness (up to and including iteration ``up_to``); the
-        env's own reward is a yardstick, never the run's result."""
-        rows = [
-            r for r in self.store.candidates(self.run_id)
-            if r.status == "trained" and r.fitness is not None and (up_to is None or r.iteration <= up_to)
-            and not r.builtin
-        ]  # fmt: skip
-        return max(rows, key=lambda r: r.fitness or 0.0, default=None)
+        """The trained candidate with the highest true fitness (up to and including iteration ``up_to``)."""
+        return self.store.best(self.run_id, up_to)
 
     def _parent(self, iteration: int) -> CandidateRow | None:
         """What an iteration's programs revise: after iteration 1, the program the run started from (the
@@ -139,7 +135,7 @@ class Loop:
         """The user's programs of ``iteration`` that went through training, pruned or not (iteration 1's)."""
         return [
             r for r in self.store.candidates(self.run_id, iteration)
-            if r.origin is not None and not r.builtin and r.status in ("trained", "failed", "pruned")
+            if r.origin is not None and not r.builtin and r.status in (Status.TRAINED, Status.FAILED, Status.PRUNED)
         ]  # fmt: skip
 
     def _succeeded(self) -> bool:
@@ -166,7 +162,7 @@ class Loop:
         lines = [
             f"{row.origin}: {reason}"
             for row in self.store.candidates(self.run_id, 0)
-            if row.origin is not None and row.status == "rejected"
+            if row.origin is not None and row.status == Status.REJECTED
             for reason in row.failure_reasons()
         ]
         if lines:
@@ -217,7 +213,7 @@ class Loop:
                 verdict = Verdict(reasons=[candidate.reason], stages_run=["extract"]).model_dump(mode="json")
             cid = self.store.add_candidate(
                 self.run_id, iteration, first_index + candidate.index, candidate.source, llm_call_id=call_id,
-                parent_id=parent.id if parent else None, status="designed" if verdict is None else "rejected",
+                parent_id=parent.id if parent else None, status=Status.DESIGNED if verdict is None else Status.REJECTED,
                 verdict=verdict,
             )  # fmt: skip
             self.observer.candidate(self.store.candidate(cid))
@@ -238,7 +234,7 @@ class Loop:
             if number < len(calls):
                 call_id, record = calls[number].row_id, CallRecord.model_validate(calls[number].record)
             else:
-                wanted = self.settings.samples - sum(r.status != "rejected" for r in rows if r.origin is None)
+                wanted = self.settings.samples - sum(r.status != Status.REJECTED for r in rows if r.origin is None)
                 if wanted <= 0:
                     return
                 self.observer.stage(
@@ -256,7 +252,7 @@ class Loop:
 
     def _critique(self, iteration: int, description: str) -> None:
         for row in self.store.candidates(self.run_id, iteration):
-            if row.status != "designed":
+            if row.status != Status.DESIGNED:
                 continue
             self.observer.stage(iteration, "critique", row.id)
             source = self.store.source(row.id) or ""
@@ -286,7 +282,7 @@ class Loop:
         return review
 
     def _train(self, iteration: int) -> None:
-        pending = [r for r in self.store.candidates(self.run_id, iteration) if r.status == "accepted"]
+        pending = [r for r in self.store.candidates(self.run_id, iteration) if r.status == Status.ACCEPTED]
         if not pending:
             return
         self.observer.stage(iteration, "train", f"{len(pending)} candidates, {self.config.workers or 'all'} workers")
@@ -305,7 +301,9 @@ class Loop:
         """Successive halving over the iteration's candidates (``--prune``), with the rung values of those a
         killed run already finished, so a resumed iteration cuts as the uninterrupted one would have."""
         rows = self.store.candidates(self.run_id, iteration)
-        competing = sum(r.status != "rejected" and not r.builtin for r in rows)  # the env's own reward is a baseline
+        competing = sum(
+            r.status != Status.REJECTED and not r.builtin for r in rows
+        )  # the env's own reward is a baseline
         if not self.config.prune or self.card.fitness_spec is None or competing < 2:
             return None
         done = [TrainResult.model_validate(r.result) for r in rows if r.result is not None]
@@ -322,7 +320,7 @@ class Loop:
     def _store_result(self, job: TrainJob, result: TrainResult) -> None:
         """Stored as soon as each candidate finishes: a kill later loses none of the finished ones. A pruned
         candidate keeps its artefacts and rung but no fitness: only fully trained candidates are selected."""
-        status = {"ok": "trained", "pruned": "pruned"}.get(result.status, "failed")
+        status = {"ok": Status.TRAINED, "pruned": Status.PRUNED}.get(result.status, Status.FAILED)
         self.store.set_result(job.candidate_id, _with_prefix(result, "train"), result.fitness, status)
         self.observer.candidate(self.store.candidate(job.candidate_id))
 
@@ -351,7 +349,9 @@ class Loop:
         mode = self.config.preference
         if mode == "none" or self.store.preference(self.run_id, iteration) is not None:
             return
-        trained = [r for r in self.store.candidates(self.run_id, iteration) if r.status == "trained" and not r.builtin]
+        trained = [
+            r for r in self.store.candidates(self.run_id, iteration) if r.status == Status.TRAINED and not r.builtin
+        ]
         if len(trained) < 2:
             return
         if mode == "synthetic":
@@ -364,7 +364,7 @@ class Loop:
             return
         asked = self.parts.ask_ranking(iteration, trained) if self.parts.ask_ranking else None
         if asked is None:
-            self.store.set_run(self.run_id, status="waiting_preference")
+            self.store.set_run(self.run_id, status=RunStatus.WAITING_PREFERENCE)
             raise WaitingForPreference(
                 f"run {self.run_id} waits for your ranking of iteration {iteration}: rank with "
                 f"`autoreward prefer {self.run_id}` or in `autoreward serve`, then `autoreward resume {self.run_id}`"
@@ -384,7 +384,8 @@ class Loop:
         return Feedback.model_validate(stored) if stored is not None else self._build_feedback(iteration)
 
     def _build_feedback(self, iteration: int) -> Feedback:
-        rows = self.store.candidates(self.run_id, iteration)
+        everyone = {r.id: r for r in self.store.candidates(self.run_id)}
+        rows = [r for r in everyone.values() if r.iteration == iteration]
         analysis = (self.store.stage(self.run_id, iteration, "analysis") or {}).get("text", "")
         preference = self.store.preference(self.run_id, iteration)
         by_id = {r.id: r for r in rows}
@@ -400,10 +401,10 @@ class Loop:
         rejected = [
             RejectedProgram(label=_label(r), reasons=r.failure_reasons())
             for r in rows
-            if r.status in ("rejected", "failed")
+            if r.status in (Status.REJECTED, Status.FAILED)
         ]
         pruned = [RejectedProgram(label=_label(r), reasons=[pruned_note(r.result)]) for r in rows
-                  if r.status == "pruned"]  # fmt: skip
+                  if r.status == Status.PRUNED]  # fmt: skip
         return Feedback(
             iteration=iteration,
             best=[self._program_result(r) for r in shown],
@@ -411,36 +412,32 @@ class Loop:
             rejected=rejected,
             pruned=pruned,
             preference=PreferenceRanking(
-                ranking=[_label(by_id[c]) if c in by_id else _label_of(c) for c in preference["ranking"]],
-                by=preference["source"],
+                ranking=[_label(everyone[c]) for c in preference["ranking"]], by=preference["source"]
             )
             if preference is not None
             else None,
         )
 
     def _program_result(self, row: CandidateRow) -> ProgramResult:
-        evaluation = (row.result or {}).get("evaluation") or {}
-        success = evaluation.get("success_rate")
+        success = row.success_rate
         return ProgramResult(
             label=_label(row), source=self.store.source(row.id) or "", fitness=row.fitness,
             success=None if success is None else success >= 0.5,
         )  # fmt: skip
 
 
-def _label_of(candidate_id: str) -> str:
-    """``run/it01-c02`` -> ``iteration 2, candidate 3``: prompts count from 1, as people do."""
-    name = candidate_id.rpartition("/")[2]
-    iteration, _, index = name.partition("-")
-    return f"iteration {int(iteration[2:]) + 1}, candidate {int(index[1:]) + 1}"
+def _label_of(row: CandidateRow) -> str:
+    """``iteration 2, candidate 3`` for ``run/it01-c02``: prompts count from 1, as people do."""
+    return f"iteration {row.iteration + 1}, candidate {row.idx + 1}"
 
 
 def _label(row: CandidateRow) -> str:
     """A candidate as prompts name it; a program the LLM did not write says where it came from."""
     if row.builtin:
-        return f"{_label_of(row.id)} (the env's own reward)"
+        return f"{_label_of(row)} (the env's own reward)"
     if row.origin is not None:
-        return f"{_label_of(row.id)} (your program {Path(row.origin).name}, the one to improve)"
-    return _label_of(row.id)
+        return f"{_label_of(row)} (your program {Path(row.origin).name}, the one to improve)"
+    return _label_of(row)
 
 
 def _analysis_label(row: CandidateRow) -> str:
@@ -452,7 +449,7 @@ def _rejection_lines(rows: list[CandidateRow], limit: int = 4) -> list[str]:
     """The distinct reasons the iteration's rejected candidates were refused, most recent first."""
     lines: list[str] = []
     for row in reversed(rows):
-        if row.status == "rejected":
+        if row.status == Status.REJECTED:
             lines += [line for line in row.failure_reasons() if line not in lines]
     return lines[:limit]
 

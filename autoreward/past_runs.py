@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ValidationError
 
-from autoreward.store import Run, RunStore
+from autoreward.store import Run, RunStore, Status
 from autoreward.tasks import TaskCard
 
 MAX_EXAMPLES = 2
@@ -37,7 +37,7 @@ def past_programs(store: RunStore, card: TaskCard, run_id: str, limit: int = MAX
             continue
         rows = [
             r for r in store.candidates(run.id)
-            if r.status == "trained" and r.fitness is not None and not r.builtin
+            if r.status == Status.TRAINED and r.fitness is not None and not r.builtin
         ]  # fmt: skip
         for row in sorted(rows, key=lambda r: r.fitness or 0.0, reverse=True):
             source = store.source(row.id)

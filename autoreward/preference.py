@@ -10,7 +10,7 @@ import random
 from collections.abc import Callable, Sequence
 
 from autoreward.errors import AutorewardError
-from autoreward.store import CandidateRow, RunStore
+from autoreward.store import CandidateRow, RunStore, Status
 
 
 class RankingError(AutorewardError):
@@ -52,7 +52,7 @@ def parse_ranking(text: str, labels: Sequence[str]) -> list[str]:
 def rankable(store: RunStore, run_id: str) -> tuple[int, list[CandidateRow]] | None:
     """The latest iteration that has trained candidates, with those candidates; None before any training. The
     env's own reward is a yardstick, not a reward to choose: it is not ranked."""
-    trained = [row for row in store.candidates(run_id) if row.status == "trained" and not row.builtin]
+    trained = [row for row in store.candidates(run_id) if row.status == Status.TRAINED and not row.builtin]
     if not trained:
         return None
     latest = max(row.iteration for row in trained)

@@ -12,7 +12,7 @@ from autoreward.export import unexportable, write_standalone
 from autoreward.run_plot import plot_fitness
 from autoreward.runconfig import RunConfig, environment_versions
 from autoreward.start import add_start_candidates
-from autoreward.store import CandidateRow, RunStore
+from autoreward.store import CandidateRow, RunStore, Status
 from autoreward.tasks import TaskCard, load_card, resolve_task
 
 
@@ -56,12 +56,9 @@ def export_best(store: RunStore, run_id: str, output: Path | None = None) -> Pat
     """Write the run's best program as a standalone file (default: in the run directory)."""
     run = store.run(run_id)
     if run.best_candidate is None:
-        trained = [
-            r for r in store.candidates(run_id) if r.fitness is not None and r.status == "trained" and not r.builtin
-        ]
-        if not trained:
+        best = store.best(run_id)
+        if best is None:
             raise AutorewardError(f"run {run_id} has no trained candidate yet: `autoreward resume {run_id}` first")
-        best = max(trained, key=lambda r: r.fitness or 0.0)
         best_id, fitness = best.id, best.fitness
     else:
         best_id, fitness = run.best_candidate, run.best_fitness
@@ -77,7 +74,7 @@ def export_best(store: RunStore, run_id: str, output: Path | None = None) -> Pat
 def builtin_note(store: RunStore, run_id: str) -> str | None:
     """One line when the env's own reward trained to a higher fitness than every generated reward (which is
     still what ``export`` writes: the built-in reward is a yardstick, not the run's result)."""
-    trained = [r for r in store.candidates(run_id) if r.status == "trained" and r.fitness is not None]
+    trained = [r for r in store.candidates(run_id) if r.status == Status.TRAINED and r.fitness is not None]
     builtin = max((r for r in trained if r.builtin), key=lambda r: r.fitness or 0.0, default=None)
     best = max((r for r in trained if not r.builtin), key=lambda r: r.fitness or 0.0, default=None)
     if builtin is None or (best is not None and (best.fitness or 0.0) >= (builtin.fitness or 0.0)):
@@ -86,13 +83,13 @@ def builtin_note(store: RunStore, run_id: str) -> str | None:
         return f"the env's own reward reached fitness {builtin.fitness:.4g}; no generated reward was trained"
     return (
         f"the env's own reward reached fitness {builtin.fitness:.4g}, more than the best generated reward "
-        f"({best.fitness:.4g}, {best.id.rpartition('/')[2]}), which is what is exported"
+        f"({best.fitness:.4g}, {best.name}), which is what is exported"
     )
 
 
 def ancestry(store: RunStore, candidate_id: str) -> list[CandidateRow]:
     """The candidate and the programs it revised (its stored parent chain), oldest first."""
-    rows = {r.id: r for r in store.candidates(candidate_id.partition("/")[0])}
+    rows = {r.id: r for r in store.candidates(store.candidate(candidate_id).run_id)}
     chain: list[CandidateRow] = []
     row = rows.get(candidate_id)
     while row is not None and row not in chain:
@@ -104,12 +101,13 @@ def ancestry(store: RunStore, candidate_id: str) -> list[CandidateRow]:
 def descent(store: RunStore, candidate_id: str) -> str:
     """A sentence for the exported file's header when the run started from a user's file: which file the
     program descends from, through which candidates; empty when the run started from the LLM alone."""
-    run_id = candidate_id.partition("/")[0]
-    files = [r for r in store.candidates(run_id, 0) if r.origin is not None and not r.builtin]
+    files = [
+        r for r in store.candidates(store.candidate(candidate_id).run_id, 0) if r.origin is not None and not r.builtin
+    ]
     if not files:
         return ""
     chain = ancestry(store, candidate_id)
-    names = " -> ".join(r.id.rpartition("/")[2] for r in chain)
+    names = " -> ".join(r.name for r in chain)
     root = chain[0]
     if len(chain) == 1 and root.origin is not None:
         return f"It is the program of {root.origin}, unchanged (candidate {names})."
@@ -124,6 +122,6 @@ def finish_run(store: RunStore, run_id: str, card: TaskCard) -> tuple[Path | Non
     rows = store.candidates(run_id)
     plot = plot_fitness(rows, store.run_dir(run_id) / "fitness.png", card.name, card.success_threshold)
     exportable = unexportable(card.env_id) is None  # the symbolic suites' States are not standalone yet
-    generated = any(r.status == "trained" and not r.builtin for r in rows)
+    generated = any(r.status == Status.TRAINED and not r.builtin for r in rows)
     exported = export_best(store, run_id) if exportable and generated else None
     return plot, exported

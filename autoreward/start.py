@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from autoreward.critic.verdict import Verdict
 from autoreward.errors import AutorewardError
-from autoreward.store import BUILTIN, RunStore
+from autoreward.store import BUILTIN, RunStore, Status
 from autoreward.tasks import TaskCard
 
 MAX_BYTES = 256 * 1024  # a reward program is a page of code; anything this large is the wrong file
@@ -106,6 +106,6 @@ def add_start_candidates(
         verdict = Verdict() if program.builtin else (verdicts[idx] if idx < len(verdicts) else None)
         store.add_candidate(
             run_id, 0, idx, program.source, llm_call_id=None, origin=program.origin,
-            status="designed" if verdict is None else "accepted",
+            status=Status.DESIGNED if verdict is None else Status.ACCEPTED,
             verdict=None if verdict is None else verdict.model_dump(mode="json"),
         )  # fmt: skip

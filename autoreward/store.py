@@ -14,12 +14,52 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel, ValidationError
+
+from autoreward.critic.verdict import Verdict
 from autoreward.errors import AutorewardError
+from autoreward.training.models import TrainResult
 
 DEFAULT_ROOT = "autoreward-runs"
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+class Status(StrEnum):
+    """A candidate's status; str-valued, so the SQLite column and the JSON hold the plain word."""
+
+    DESIGNED = "designed"  # stored, not checked yet
+    ACCEPTED = "accepted"  # the Critic found no error: it will train
+    REJECTED = "rejected"  # the Critic (or the answer's extraction) found an error
+    TRAINING = "training"  # shown while a worker trains it; never stored
+    TRAINED = "trained"
+    FAILED = "failed"  # training broke (the reward raised, a limit, ...)
+    PRUNED = "pruned"  # stopped early by successive halving
+
+
+class RunStatus(StrEnum):
+    """A run's status."""
+
+    RUNNING = "running"
+    FINISHED = "finished"
+    STOPPED = "stopped"  # killed or failed: ``autoreward resume`` continues it
+    WAITING_PREFERENCE = "waiting_preference"
+
+
+def candidate_id(run_id: str, iteration: int, idx: int) -> str:
+    """The one place that knows a candidate's id: ``RUN/itNN-cNN`` (iteration and index count from 0)."""
+    return f"{run_id}/it{iteration:02d}-c{idx:02d}"
+
+
+def candidate_name(candidate: str) -> str:
+    """A candidate's id without its run (``itNN-cNN``): its directory under the run and its short name."""
+    return candidate.rpartition("/")[2]
+
+
 BUILTIN = "builtin"  # a candidate's origin when it is the env's own reward
 
 _SCHEMA = """
@@ -76,11 +116,13 @@ class StoredCall:
 
 @dataclass(frozen=True)
 class CandidateRow:
+    """One candidate as stored; ``verdict`` and ``result`` are the stored JSON, ``checked``/``trained`` typed."""
+
     id: str
     run_id: str
     iteration: int
     idx: int
-    status: str
+    status: Status
     llm_call_id: int | None
     parent_id: str | None
     verdict: dict[str, Any] | None
@@ -100,18 +142,64 @@ class CandidateRow:
             return None
         return "built-in reward" if self.builtin else f"from {Path(self.origin).name}"
 
+    @property
+    def name(self) -> str:
+        """``itNN-cNN``: the candidate's short name and its directory under the run."""
+        return candidate_name(self.id)
+
+    @property
+    def display_name(self) -> str:
+        """The short name as tables and pages show it: one the LLM did not write says where it came from."""
+        return self.name if self.origin_label is None else f"{self.name} ({self.origin_label})"
+
+    @cached_property
+    def checked(self) -> Verdict | None:
+        """The Critic's verdict, typed (None before the Critic ran, or a record this version cannot read)."""
+        return _typed(Verdict, self.verdict)
+
+    @cached_property
+    def trained(self) -> TrainResult | None:
+        """The training result, typed (None before training finished, or a record this version cannot read)."""
+        return _typed(TrainResult, self.result)
+
+    @property
+    def success_rate(self) -> float | None:
+        """Share of evaluation episodes that met the task's success threshold (None: untrained or no threshold)."""
+        evaluation = self.trained.evaluation if self.trained else None
+        return evaluation.success_rate if evaluation else None
+
     def failure_reasons(self) -> list[str]:
         """Why the candidate was refused (its verdict's errors) or failed in training (its error and line);
         the prompt, the live table and ``show`` all word it this way."""
-        from autoreward.critic.verdict import Reason
-
-        reasons = (self.verdict or {}).get("reasons", [])
-        errors = [str(Reason.model_validate(r)) for r in reasons if r.get("severity") == "error"]
+        errors = [str(reason) for reason in self.checked.errors] if self.checked else []
         if errors:
             return errors
-        result = self.result or {}
-        line = f" (line {result['error_line']})" if result.get("error_line") else ""
-        return [f"training failed: {result.get('error') or self.status}{line}"]
+        result = self.trained
+        error = result.error if result else None
+        line = f" (line {result.error_line})" if result and result.error_line else ""
+        return [f"training failed: {error or self.status}{line}"]
+
+
+def _typed(model: type[_Model], data: dict[str, Any] | None) -> _Model | None:
+    try:
+        return None if data is None else model.model_validate(data)
+    except ValidationError:  # a record written by another version: the pages and tables still show the rest
+        return None
+
+
+class RunSummary(BaseModel):
+    """One run at a glance, as ``autoreward runs`` and the web page list it."""
+
+    id: str
+    task: str
+    status: str
+    created: float
+    updated: float
+    iterations: int
+    candidates: int
+    best_candidate: str | None
+    best_fitness: float | None
+    model: str | None
 
 
 def runs_root(runs_dir: str | Path | None = None) -> Path:
@@ -121,6 +209,16 @@ def runs_root(runs_dir: str | Path | None = None) -> Path:
 
 def _loads(text: str | None) -> Any:
     return None if text is None else json.loads(text)
+
+
+_CANDIDATE_QUERY = (
+    "SELECT id, run_id, iteration, idx, status, llm_call_id, parent_id, verdict, result, fitness, origin "
+    "FROM candidates"
+)
+
+
+def _candidate_row(r: tuple[Any, ...]) -> CandidateRow:
+    return CandidateRow(r[0], r[1], r[2], r[3], Status(r[4]), r[5], r[6], _loads(r[7]), _loads(r[8]), r[9], r[10])
 
 
 class RunStore:
@@ -184,6 +282,24 @@ class RunStore:
         ids = [r[0] for r in self._db.execute("SELECT id FROM runs ORDER BY created DESC")]
         return [self.run(i) for i in ids]
 
+    def summary(self, run: Run) -> RunSummary:
+        rows = self.candidates(run.id)
+        return RunSummary(
+            id=run.id, task=run.task, status=run.status, created=run.created, updated=run.updated,
+            iterations=len({r.iteration for r in rows}), candidates=len(rows), best_candidate=run.best_candidate,
+            best_fitness=run.best_fitness, model=(run.config.get("llm") or {}).get("model"),
+        )  # fmt: skip
+
+    def best(self, run_id: str, up_to: int | None = None) -> CandidateRow | None:
+        """The trained candidate with the highest true fitness (up to and including iteration ``up_to``); the
+        env's own reward is a yardstick, never the run's result."""
+        rows = [
+            r for r in self.candidates(run_id)
+            if r.status == Status.TRAINED and r.fitness is not None and (up_to is None or r.iteration <= up_to)
+            and not r.builtin
+        ]  # fmt: skip
+        return max(rows, key=lambda r: r.fitness or 0.0, default=None)
+
     def set_run(self, run_id: str, *, status: str | None = None, best: tuple[str, float] | None = None) -> None:
         with self._tx() as db:
             if status is not None:
@@ -228,19 +344,21 @@ class RunStore:
 
     # --- candidates -----------------------------------------------------------------------------------------
 
-    def candidate_dir(self, candidate_id: str) -> Path:
-        run_id, _, name = candidate_id.partition("/")
-        return self.run_dir(run_id) / name
+    def candidate_dir(self, candidate: str | CandidateRow) -> Path:
+        """A candidate's directory: ``<root>/<run>/itNN-cNN`` (its code, critic and training files)."""
+        if isinstance(candidate, CandidateRow):
+            return self.run_dir(candidate.run_id) / candidate.name
+        return self.root / candidate  # the id is the run directory / the candidate's name
 
     def add_candidate(
         self, run_id: str, iteration: int, idx: int, source: str | None, *, llm_call_id: int | None,
-        parent_id: str | None = None, status: str = "designed", verdict: dict | None = None,
+        parent_id: str | None = None, status: Status = Status.DESIGNED, verdict: dict | None = None,
         origin: str | None = None,
     ) -> str:  # fmt: skip
         """Store a candidate's code as a file and its row; an unusable answer is stored with its verdict.
         ``origin`` names where a program the LLM did not write came from (a user's file, or ``BUILTIN``)."""
-        candidate_id = f"{run_id}/it{iteration:02d}-c{idx:02d}"
-        directory = self.candidate_dir(candidate_id)
+        new_id = candidate_id(run_id, iteration, idx)
+        directory = self.candidate_dir(new_id)
         directory.mkdir(parents=True, exist_ok=True)
         if source is not None:
             (directory / "reward.py").write_text(source, encoding="utf-8")
@@ -248,10 +366,10 @@ class RunStore:
             db.execute(
                 "INSERT OR REPLACE INTO candidates (id, run_id, iteration, idx, status, llm_call_id, parent_id, "
                 "created, verdict, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (candidate_id, run_id, iteration, idx, status, llm_call_id, parent_id, time.time(),
+                (new_id, run_id, iteration, idx, str(status), llm_call_id, parent_id, time.time(),
                  json.dumps(verdict) if verdict is not None else None, origin),
             )  # fmt: skip
-        return candidate_id
+        return new_id
 
     def source(self, candidate_id: str) -> str | None:
         path = self.candidate_dir(candidate_id) / "reward.py"
@@ -261,33 +379,28 @@ class RunStore:
         with self._tx() as db:
             db.execute(
                 "UPDATE candidates SET verdict = ?, status = ? WHERE id = ?",
-                (json.dumps(verdict), "accepted" if accepted else "rejected", candidate_id),
+                (json.dumps(verdict), str(Status.ACCEPTED if accepted else Status.REJECTED), candidate_id),
             )
 
-    def set_result(self, candidate_id: str, result: dict[str, Any], fitness: float | None, status: str) -> None:
+    def set_result(self, candidate_id: str, result: dict[str, Any], fitness: float | None, status: Status) -> None:
         with self._tx() as db:
             db.execute(
                 "UPDATE candidates SET result = ?, fitness = ?, status = ? WHERE id = ?",
-                (json.dumps(result), fitness, status, candidate_id),
+                (json.dumps(result), fitness, str(Status(status)), candidate_id),
             )
 
     def candidates(self, run_id: str, iteration: int | None = None) -> list[CandidateRow]:
-        query, args = (
-            "SELECT id, run_id, iteration, idx, status, llm_call_id, parent_id, verdict, result, fitness, origin "
-            "FROM candidates WHERE run_id = ?",
-            [run_id],
-        )
+        query, args = _CANDIDATE_QUERY + " WHERE run_id = ?", [run_id]
         if iteration is not None:
             query, args = query + " AND iteration = ?", [*args, iteration]
         rows = self._db.execute(query + " ORDER BY iteration, idx", args).fetchall()
-        return [CandidateRow(*r[:7], _loads(r[7]), _loads(r[8]), r[9], r[10]) for r in rows]
+        return [_candidate_row(r) for r in rows]
 
     def candidate(self, candidate_id: str) -> CandidateRow:
-        run_id = candidate_id.partition("/")[0]
-        for row in self.candidates(run_id):
-            if row.id == candidate_id:
-                return row
-        raise AutorewardError(f"no candidate {candidate_id!r} in run {run_id!r}")
+        row = self._db.execute(_CANDIDATE_QUERY + " WHERE id = ?", (candidate_id,)).fetchone()
+        if row is None:
+            raise AutorewardError(f"no candidate {candidate_id!r} in {self.root}: `autoreward show RUN_ID` lists them")
+        return _candidate_row(row)
 
     # --- per-iteration stage outputs (analysis, prompt feedback, ...) ---------------------------------------
 

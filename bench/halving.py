@@ -92,14 +92,16 @@ def run_once(task: str, prune: bool, args: argparse.Namespace, root: Path) -> di
         result = row.result or {}
         steps += result.get("timesteps", 0) + sum(r.get("probe_steps", 0) for r in result.get("rungs", []))
         worker_s += result.get("wall_s", 0.0)
-    best = max((r for r in rows if r.status == "trained" and r.fitness is not None), key=lambda r: r.fitness or 0.0)
+    best = store.best(run_id)
+    if best is None or best.fitness is None:
+        raise SystemExit(f"{run_id} trained no candidate")
     evaluation = (best.result or {}).get("evaluation") or {}
     half = 1.96 * evaluation.get("fitness_std", 0.0) / math.sqrt(max(1, evaluation.get("episodes", 1)))
     return {
         "task": task, "prune": prune, "env_steps": int(steps), "worker_s": round(worker_s, 1), "wall_s": round(wall, 1),
-        "statuses": [r.status for r in rows], "selected": best.id.rpartition("/")[2], "fitness": best.fitness,
+        "statuses": [r.status for r in rows], "selected": best.name, "fitness": best.fitness,
         "ci95": [best.fitness - half, best.fitness + half],
-        "fitness_of": {r.id.rpartition("/")[2]: r.fitness for r in rows},
+        "fitness_of": {r.name: r.fitness for r in rows},
     }  # fmt: skip
 
 

@@ -64,7 +64,7 @@ def main() -> None:
     for row in rows:
         wall = (row.result or {}).get("wall_s")
         walls.append(wall or 0.0)
-        print(f"{row.id.rpartition('/')[2]}: {row.status}, fitness {row.fitness}, candidate wall {wall} s")
+        print(f"{row.name}: {row.status}, fitness {row.fitness}, candidate wall {wall} s")
     print(f"task: {card.name}")
     print(f"timesteps_per_candidate: {args.timesteps or card.timesteps}")
     print(f"candidate_wall_s_median: {sorted(walls)[len(walls) // 2]:.0f}")

@@ -60,3 +60,37 @@ def test_runs_root_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert runs_root(tmp_path / "flag") == tmp_path / "flag"
     monkeypatch.delenv("AUTOREWARD_RUNS_DIR")
     assert runs_root(None) == Path("autoreward-runs")
+
+
+def test_rows_are_typed_and_the_best_is_found_once(tmp_path: Path) -> None:
+    from autoreward.store import Status, candidate_id
+
+    store = RunStore(tmp_path)
+    store.create_run("r1", "t", {}, {"llm": {"model": "m"}}, {})
+    ids = [store.add_candidate("r1", it, idx, "x = 1\n", llm_call_id=None) for it in (0, 1) for idx in (0, 1)]
+    assert ids[3] == candidate_id("r1", 1, 1) == "r1/it01-c01"
+    reason = {"stage": "static", "severity": "error", "line": 3, "message": "no compute_reward"}
+    store.set_verdict(ids[0], {"reasons": [reason], "stages_run": ["static"]}, accepted=False)
+    evaluation = {"episodes": 2, "fitness_mean": 2.0, "fitness_std": 0.0, "fitness_min": 2.0, "fitness_max": 2.0,
+                  "success_rate": 0.5, "builtin_return_mean": 0.0, "reward_return_mean": 0.0, "length_mean": 9.0,
+                  "terminated_rate": 0.0, "rollouts": []}  # fmt: skip
+    result = {"candidate_id": ids[1], "task": "t", "status": "ok", "timesteps": 64, "evaluation": evaluation}
+    store.set_result(ids[1], result, 2.0, Status.TRAINED)
+    store.set_result(ids[2], {**result, "candidate_id": ids[2], "evaluation": None}, 5.0, Status.PRUNED)
+    store.set_result(ids[3], {**result, "status": "failed", "error": "boom", "error_line": 4}, None, "failed")
+
+    rows = store.candidates("r1")
+    assert [r.status for r in rows] == [Status.REJECTED, Status.TRAINED, Status.PRUNED, Status.FAILED]
+    assert [r.name for r in rows] == ["it00-c00", "it00-c01", "it01-c00", "it01-c01"]
+    assert store.candidate_dir(rows[1]) == store.candidate_dir(ids[1]) == tmp_path / "r1" / "it00-c01"
+    assert rows[0].checked is not None and not rows[0].checked.accepted and rows[0].trained is None
+    assert rows[0].failure_reasons() == ["static: line 3: no compute_reward"]
+    assert rows[1].trained is not None and rows[1].trained.timesteps == 64 and rows[1].success_rate == 0.5
+    assert rows[3].failure_reasons() == ["training failed: boom (line 4)"]
+    # a pruned candidate's fitness is not a finished training's: the best is the trained one
+    assert store.best("r1") == rows[1] and store.best("r1", up_to=0) == rows[1]
+    summary = store.summary(store.run("r1"))
+    assert (summary.iterations, summary.candidates, summary.model) == (2, 4, "m")
+    assert store.candidate(ids[2]).status == "pruned"  # str-valued: the column and the JSON hold the word
+    with pytest.raises(AutorewardError, match="no candidate"):
+        store.candidate("r1/it09-c09")

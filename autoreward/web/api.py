@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 
 from autoreward.preference import RankingConflict, RankingError, store_ranking
-from autoreward.store import RunStore
+from autoreward.store import RunStatus, RunStore, RunSummary
 from autoreward.web import views
 from autoreward.web.deps import candidate_id, find_run, open_store
 
@@ -33,8 +33,8 @@ class PreferenceOut(BaseModel):
 
 
 @router.get("/runs")
-def list_runs(store: Store) -> list[views.RunSummary]:
-    return [views.summary(store, run) for run in store.runs()]
+def list_runs(store: Store) -> list[RunSummary]:
+    return [store.summary(run) for run in store.runs()]
 
 
 @router.get("/runs/{run_id}")
@@ -66,7 +66,7 @@ def post_preference(run_id: str, body: PreferenceIn, store: Store) -> Preference
         raise HTTPException(409, str(err)) from None
     except RankingError as err:
         raise HTTPException(422, str(err)) from None
-    waiting = run.status == "waiting_preference"
+    waiting = run.status == RunStatus.WAITING_PREFERENCE
     hint = f"`autoreward resume {run_id}` continues with this ranking" if waiting else "stored for the record"
     return PreferenceOut(
         run_id=run_id, iteration=iteration, source="human", ranking=body.ranking, status=run.status, next_step=hint

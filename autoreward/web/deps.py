@@ -29,9 +29,9 @@ def find_run(store: RunStore, run_id: str) -> Run:
 
 
 def candidate_id(store: RunStore, run_id: str, name: str) -> str:
-    """``<run_id>/<name>`` when that candidate exists, else a 404."""
+    """The id of the run's candidate named ``name`` (``itNN-cNN``) when it exists, else a 404."""
     find_run(store, run_id)
-    cid = f"{run_id}/{name}"
-    if cid not in {row.id for row in store.candidates(run_id)}:
-        raise HTTPException(404, f"no candidate {name!r} in run {run_id!r}")
-    return cid
+    for row in store.candidates(run_id):
+        if row.name == name:
+            return row.id
+    raise HTTPException(404, f"no candidate {name!r} in run {run_id!r}")

@@ -34,7 +34,7 @@ templates.env.filters["num"] = _num
 
 @router.get("/", response_class=HTMLResponse)
 def runs_page(request: Request, store: Store) -> HTMLResponse:
-    runs = [views.summary(store, run) for run in store.runs()]
+    runs = [store.summary(run) for run in store.runs()]
     return templates.TemplateResponse(request, "runs.html", {"runs": runs, "root": str(store.root)})
 
 

@@ -8,22 +8,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from autoreward.preference import rankable
-from autoreward.store import CandidateRow, Run, RunStore
+from autoreward.store import CandidateRow, RunStatus, RunStore, RunSummary, candidate_name
 from autoreward.training.models import pruned_note
 from autoreward.web import charts
 from autoreward.web.files import candidate_files, file_url, inside
-
-
-class RunSummary(BaseModel):
-    id: str
-    task: str
-    status: str
-    created: float
-    updated: float
-    best_candidate: str | None
-    best_fitness: float | None
-    candidates: int
-    iterations: int
 
 
 class CandidateView(BaseModel):
@@ -86,47 +74,26 @@ class CandidateDetail(BaseModel):
     result: dict[str, Any] | None
 
 
-def name_of(candidate_id: str) -> str:
-    return candidate_id.partition("/")[2]
-
-
-def summary(store: RunStore, run: Run) -> RunSummary:
-    rows = store.candidates(run.id)
-    return RunSummary(
-        id=run.id,
-        task=run.task,
-        status=run.status,
-        created=run.created,
-        updated=run.updated,
-        best_candidate=run.best_candidate,
-        best_fitness=run.best_fitness,
-        candidates=len(rows),
-        iterations=len({r.iteration for r in rows}),
-    )
-
-
 def candidate_view(store: RunStore, row: CandidateRow) -> CandidateView:
-    result = row.result or {}
-    evaluation = result.get("evaluation") or {}
-    name = name_of(row.id)
+    result = row.trained
     return CandidateView(
         id=row.id,
-        name=name,
+        name=row.name,
         origin=row.origin_label,
         iteration=row.iteration,
         idx=row.idx,
         status=row.status,
         parent_id=row.parent_id,
         fitness=row.fitness,
-        success_rate=evaluation.get("success_rate"),
-        reasons=list((row.verdict or {}).get("reasons") or []),
-        train_status=result.get("status"),
-        error=result.get("error"),
-        error_line=result.get("error_line"),
-        pruned=pruned_note(result),
-        timesteps=result.get("timesteps"),
-        files=candidate_files(row.run_id, store.run_dir(row.run_id), name, result.get("artifacts") or {}),
-        checkpoints=len(result.get("checkpoints") or []),
+        success_rate=row.success_rate,
+        reasons=[reason.model_dump(mode="json") for reason in row.checked.reasons] if row.checked else [],
+        train_status=result.status if result else None,
+        error=result.error if result else None,
+        error_line=result.error_line if result else None,
+        pruned=pruned_note(row.result),
+        timesteps=result.timesteps if result else None,
+        files=candidate_files(row.run_id, store.run_dir(row.run_id), row.name, result.artifacts if result else {}),
+        checkpoints=len(result.checkpoints) if result else 0,
     )
 
 
@@ -157,10 +124,12 @@ def run_detail(store: RunStore, run_id: str) -> RunDetail:
     if target is not None:
         iteration, candidates = target
         ranking = RankingTarget(
-            iteration=iteration, candidates=[c.id for c in candidates], waiting=run.status == "waiting_preference"
+            iteration=iteration,
+            candidates=[c.id for c in candidates],
+            waiting=run.status == RunStatus.WAITING_PREFERENCE,
         )
     return RunDetail(
-        run=summary(store, run),
+        run=store.summary(run),
         card=run.card,
         config=run.config,
         meta=run.meta,
@@ -192,7 +161,7 @@ def candidate_detail(store: RunStore, candidate_id: str) -> CandidateDetail:
     row = store.candidate(candidate_id)
     source = store.source(candidate_id)
     parent = store.source(row.parent_id) if row.parent_id else None
-    diff = unified_diff(parent, source, name_of(row.parent_id or ""), name_of(candidate_id))
+    diff = unified_diff(parent, source, candidate_name(row.parent_id or ""), row.name)
     return CandidateDetail(
         candidate=candidate_view(store, row), source=source, parent_source=parent, diff=diff, result=row.result
     )
