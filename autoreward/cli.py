@@ -438,11 +438,15 @@ def show(
     as_json: JsonFlag = False,
     runs_dir: RunsDir = None,
 ) -> None:
-    """One run's iterations, candidates, verdicts and fitness."""
+    """One run's iterations, candidates, verdicts, fitness and provenance (or one evaluation's table)."""
     from autoreward.live import _verdict_text
+    from autoreward.provenance import provenance_lines
     from autoreward.store import RunStore
 
     store = RunStore(runs_dir)
+    if store.has_evaluation(run_id):
+        _show_evaluation(store, run_id, as_json)
+        return
     run = store.run(run_id)
     candidates = store.candidates(run_id)
     usage = store.llm_usage(run_id)
@@ -465,6 +469,140 @@ def show(
             fitness = "-" if c.fitness is None else f"{c.fitness:.4g}"
             table.add_row(Text(c.display_name), c.status, fitness, _verdict_text(c))
         stdout.print(table)
+    for line in provenance_lines(run.meta.get("provenance", {})):
+        stdout.print(line, highlight=False, soft_wrap=True)
+
+
+def _show_evaluation(store: Any, evaluation_id: str, as_json: bool) -> None:
+    from autoreward.evidence import summarize_evaluation
+    from autoreward.provenance import provenance_lines
+
+    summary = summarize_evaluation(store, evaluation_id)
+    if as_json:
+        typer.echo(summary.model_dump_json(indent=2))
+        return
+    _print_evaluation(summary)
+    for line in provenance_lines(summary.provenance):
+        stdout.print(line, highlight=False, soft_wrap=True)
+
+
+@app.command()
+def evaluate(
+    targets: Annotated[
+        list[str], typer.Argument(help="RUN_ID (its best program), RUN_ID/CANDIDATE or a reward FILE.py.")
+    ],
+    task: Annotated[
+        str | None, typer.Option("--task", "-t", help="The task (needed for a file; a run knows its own).")
+    ] = None,
+    seeds: Annotated[int, typer.Option(min=1, help="Fresh training seeds per method.")] = 5,
+    timesteps: Annotated[int | None, typer.Option(min=1, help="Training budget (default: the card's).")] = None,
+    episodes: Annotated[int, typer.Option(min=1, help="Fresh evaluation episodes per trained policy.")] = 10,
+    baseline: Annotated[
+        list[str] | None, typer.Option(help="builtin (the env's own reward) or a reward file; repeatable.")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Trainings at once (default: cores).")] = None,
+    backend: Annotated[str, typer.Option(help="local | ray: where the seeds train.")] = "local",
+    ray_address: Annotated[str | None, typer.Option(help="A Ray cluster to join (with --backend ray).")] = None,
+    as_json: JsonFlag = False,
+    runs_dir: RunsDir = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No per-training progress lines.")] = False,
+) -> None:
+    """Retrain on fresh seeds and judge by the task's true fitness: mean, IQM and 95% CIs (rliable) vs baselines.
+
+    The same command again resumes an interrupted evaluation: finished seeds are kept."""
+    from autoreward.evaluation import run_evaluation
+    from autoreward.evaluation_plan import plan
+    from autoreward.evidence import summarize_evaluation, write_plots
+    from autoreward.provenance import provenance
+    from autoreward.store import RunStore
+
+    if backend not in ("local", "ray"):
+        raise AutorewardError(f"--backend {backend!r} is not one of local, ray")
+    store = RunStore(runs_dir)
+    spec, card = plan(store, targets, task, baseline or [], seeds, timesteps, episodes)
+    evaluation_id = spec.evaluation_id(card)
+    store.create_evaluation(
+        evaluation_id, card.name, spec.model_dump(mode="json"),
+        {"provenance": provenance(seeds=spec.seeds, prompts=False)},
+    )  # fmt: skip
+    done = len(store.seed_results(evaluation_id))
+    total = len(spec.methods) * len(spec.seeds)
+    stderr.print(f"evaluation [bold]{evaluation_id}[/]: {done} of {total} trainings stored", highlight=False)
+    try:
+        run_evaluation(
+            store, evaluation_id, _train_one(backend, ray_address), workers,
+            on_event=None if quiet else _progress_printer(), on_stored=_seed_printer(),
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        message = f"interrupted: the same command resumes {evaluation_id} (finished seeds are kept)"
+        raise AutorewardError(message) from None
+    summary = summarize_evaluation(store, evaluation_id)
+    summary.plots = write_plots(store, summary)
+    if as_json:
+        typer.echo(summary.model_dump_json(indent=2))
+        return
+    _print_evaluation(summary)
+
+
+def _train_one(backend: str, ray_address: str | None) -> Any:
+    if backend == "ray":
+        from autoreward.ray_backend import RayTrainer, import_ray
+
+        import_ray()
+        return RayTrainer(ray_address)
+    from autoreward.training.sandboxed import train_in_sandbox
+
+    return train_in_sandbox
+
+
+def _progress_printer() -> Any:
+    from autoreward.training.parallel import events_printer
+
+    return events_printer(sys.stderr)
+
+
+def _seed_printer() -> Any:
+    def show(row: Any) -> None:
+        fitness = "-" if row.fitness is None else f"{row.fitness:.4g}"
+        stderr.print(f"stored {row.method} seed {row.seed}: {row.status}, fitness {fitness}", highlight=False)
+
+    return show
+
+
+def _print_evaluation(summary: Any) -> None:
+    from autoreward.evidence import table_rows
+
+    rows = table_rows(summary)
+    budget = f"{summary.timesteps} steps" if summary.timesteps else "the card's budget"
+    table = Table(title=f"{summary.task}: {len(summary.seeds)} seeds x {budget}, {summary.episodes} episodes each")
+    for column in rows[0] if rows else ("method",):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*row.values())
+    stdout.print(table)
+    for line in summary.failures:
+        stderr.print(Text.assemble(("failed: ", "red"), line), highlight=False, soft_wrap=True)
+    typer.echo(f"evaluation: {summary.id}")
+    for name, path in summary.plots.items():
+        typer.echo(f"{name}: {path}")
+
+
+@app.command()
+def report(
+    ids: Annotated[list[str], typer.Argument(help="Run ids and/or evaluation ids (a run brings its evaluations).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The markdown file (the PNG goes beside it).")] = Path(
+        "report.md"
+    ),
+    runs_dir: RunsDir = None,
+) -> None:
+    """Markdown + PNG: task x method x seeds with 95% CIs, normalised scores, models, budgets, program links."""
+    from autoreward.report import write_report
+    from autoreward.store import RunStore
+
+    markdown, png = write_report(RunStore(runs_dir), ids, output)
+    typer.echo(str(markdown))
+    if png is not None:
+        typer.echo(str(png))
 
 
 @app.command()

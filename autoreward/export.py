@@ -84,7 +84,7 @@ def unexportable(env_id: str) -> str | None:
     return (
         f"no standalone file: the {suite.name} suite's State is built by {suite.adapter}, which the standalone file "
         "cannot ship yet; use the program with autoreward.envs.make.make_env, state_spec and "
-        "autoreward.envs.wrapper.RewardWrapper"
+        "autoreward.envs.wrapper.ProgramReward"
     )
 
 

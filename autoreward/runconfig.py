@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import platform
-from importlib import metadata
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,8 +11,6 @@ from autoreward.start import StartProgram
 
 # Default programs per iteration when successive halving is on (4 without): see bench/halving.py.
 SAMPLES_WITH_PRUNING = 8
-
-_PACKAGES = ("autoreward", "torch", "gymnasium", "mujoco", "stable-baselines3", "numpy", "litellm")
 
 
 class RunConfig(BaseModel):
@@ -49,14 +45,3 @@ class RunConfig(BaseModel):
     def train_seed(self, iteration: int, index: int) -> int:
         """A distinct, reproducible training seed per candidate."""
         return self.seed + 1000 * iteration + index
-
-
-def environment_versions() -> dict[str, str]:
-    """Package versions recorded with every run, so a result can be reproduced."""
-    versions = {"python": platform.python_version()}
-    for name in _PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "missing"
-    return versions

@@ -9,8 +9,9 @@ from pathlib import Path
 from autoreward.critic.verdict import Verdict
 from autoreward.errors import AutorewardError
 from autoreward.export import unexportable, write_standalone
+from autoreward.provenance import provenance
 from autoreward.run_plot import plot_fitness
-from autoreward.runconfig import RunConfig, environment_versions
+from autoreward.runconfig import RunConfig
 from autoreward.start import add_start_candidates
 from autoreward.store import CandidateRow, RunStore, Status
 from autoreward.tasks import TaskCard, load_card, resolve_task
@@ -29,7 +30,8 @@ def create_run(
     if config.preference != "human":
         card.require_fitness()
     run_id = run_id or new_run_id(card.name)
-    meta = {"versions": environment_versions(), "seed": config.seed, "card_path": str(card.source or "")}
+    record = provenance(model=config.llm.model, prompts_dir=config.llm.prompts_dir, seeds=[config.seed])
+    meta = {"provenance": record, "seed": config.seed, "card_path": str(card.source or "")}
     store.create_run(run_id, card.name, card.model_dump(mode="json"), config.model_dump(mode="json"), meta)
     add_start_candidates(store, run_id, config.start_from, start_verdicts)
     return run_id

@@ -85,6 +85,13 @@ CREATE TABLE IF NOT EXISTS preferences (
     id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, iteration INTEGER NOT NULL, source TEXT NOT NULL,
     created REAL NOT NULL, ranking TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS evaluations (
+    id TEXT PRIMARY KEY, task TEXT NOT NULL, created REAL NOT NULL, spec TEXT NOT NULL, meta TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS evaluation_seeds (
+    evaluation_id TEXT NOT NULL, method TEXT NOT NULL, seed INTEGER NOT NULL, created REAL NOT NULL,
+    status TEXT NOT NULL, fitness REAL, result TEXT NOT NULL, PRIMARY KEY (evaluation_id, method, seed)
+);
 CREATE INDEX IF NOT EXISTS candidates_by_run ON candidates (run_id, iteration, idx);
 CREATE INDEX IF NOT EXISTS calls_by_run ON llm_calls (run_id, iteration);
 """
@@ -200,6 +207,30 @@ class RunSummary(BaseModel):
     best_candidate: str | None
     best_fitness: float | None
     model: str | None
+
+
+@dataclass(frozen=True)
+class EvaluationRow:
+    """A multi-seed evaluation (``autoreward evaluate``): what it trains (``spec``) and its provenance."""
+
+    id: str
+    task: str
+    created: float
+    spec: dict[str, Any]
+    meta: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SeedRow:
+    """One method trained on one seed for an evaluation, stored as soon as it finished."""
+
+    evaluation_id: str
+    method: str
+    seed: int
+    created: float
+    status: str
+    fitness: float | None
+    result: dict[str, Any]
 
 
 def runs_root(runs_dir: str | Path | None = None) -> Path:
@@ -432,3 +463,43 @@ class RunStore:
             (run_id, iteration),
         ).fetchone()
         return None if row is None else {"source": row[0], "ranking": json.loads(row[1]), "created": row[2]}
+
+    # --- evaluations: each finished seed is stored at once, so a killed evaluation loses none -----------
+
+    def create_evaluation(self, evaluation_id: str, task: str, spec: dict, meta: dict) -> EvaluationRow:
+        """Store a new evaluation, or return the stored one with this id (the same spec resumes it)."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO evaluations VALUES (?, ?, ?, ?, ?)",
+                (evaluation_id, task, time.time(), json.dumps(spec), json.dumps(meta)),
+            )
+        self.run_dir(evaluation_id).mkdir(parents=True, exist_ok=True)
+        return self.evaluation(evaluation_id)
+
+    def evaluation(self, evaluation_id: str) -> EvaluationRow:
+        row = self._db.execute("SELECT * FROM evaluations WHERE id = ?", (evaluation_id,)).fetchone()
+        if row is None:
+            raise AutorewardError(f"no evaluation {evaluation_id!r} in {self.root}: `autoreward evaluate` makes one")
+        return EvaluationRow(row[0], row[1], row[2], json.loads(row[3]), json.loads(row[4]))
+
+    def has_evaluation(self, evaluation_id: str) -> bool:
+        return self._db.execute("SELECT 1 FROM evaluations WHERE id = ?", (evaluation_id,)).fetchone() is not None
+
+    def evaluations(self) -> list[EvaluationRow]:
+        ids = [r[0] for r in self._db.execute("SELECT id FROM evaluations ORDER BY created DESC")]
+        return [self.evaluation(i) for i in ids]
+
+    def add_seed_result(
+        self, evaluation_id: str, method: str, seed: int, status: str, fitness: float | None, result: dict
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO evaluation_seeds VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (evaluation_id, method, seed, time.time(), status, fitness, json.dumps(result)),
+            )
+
+    def seed_results(self, evaluation_id: str) -> list[SeedRow]:
+        rows = self._db.execute(
+            "SELECT * FROM evaluation_seeds WHERE evaluation_id = ? ORDER BY method, seed", (evaluation_id,)
+        ).fetchall()
+        return [SeedRow(*r[:6], json.loads(r[6])) for r in rows]

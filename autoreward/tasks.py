@@ -30,6 +30,7 @@ _FIX = {
     "success_threshold": "give a number the fitness must reach, e.g. success_threshold = 2.0",
     "env_kwargs": "give a table, e.g. env_kwargs = { frame_skip = 4 }",
     "module": "give an importable module or a .py path relative to the card",
+    "reference": 'give the path of a hand-written reward program relative to the card, e.g. reference = "mine.py"',
     "from": 'list reward programs to start from, relative to the card, e.g. from = ["reward.py"] (or "builtin")',
 }
 
@@ -66,6 +67,7 @@ class TaskCard(BaseModel):
     timesteps: int = Field(default=200_000, gt=0)
     env_kwargs: dict[str, Any] = Field(default_factory=dict)
     module: str | None = None
+    reference: str | None = Field(default=None, description="a hand-written reward program, relative to the card")
     family: str = "custom"
     start_from: list[str] = Field(
         default_factory=list, alias="from", description="reward programs to start from, relative to the card"
@@ -124,6 +126,14 @@ class TaskCard(BaseModel):
         if isinstance(self.fitness, str):
             return self.fitness
         return f"{self.fitness.reduce}({self.fitness.expr})"
+
+    @property
+    def reference_path(self) -> Path | None:
+        """The hand-written reward program that ``evaluate`` normalises against (Eureka's "human" reward)."""
+        if self.reference is None:
+            return None
+        base = self.source.parent if self.source is not None else Path.cwd()
+        return (base / self.reference).resolve()
 
     def require_fitness(self) -> FitnessSpec:
         """The fitness spec, or a clear error: a card without fitness can only be judged by a person."""

@@ -77,7 +77,7 @@ def run_once(task: str, prune: bool, args: argparse.Namespace, root: Path) -> di
                 str(len(pool)), "--timesteps", str(args.timesteps), "--workers", str(args.workers), "--no-video",
                 "--no-llm-review", "--eval-episodes", str(args.eval_episodes), "--seed", str(args.seed),
                 "--prune" if prune else "--no-prune", "--run-id", run_id, "--quiet",
-                "--model", "openai/bench", "--api-base", server.base_url]  # fmt: skip
+                "--model", "openai/test-model", "--api-base", server.base_url]  # fmt: skip
         env = {**os.environ, "OPENAI_API_KEY": "sk-bench", "AUTOREWARD_RUNS_DIR": str(root), "MUJOCO_GL": "egl"}
         started = time.perf_counter()
         done = subprocess.run(argv, env=env, capture_output=True, text=True)

@@ -1,11 +1,18 @@
-"""PPO throughput with a generated reward through autoreward's worker, over plain SB3 PPO with the built-in reward.
+"""PPO throughput through each layer autoreward adds, over plain SB3 PPO with the built-in reward.
 
-Same env (Hopper-v5), same PPO settings (rl-zoo3's Hopper entry, VecNormalize, Monitor), both in fresh worker
-processes with one torch thread; autoreward's is the sandboxed worker every run uses (bwrap, seccomp, limits).
-Throughput is timesteps / seconds inside ``model.learn``. The two alternate
-``--repeats`` times and the median ratio is reported (the machine is noisy). Goal: >= 0.95.
+Same env (Hopper-v5), same PPO settings (rl-zoo3's Hopper entry, VecNormalize, Monitor), every measurement in
+a fresh process with one torch thread; throughput is timesteps / seconds inside ``model.learn``. The layers:
 
-    python bench/overhead.py [--timesteps 16384] [--repeats 3]
+- ``plain``: SB3 PPO on the env's own reward (what a user without autoreward runs);
+- ``wrappers``: autoreward's training in a plain process (reward program, State, tracking, callbacks);
+- ``worker``: the sandboxed worker without its seccomp filter (bwrap, limits, the event channel);
+- ``sandbox``: the full sandbox every run uses; ``sandbox_no_tb`` the same without TensorBoard;
+- ``heavy``: the full sandbox with a heavier program (18 terms, helper functions), the realistic case.
+
+Each repeat measures every layer once, in turn; the median ratio to ``plain`` per layer is reported (the
+machine is noisy). Goal: sandbox >= 0.98 for the typical program.
+
+    python bench/overhead.py [--timesteps 8192] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -20,8 +27,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from autoreward.training.models import TrainJob
-from autoreward.training.sandboxed import train_in_sandbox
+from autoreward.sandbox.jobs import Job
+from autoreward.sandbox.run import run_in_sandbox
+from autoreward.training.job import train_candidate
+from autoreward.training.models import TrainJob, TrainResult
+from autoreward.training.sandboxed import train_in_sandbox, training_limits
 
 TASK = "hopper-forward"
 ENV_ID = "Hopper-v5"
@@ -40,6 +50,57 @@ def compute_reward(prev, action, state):
     components = {"forward": forward, "alive": alive, "upright": upright, "control": control, "smooth": smooth}
     return float(sum(components.values())), components
 """
+
+# A heavier one, as careful LLM answers look: helpers, per-joint terms, 18 components.
+HEAVY = """\
+import math
+
+import numpy as np
+
+TARGET_HEIGHT = 1.25
+
+
+def tolerance(x, low, high, margin):
+    if low <= x <= high:
+        return 1.0
+    d = (low - x) if x < low else (x - high)
+    return math.exp(-((d / margin) ** 2))
+
+
+def joint_terms(state, prev):
+    out = {}
+    for name in ("thigh_joint", "leg_joint", "foot_joint"):
+        angle = float(state.joint_angle[name])
+        speed = float(state.joint_velocity[name])
+        out[f"{name}_range"] = -0.02 * max(0.0, abs(angle) - 1.0)
+        out[f"{name}_speed"] = -1e-3 * speed * speed
+        out[f"{name}_jerk"] = -1e-4 * abs(speed - float(prev.joint_velocity[name]))
+    return out
+
+
+def compute_reward(prev, action, state):
+    action = np.asarray(action, dtype=float)
+    components = {
+        "forward": 1.5 * state.x_velocity,
+        "progress": 2.0 * (state.x_position - prev.x_position),
+        "alive": 1.0 if state.height > 0.8 else 0.0,
+        "height": 0.3 * tolerance(state.height, TARGET_HEIGHT - 0.1, TARGET_HEIGHT + 0.3, 0.2),
+        "upright": 0.5 * state.upright,
+        "angular": -0.01 * abs(float(state.angular_velocity)),
+        "bounce": -0.01 * abs(state.z_velocity),
+        "control": -1e-3 * float(np.sum(np.square(action))),
+        "saturation": -1e-3 * float(np.sum(np.abs(action) > 0.95)),
+        **joint_terms(state, prev),
+    }
+    return float(sum(components.values())), components
+"""
+
+LAYERS = ("plain", "wrappers", "worker", "sandbox", "sandbox_no_tb", "heavy")
+
+
+def _job(seed: int, source: str = REWARD, tensorboard: bool = True) -> TrainJob:
+    return TrainJob(candidate_id=f"bench-{seed}", task=TASK, reward_source=source, timesteps=ARGS.timesteps,
+                    seed=seed, eval_episodes=0, plots=False, save_model=False, tensorboard=tensorboard)  # fmt: skip
 
 
 def plain_sb3(timesteps: int, seed: int) -> float:
@@ -64,47 +125,80 @@ def plain_sb3(timesteps: int, seed: int) -> float:
     return model.num_timesteps / (time.perf_counter() - started)
 
 
-def plain_in_child(timesteps: int, seed: int) -> float:
+def in_child(layer: str, seed: int) -> float:
+    """``plain`` and ``wrappers`` run in a fresh child process, as the sandboxed layers do."""
     out = subprocess.run(
-        [sys.executable, __file__, "--plain", "--timesteps", str(timesteps), "--seed", str(seed)],
+        [sys.executable, __file__, "--child", layer, "--timesteps", str(ARGS.timesteps), "--seed", str(seed)],
         capture_output=True, text=True, check=True, env={**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
     )  # fmt: skip
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def autoreward_fps(timesteps: int, seed: int, scratch: Path) -> float:
-    job = TrainJob(
-        candidate_id=f"bench-{seed}", task=TASK, reward_source=REWARD, timesteps=timesteps, seed=seed,
-        eval_episodes=0, plots=False, save_model=False,
-    )  # fmt: skip
-    result = train_in_sandbox(job, scratch / job.candidate_id)
+def _fps(result: TrainResult) -> float:
     if result.status != "ok":
         raise SystemExit(f"autoreward run failed: {result.error}\n{result.traceback}")
     return result.fps
 
 
+def measure(layer: str, seed: int, scratch: Path) -> float:
+    where = scratch / f"{layer}-{seed}"
+    if layer in ("plain", "wrappers"):
+        return in_child(layer, seed)
+    if layer == "worker":
+        job = _job(seed)
+        sandbox_job = Job(kind="train", source=job.reward_source or "", params=job.model_dump(mode="json"))
+        report = run_in_sandbox(sandbox_job, where, training_limits(job.timesteps or 0), seccomp=False)
+        if not report.ok:
+            raise SystemExit(f"worker without seccomp failed: {report.describe()}")
+        return _fps(TrainResult.model_validate(report.result))
+    if layer == "sandbox":
+        return _fps(train_in_sandbox(_job(seed), where))
+    if layer == "sandbox_no_tb":
+        return _fps(train_in_sandbox(_job(seed, tensorboard=False), where))
+    return _fps(train_in_sandbox(_job(seed, HEAVY), where))
+
+
+def child(layer: str, seed: int) -> float:
+    if layer == "plain":
+        return plain_sb3(ARGS.timesteps, seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        return _fps(train_candidate(_job(seed), Path(tmp)))
+
+
 def main() -> None:
+    if ARGS.child:
+        import torch
+
+        torch.set_num_threads(1)
+        print(child(ARGS.child, ARGS.seed))
+        return
+    ratios: dict[str, list[float]] = {layer: [] for layer in LAYERS[1:]}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(ARGS.repeats):
+            fps = {layer: measure(layer, ARGS.seed + i, Path(tmp)) for layer in LAYERS}
+            for layer in LAYERS[1:]:
+                ratios[layer].append(fps[layer] / fps["plain"])
+            print(json.dumps({"repeat": i, **{k: round(v, 1) for k, v in fps.items()}}), flush=True)
+    print(f"load: {os.getloadavg()[0]:.1f}")
+    print(f"timesteps: {ARGS.timesteps}")
+    print(f"repeats: {ARGS.repeats}")
+    for layer, values in ratios.items():
+        print(f"{layer}_spread: {min(values):.3f}-{max(values):.3f}")
+    for layer, values in ratios.items():
+        print(f"{layer}_ratio: {statistics.median(values):.3f}")
+    print(f"overhead_ratio: {statistics.median(ratios['sandbox']):.3f}")
+
+
+def _args() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--timesteps", type=int, default=16384)
+    parser.add_argument("--timesteps", type=int, default=8192)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--plain", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.plain:
-        print(plain_sb3(args.timesteps, args.seed))
-        return
-    ratios = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for i in range(args.repeats):
-            plain = plain_in_child(args.timesteps, args.seed + i)
-            ours = autoreward_fps(args.timesteps, args.seed + i, Path(tmp))
-            ratios.append(ours / plain)
-            print(json.dumps({"repeat": i, "plain_fps": round(plain, 1), "autoreward_fps": round(ours, 1),
-                              "ratio": round(ours / plain, 3)}), flush=True)  # fmt: skip
-    print(f"timesteps: {args.timesteps}")
-    print(f"repeats: {args.repeats}")
-    print(f"overhead_ratio: {statistics.median(ratios):.3f}")
+    parser.add_argument("--child", choices=("plain", "wrappers"), help=argparse.SUPPRESS)
+    return parser.parse_args()
 
+
+ARGS = _args() if __name__ == "__main__" else argparse.Namespace(timesteps=8192, repeats=3, seed=0, child=None)
 
 if __name__ == "__main__":
     main()

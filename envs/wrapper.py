@@ -21,9 +21,11 @@ RewardFn = Callable[[State, np.ndarray, State], tuple[float, dict[str, float]]]
 BUILTIN_COMPONENT = "builtin"
 
 
-class RewardWrapper(gym.Wrapper):
-    """``reward = compute_reward(prev, action, state)[0]``; ``info`` gains ``builtin_reward`` and
-    ``reward_components``, and the wrapper keeps ``state`` (the latest State) for callers that want it.
+class ProgramReward(gym.Wrapper):
+    """``reward = compute_reward(prev, action, state)[0]``. Not a ``gymnasium.RewardWrapper``, whose ``reward(r)``
+    maps the env's reward alone: the program reads the States before and after the step and the action.
+    ``info`` gains ``builtin_reward`` and ``reward_components``, and the wrapper keeps ``state`` (the latest
+    State) for callers that want it.
     The StateSpec is ``state_spec``: ``spec`` is gymnasium's EnvSpec, read-only on a Wrapper.
 
     ``compute_reward=None`` keeps the env's own reward, recorded as the one component ``builtin``: the

@@ -9,7 +9,7 @@ import gymnasium as gym
 import pytest
 
 from autoreward.envs.make import card_state_spec, make_card_env
-from autoreward.envs.wrapper import BUILTIN_COMPONENT, RewardWrapper
+from autoreward.envs.wrapper import BUILTIN_COMPONENT, ProgramReward
 from autoreward.tasks import resolve_task
 from autoreward.training.job import TrainJob, run_job
 from autoreward.training.sandboxed import train_in_sandbox
@@ -19,7 +19,7 @@ def test_wrapper_without_a_program_passes_the_env_reward_through() -> None:
     card = resolve_task("pendulum-swingup")
     env = make_card_env(card)
     plain = gym.make(card.env_id)
-    wrapped = RewardWrapper(env, None, card_state_spec(card, env))
+    wrapped = ProgramReward(env, None, card_state_spec(card, env))
     wrapped.reset(seed=3)
     plain.reset(seed=3)
     for _ in range(5):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from autoreward.envs.make import state_spec
-from autoreward.envs.wrapper import RewardWrapper
+from autoreward.envs.wrapper import ProgramReward
 from autoreward.export import write_standalone
 from autoreward.reward import load_reward
 
@@ -47,9 +47,9 @@ def compute_reward(prev, action, state):
 }
 
 
-def _in_process(env_id: str, program: str) -> RewardWrapper:
+def _in_process(env_id: str, program: str) -> ProgramReward:
     env = gym.make(env_id)
-    return RewardWrapper(env, load_reward(program), state_spec(env))
+    return ProgramReward(env, load_reward(program), state_spec(env))
 
 
 @pytest.mark.parametrize("env_id", list(PROGRAMS))

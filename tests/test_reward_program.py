@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from autoreward.envs.make import card_state_spec, make_card_env
-from autoreward.envs.wrapper import RewardWrapper
+from autoreward.envs.wrapper import ProgramReward
 from autoreward.reward import ContractError, RewardProgramError, checked, load_reward, parse_program, to_scalar
 from autoreward.tasks import resolve_task
 from autoreward.training.stats import WindowRecorder
-from autoreward.training.tracking import TrackedEnv
+from autoreward.training.tracking import tracked_env
 
 
 @pytest.mark.parametrize(
@@ -76,7 +76,7 @@ def test_training_applies_the_same_contract_components_must_sum() -> None:
     source = "def compute_reward(prev, action, state):\n    return 1.0, {'a': 0.25}\n"
     card = resolve_task("cartpole-balance")
     env = make_card_env(card)
-    tracked = TrackedEnv(RewardWrapper(env, load_reward(source), card_state_spec(card, env)), None, WindowRecorder())
+    tracked = tracked_env(ProgramReward(env, load_reward(source), card_state_spec(card, env)), None, WindowRecorder())
     tracked.reset(seed=0)
     with pytest.raises(RewardProgramError, match=r"components sum to 0\.25 but the total is 1"):
         tracked.step(tracked.action_space.sample())
@@ -90,7 +90,7 @@ def test_training_converts_numpy_and_bool_scalars() -> None:
     )
     card = resolve_task("cartpole-balance")
     env = make_card_env(card)
-    tracked = TrackedEnv(RewardWrapper(env, load_reward(source), card_state_spec(card, env)), None, WindowRecorder())
+    tracked = tracked_env(ProgramReward(env, load_reward(source), card_state_spec(card, env)), None, WindowRecorder())
     tracked.reset(seed=0)
     _, reward, *_ = tracked.step(tracked.action_space.sample())
     assert type(reward) is float and reward == 1.0

@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 
 from autoreward.envs.make import card_state_spec, make_card_env
-from autoreward.envs.wrapper import RewardWrapper
+from autoreward.envs.wrapper import ProgramReward
 from autoreward.reward import RewardProgramError, load_reward, locate_nonfinite
 from autoreward.tasks import resolve_task
 from autoreward.training.hyperparams import ppo_kwargs, settings_for
 from autoreward.training.job import TrainJob, train_candidate
 from autoreward.training.parallel import train_many
 from autoreward.training.stats import WindowRecorder
-from autoreward.training.tracking import TrackedEnv
+from autoreward.training.tracking import tracked_env
 
 CARTPOLE_GOOD = """\
 def compute_reward(prev, action, state):
@@ -115,7 +115,7 @@ def test_tracked_env_records_components_and_episode_fitness() -> None:
     card = resolve_task("cartpole-balance")
     env = make_card_env(card)
     recorder = WindowRecorder()
-    tracked = TrackedEnv(RewardWrapper(env, load_reward(CARTPOLE_GOOD), card_state_spec(card, env)),
+    tracked = tracked_env(ProgramReward(env, load_reward(CARTPOLE_GOOD), card_state_spec(card, env)),
                          card.fitness_spec, recorder)  # fmt: skip
     tracked.reset(seed=0)
     steps = 0

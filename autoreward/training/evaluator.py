@@ -11,7 +11,7 @@ import numpy as np
 
 from autoreward.envs.fitness import EpisodeFitness
 from autoreward.envs.make import card_state_spec, make_card_env
-from autoreward.envs.wrapper import RewardFn, RewardWrapper
+from autoreward.envs.wrapper import ProgramReward, RewardFn
 from autoreward.tasks import TaskCard
 from autoreward.training.stats import EpisodeSummary, Evaluation
 
@@ -22,7 +22,7 @@ EVAL_SEED_OFFSET = 1_000_003
 TRACE_POINTS = 10
 
 
-def rollout(env: RewardWrapper, policy: Policy, fitness: EpisodeFitness, seed: int) -> EpisodeSummary:
+def rollout(env: ProgramReward, policy: Policy, fitness: EpisodeFitness, seed: int) -> EpisodeSummary:
     """One deterministic episode; records fitness-so-far at ~10 points for trajectory analysis."""
     obs, info = env.reset(seed=seed)
     assert env.state is not None
@@ -66,7 +66,7 @@ def evaluate(card: TaskCard, policy: Policy, reward_fn: RewardFn | None, episode
     spec = card.require_fitness()
     env = make_card_env(card)
     try:
-        wrapped = RewardWrapper(env, reward_fn, card_state_spec(card, env))
+        wrapped = ProgramReward(env, reward_fn, card_state_spec(card, env))
         fitness = EpisodeFitness(spec)
         rollouts = [rollout(wrapped, policy, fitness, EVAL_SEED_OFFSET + seed + i) for i in range(episodes)]
     finally:

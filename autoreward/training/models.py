@@ -37,6 +37,7 @@ class TrainJob(BaseModel):
     video_size: int = Field(default=240, ge=64)
     plots: bool = True
     save_model: bool = True
+    tensorboard: bool = True
     rungs: list[int] = Field(default_factory=list, description="timesteps at which to probe for halving")
     rung_eval_episodes: int = Field(default=3, ge=1, description="deterministic episodes per rung probe")
 

@@ -82,8 +82,10 @@ class CandidateRun:
         gamma = float(overrides.get("gamma", settings.ppo.get("gamma", 0.99)))
         normalize = settings.normalize if job.normalize is None else job.normalize
         venv = trainer.make_training_env(card, reward_fn, n_envs, job.seed, recorder, normalize, gamma)
-        model = trainer.build_ppo(venv, settings, overrides, job.seed, self.scratch / "tensorboard")
-        self.artifacts["tensorboard"] = "tensorboard"
+        tensorboard = self.scratch / "tensorboard" if job.tensorboard else None
+        model = trainer.build_ppo(venv, settings, overrides, job.seed, tensorboard)
+        if tensorboard is not None:
+            self.artifacts["tensorboard"] = "tensorboard"
         policy = trainer.deterministic_policy(model)
         probe = None
         if job.checkpoint_eval_episodes and card.fitness_spec is not None:

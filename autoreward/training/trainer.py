@@ -13,29 +13,27 @@ import numpy as np
 import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize
 
 from autoreward.envs.make import card_state_spec, make_card_env
-from autoreward.envs.wrapper import RewardFn, RewardWrapper
+from autoreward.envs.wrapper import ProgramReward, RewardFn
 from autoreward.tasks import TaskCard
 from autoreward.training.hyperparams import PPOSettings, ppo_kwargs
 from autoreward.training.stats import WindowRecorder
-from autoreward.training.tracking import TrackedEnv
+from autoreward.training.tracking import FitnessRecorder, tracked_env
 
 
 def make_training_env(
     card: TaskCard, reward_fn: RewardFn | None, n_envs: int, seed: int, recorder: WindowRecorder, normalize: bool,
     gamma: float = 0.99,
 ) -> VecEnv:  # fmt: skip
-    """``n_envs`` copies of the card's env, each ``Monitor(TrackedEnv(RewardWrapper(env)))``."""
+    """``n_envs`` copies of the card's env, each ``FitnessRecorder(Monitor(RewardContract(ProgramReward(env))))``."""
     fitness = card.fitness_spec
 
     def factory() -> Callable[[], Any]:
-        def make() -> Monitor:
+        def make() -> FitnessRecorder:
             env = make_card_env(card)
-            wrapped = RewardWrapper(env, reward_fn, card_state_spec(card, env))
-            return Monitor(TrackedEnv(wrapped, fitness, recorder))
+            return tracked_env(ProgramReward(env, reward_fn, card_state_spec(card, env)), fitness, recorder)
 
         return make
 

@@ -7,7 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from autoreward.evidence import summarize_evaluation, table_rows
 from autoreward.preference import rankable
+from autoreward.report import related_evaluations
 from autoreward.store import CandidateRow, RunStatus, RunStore, RunSummary, candidate_name
 from autoreward.training.models import pruned_note
 from autoreward.web import charts
@@ -50,6 +52,14 @@ class RankingTarget(BaseModel):
     waiting: bool
 
 
+class EvidenceTable(BaseModel):
+    """One evaluation of this run's programs: the rows ``autoreward report`` writes."""
+
+    id: str
+    task: str
+    rows: list[dict[str, str]]
+
+
 class RunDetail(BaseModel):
     run: RunSummary
     card: dict[str, Any]
@@ -59,6 +69,7 @@ class RunDetail(BaseModel):
     llm_usage: dict[str, float]
     iterations: list[IterationView]
     ranking: RankingTarget | None
+    evaluations: list[EvidenceTable] = []
 
 
 class DiffLine(BaseModel):
@@ -137,7 +148,17 @@ def run_detail(store: RunStore, run_id: str) -> RunDetail:
         llm_usage=_usage_total(usage),
         iterations=views,
         ranking=ranking,
+        evaluations=evidence_tables(store, run_id),
     )
+
+
+def evidence_tables(store: RunStore, run_id: str) -> list[EvidenceTable]:
+    """The run's multi-seed evaluations, as ``autoreward report`` tabulates them ."""
+    tables = []
+    for evaluation_id in related_evaluations(store, run_id):
+        summary = summarize_evaluation(store, evaluation_id)
+        tables.append(EvidenceTable(id=evaluation_id, task=summary.task, rows=table_rows(summary)))
+    return tables
 
 
 def unified_diff(old: str | None, new: str | None, old_name: str, new_name: str) -> list[DiffLine]:
