@@ -164,7 +164,18 @@ def test_a_run_from_the_cards_file_and_the_builtin_reward(
     card = tmp_path / "card.toml"
     card.write_text(_catalog_card_text() + '\nfrom = ["mine.py"]\n')
     runs = tmp_path / "runs"
-    args = ["--iterations", "2", "--samples", "1", "--timesteps", "2000", "--eval-episodes", "2", "--no-video", "--no-prune"]
+    args = [
+        "--iterations",
+        "2",
+        "--samples",
+        "1",
+        "--timesteps",
+        "2000",
+        "--eval-episodes",
+        "2",
+        "--no-video",
+        "--no-prune",
+    ]
     result = runner.invoke(
         app, _run_args(llm_server, runs, *args, "--from", "builtin", "--run-id", "mine", task=str(card))
     )
