@@ -299,6 +299,27 @@ def resume(
     _drive(store, run_id, quiet)
 
 
+@app.command()
+def replay(
+    run_id: Annotated[str, typer.Argument(help="The stored run whose LLM answers to replay.")],
+    new_id: Annotated[
+        str | None, typer.Option("--run-id", help="Name of the replay (default: RUN_ID-replay-DATE).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Another base seed for training and evaluation.")] = None,
+    runs_dir: RunsDir = None,
+    quiet: Quiet = False,
+) -> None:
+    """Re-run a stored run from its stored LLM answers (designs, reviews, re-samples), asking the LLM nothing."""
+    from autoreward.replay import start_replay
+    from autoreward.store import RunStore
+
+    store = RunStore(runs_dir)
+    replay_id = start_replay(store, run_id, new_id, seed)
+    answers = len(store.llm_calls(replay_id))
+    stderr.print(f"replay [bold]{replay_id}[/] of {run_id}: {answers} stored LLM answers, no LLM call", highlight=False)
+    _drive_loop(store, replay_id, quiet, None)  # no model is served: the replay never asks one
+
+
 def _notice(text: str) -> None:
     stderr.print(Text.assemble(("note: ", "bold"), text), highlight=False, soft_wrap=True)
 
@@ -316,7 +337,7 @@ def _drive_loop(store: Any, run_id: str, quiet: bool, llm: Any) -> None:
     """Run or resume the loop with the live view, then print the best fitness, the run id and the export."""
     from autoreward.export import unexportable
     from autoreward.live import LiveObserver, PlainObserver
-    from autoreward.loop import Loop, WaitingForPreference
+    from autoreward.loop import Loop, ReplayMissing, WaitingForPreference
     from autoreward.parts import default_parts
     from autoreward.runs import builtin_note, finish_run, stored_card
     from autoreward.store import RunStatus
@@ -333,6 +354,9 @@ def _drive_loop(store: Any, run_id: str, quiet: bool, llm: Any) -> None:
     except WaitingForPreference as waiting:
         stderr.print(str(waiting), highlight=False, soft_wrap=True)
         return
+    except ReplayMissing:
+        store.set_run(run_id, status=RunStatus.STOPPED)
+        raise
     except (AutorewardError, KeyboardInterrupt) as err:
         store.set_run(run_id, status=RunStatus.STOPPED)
         if isinstance(err, KeyboardInterrupt):

@@ -12,6 +12,7 @@ import textwrap
 from dataclasses import dataclass
 
 from autoreward.critic.verdict import Reason
+from autoreward.reward import RewardProgramError, parse_program
 
 ENTRY = "compute_reward"
 _PYTHON_TAGS = {"", "python", "python3", "py", "py3", "numpy"}
@@ -78,8 +79,8 @@ def _bare_code(answer: str) -> str | None:
 
 def _parses(code: str) -> bool:
     try:
-        ast.parse(code)
-    except SyntaxError:
+        parse_program(code)
+    except RewardProgramError:
         return False
     return True
 
@@ -138,11 +139,11 @@ def extract_program(answer: str | None, finish_reason: str | None = None) -> str
     if finish_reason == "length" and not closed:  # cut mid-block: even code that parses is incomplete
         return _reject("the answer was cut off by the token limit inside the program (truncated); raise max_tokens")
     try:
-        tree = ast.parse(source)
-    except SyntaxError as err:
+        tree = parse_program(source)
+    except RewardProgramError as err:
         if truncated:
-            return _reject("the answer was cut off before the program ended (truncated); raise max_tokens", err.lineno)
-        return _reject(f"syntax error: {err.msg}", err.lineno)
+            return _reject("the answer was cut off before the program ended (truncated); raise max_tokens", err.line)
+        return _reject(err.reason.replace("the program does not parse: ", "syntax error: "), err.line)
     if not any(isinstance(n, ast.FunctionDef) and n.name == ENTRY for n in tree.body):
         return _reject(f"`{ENTRY}` must be a top-level function, not nested in a class or another function")
     return _strip_demo_code(source, tree)

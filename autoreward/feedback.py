@@ -16,6 +16,7 @@ class ProgramResult(BaseModel):
     fitness: float | None = None
     success: bool | None = None
     analysis: str = ""  # the Analyzer's text for this program (component statistics, failure cause)
+    warnings: list[str] = Field(default_factory=list)  # the Critic's warnings (e.g. the dry run's direction check)
 
 
 class RejectedProgram(BaseModel):

@@ -44,6 +44,10 @@ class WaitingForPreference(AutorewardError):
     """A human-preference run stopped to wait for a ranking; ``autoreward resume`` continues it."""
 
 
+class ReplayMissing(AutorewardError):
+    """A replay (``autoreward replay``) needed an LLM answer that the run it replays never stored."""
+
+
 @dataclass
 class Parts:
     """The stages' implementations; the CLI wires the real ones, tests may wire others."""
@@ -87,6 +91,7 @@ class Loop:
         for call in store.llm_calls(run_id):  # a resumed run has already spent these
             self.budget.charge(CallRecord.model_validate(call.record))
         self.designer = Designer(self.settings, self.budget)
+        self.replay_of: str | None = store.run(run_id).meta.get("replay_of")
 
     # --- the run ----------------------------------------------------------------------------------------------
 
@@ -138,6 +143,14 @@ class Loop:
             if r.origin is not None and not r.builtin and r.status in (Status.TRAINED, Status.FAILED, Status.PRUNED)
         ]  # fmt: skip
 
+    def _may_ask(self, iteration: int, what: str) -> None:
+        """Called before every LLM request: a replay has only the answers its source run stored."""
+        if self.replay_of is not None:
+            raise ReplayMissing(
+                f"run {self.run_id} replays {self.replay_of}, which has no stored answer for the {what} of "
+                f"iteration {iteration + 1}: the replay stops here (what it trained is kept)"
+            )
+
     def _succeeded(self) -> bool:
         best = self.best()
         threshold = self.card.success_threshold
@@ -179,6 +192,7 @@ class Loop:
                 iteration, "design", f"asking {self.settings.model} for {self.settings.samples} programs"
             )
             past = self._past_programs() if iteration == 0 else []
+            self._may_ask(iteration, purpose)
             record = self.designer.design(self.card, description, feedback, past=past).record
             call_id = self.store.add_llm_call(self.run_id, iteration, purpose, record.model_dump(mode="json"))
         self._add_candidates(iteration, record, call_id, first_index=self._first_llm_index(iteration))
@@ -240,6 +254,7 @@ class Loop:
                 self.observer.stage(
                     iteration, "resample", f"round {number + 1}/{rounds}: {wanted} programs for rejected ones"
                 )
+                self._may_ask(iteration, f"re-sample round {number + 1}")
                 try:
                     record = self.designer.resample(asked, _rejection_lines(rows), wanted).record
                 except LLMUnavailable as err:  # replacements are a bonus: train what was accepted
@@ -272,6 +287,7 @@ class Loop:
             if stored:
                 record = CallRecord.model_validate(stored[-1].record)
             else:
+                self._may_ask(row.iteration, f"review of {row.id.rpartition('/')[2]}")
                 try:
                     record = review_program(source, card, description, self.settings, self.budget).record
                 except LLMUnavailable as err:  # the review is advice: without it the program still runs
@@ -420,9 +436,11 @@ class Loop:
 
     def _program_result(self, row: CandidateRow) -> ProgramResult:
         success = row.success_rate
+        reasons = (row.verdict or {}).get("reasons", [])
+        warnings = [str(Reason.model_validate(r)) for r in reasons if r.get("severity") == "warning"]
         return ProgramResult(
             label=_label(row), source=self.store.source(row.id) or "", fitness=row.fitness,
-            success=None if success is None else success >= 0.5,
+            success=None if success is None else success >= 0.5, warnings=warnings,
         )  # fmt: skip
 
 

@@ -23,15 +23,18 @@ def new_run_id(task: str) -> str:
 
 def create_run(
     store: RunStore, card: TaskCard, config: RunConfig, run_id: str | None = None,
-    start_verdicts: Sequence[Verdict | None] = (),
+    start_verdicts: Sequence[Verdict | None] = (), replay_of: str | None = None,
 ) -> str:  # fmt: skip
-    """Store a new run with its card, settings, package versions and seeds, and the programs it starts from as
-    candidates (accepted, with ``start_verdicts`` from ``check_start_programs``); nothing runs yet."""
+    """Store a new run with its card, settings, provenance and seeds, and the programs it starts from as
+    candidates (accepted, with ``start_verdicts`` from ``check_start_programs``); nothing runs yet.
+    ``replay_of``: the run whose stored LLM answers this one replays (it then asks the LLM nothing)."""
     if config.preference != "human":
         card.require_fitness()
     run_id = run_id or new_run_id(card.name)
     record = provenance(model=config.llm.model, prompts_dir=config.llm.prompts_dir, seeds=[config.seed])
     meta = {"provenance": record, "seed": config.seed, "card_path": str(card.source or "")}
+    if replay_of is not None:
+        meta["replay_of"] = replay_of
     store.create_run(run_id, card.name, card.model_dump(mode="json"), config.model_dump(mode="json"), meta)
     add_start_candidates(store, run_id, config.start_from, start_verdicts)
     return run_id

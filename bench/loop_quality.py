@@ -3,10 +3,16 @@
 The scripted LLM server (tests/llm_server.py) replays a fixed pool of programs of known quality for
 cartpole-balance: the env's built-in reward rewritten in the contract (+1 per step), a shaped variant, weaker
 variants and broken ones (an unknown State field, a NaN). Two iterations of three samples run through the real
-loop (Critic, sandboxed PPO, true-fitness evaluation). The final policy's fitness is compared with plain SB3 PPO
-trained on the env's built-in reward at the same budget, same hyper-parameters and evaluation seeds.
+loop (Critic, sandboxed PPO, true-fitness evaluation).
 
-    python bench/loop_quality.py [--timesteps 20000] [--eval-episodes 10]
+The loop selects its program on a few episodes of one seed each, so that number is not the comparison: the
+selected program and PPO on the env's built-in reward are both re-evaluated with ``autoreward evaluate``'s
+machinery on fresh training seeds and fresh episodes (IQM, 95% CIs, P(improvement), by rliable). The loop also
+trained K candidates to find its program; the ratio is printed twice: per policy (same budget each), and per
+env step (one policy from the loop costs its whole search plus its own training). ``--equal-compute`` trains
+the baseline seeds with the loop's whole search budget instead.
+
+    python bench/loop_quality.py [--timesteps 20000] [--eval-episodes 10] [--seeds 5] [--equal-compute]
 """
 
 from __future__ import annotations
@@ -22,6 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from llm_server import RecordedRequest, Reply, ScriptedLLMServer, answer
 
 from autoreward.config import load_settings
+from autoreward.evaluation import BUILTIN, EvaluationSpec, Method, fresh_seeds, run_evaluation
+from autoreward.evidence import summarize_evaluation
+from autoreward.intervals import summarize
 from autoreward.loop import Loop
 from autoreward.observer import LoopObserver
 from autoreward.parts import default_parts
@@ -29,6 +38,7 @@ from autoreward.runconfig import RunConfig
 from autoreward.runs import create_run
 from autoreward.store import RunStore
 from autoreward.tasks import resolve_task
+from autoreward.training.sandboxed import train_in_sandbox
 
 TASK = "cartpole-balance"
 
@@ -73,31 +83,33 @@ def run_loop(timesteps: int, eval_episodes: int, root: Path) -> tuple[RunStore, 
         return store, run_id, time.perf_counter() - started
 
 
-def plain_sb3_fitness(timesteps: int, eval_episodes: int, seed: int) -> float:
-    """PPO with the built-in reward (no autoreward wrapper in training), judged by the card's true fitness."""
-    import gymnasium as gym
-    import torch
-    from stable_baselines3 import PPO
-    from stable_baselines3.common.vec_env import DummyVecEnv
-
-    from autoreward.training.evaluator import evaluate
-    from autoreward.training.hyperparams import ppo_kwargs, settings_for
-    from autoreward.training.trainer import deterministic_policy
-
-    torch.set_num_threads(1)
+def evaluate_on_fresh_seeds(
+    store: RunStore, program: str, name: str, timesteps: int, baseline_timesteps: int, seeds: int, episodes: int
+) -> tuple[float, float, float]:
+    """IQMs of the selected program and of the built-in reward over fresh seeds, and P(program > builtin)."""
     card = resolve_task(TASK)
-    settings = settings_for(card.env_id)
-    venv = DummyVecEnv([lambda: gym.make(card.env_id) for _ in range(settings.n_envs)])
-    model = PPO("MlpPolicy", venv, seed=seed, verbose=0, device="cpu", **ppo_kwargs(settings))
-    model.learn(total_timesteps=timesteps)
-    zero = lambda prev, action, state: (0.0, {})  # noqa: E731  (evaluation reads the true fitness only)
-    return evaluate(card, deterministic_policy(model), zero, eval_episodes, seed).fitness_mean
+    methods = [Method(name=name, source=program, origin="the loop's selection"),
+               Method(name=BUILTIN, source=None, origin="the env's own reward", baseline=True)]  # fmt: skip
+    spec = EvaluationSpec(task=TASK, methods=methods[:1], seeds=fresh_seeds(seeds), timesteps=timesteps,
+                          episodes=episodes)  # fmt: skip
+    baseline = spec.model_copy(update={"methods": methods[1:], "timesteps": baseline_timesteps})
+    ids = []
+    for part in (spec, baseline):
+        evaluation_id = part.evaluation_id(card)
+        store.create_evaluation(evaluation_id, TASK, part.model_dump(mode="json"), {})
+        run_evaluation(store, evaluation_id, train_in_sandbox)
+        ids.append(evaluation_id)
+    selected, builtin = (summarize_evaluation(store, i).methods[0] for i in ids)
+    both = summarize({name: selected.scores, BUILTIN: builtin.scores}, [BUILTIN])
+    return selected.iqm.value, builtin.iqm.value, both[0].improvement[BUILTIN].value
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--timesteps", type=int, default=20000)
     parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument("--seeds", type=int, default=5, help="fresh training seeds per side")
+    parser.add_argument("--equal-compute", action="store_true", help="train builtin with the loop's search budget")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         store, run_id, seconds = run_loop(args.timesteps, args.eval_episodes, Path(tmp))
@@ -108,16 +120,28 @@ def main() -> None:
             print(f"{names[row.id]:>13}  iteration {row.iteration + 1}  {row.status:>8}  fitness {fitness}")
         best = store.run(run_id).best_candidate
         best_fitness = store.run(run_id).best_fitness or 0.0
-    trained = {names[r.id]: r.fitness for r in rows if r.fitness is not None}
-    baseline = plain_sb3_fitness(args.timesteps, args.eval_episodes, seed=0)
+        trained = {names[r.id]: r.fitness for r in rows if r.fitness is not None}
+        searched = sum(r.result.get("timesteps", 0) for r in rows if r.result)  # the loop's whole search
+        budget = searched + args.timesteps if args.equal_compute else args.timesteps
+        loop_iqm, builtin_iqm, improvement = evaluate_on_fresh_seeds(
+            store, store.source(best) or "", names[best], args.timesteps, budget, args.seeds, args.eval_episodes
+        )
+    loop_steps = searched + args.timesteps  # env steps to make one policy: the search, then its training
+    baseline_steps = budget
     print(f"loop_wall_s: {seconds:.1f}")
     print(f"selected: {names[best]}")
     print(f"selected_is_best_trained: {int(best_fitness == max(trained.values()))}")
     print(f"selected_is_known_good: {int(names[best] in GOOD)}")
     print(f"broken_rejected: {int(all(r.status in ('rejected', 'failed') for r in rows if 'broken' in names[r.id]))}")
-    print(f"plain_sb3_fitness: {baseline:.1f}")
-    print(f"loop_fitness: {best_fitness:.1f}")
-    print(f"fitness_ratio_to_plain_sb3: {best_fitness / baseline:.3f}")
+    print(f"loop_selection_fitness: {best_fitness:.1f}")
+    print(f"loop_iqm_fresh_seeds: {loop_iqm:.1f}")
+    print(f"builtin_iqm_fresh_seeds: {builtin_iqm:.1f}")
+    print(f"p_loop_beats_builtin: {improvement:.3f}")
+    print(f"env_steps_per_policy_loop: {loop_steps}")
+    print(f"env_steps_per_policy_builtin: {baseline_steps}")
+    print(f"compute_ratio_loop_to_builtin: {loop_steps / baseline_steps:.2f}")
+    print(f"iqm_ratio_per_policy: {loop_iqm / builtin_iqm:.3f}")
+    print(f"iqm_ratio_per_env_step: {(loop_iqm / builtin_iqm) / (loop_steps / baseline_steps):.3f}")
 
 
 if __name__ == "__main__":

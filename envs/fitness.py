@@ -109,6 +109,16 @@ class EpisodeFitness:
             return
         self._values.append(self._eval(prev, action, state, float(reward), info))
 
+    def increment(self, prev: State, action: Any, state: State, reward: float, info: dict[str, Any]) -> float | None:
+        """This step's change of the fitness where the reduction has one (sum, mean: the step's value; delta,
+        last: the change of the value), else None: what the dry run's direction check compares rewards with."""
+        if self.spec.reduce in ("sum", "mean"):
+            return self._eval(prev, action, state, float(reward), info)
+        if self.spec.reduce in ("delta", "last"):
+            now = self._eval(prev, action, state, float(reward), info)
+            return now - self._eval(prev, action, prev, float(reward), info)
+        return None
+
     def result(self) -> float:
         if self._lazy:
             if self._latest is None:

@@ -24,6 +24,7 @@ from autoreward.sandbox.limits import Limits
 
 JOB_KINDS: dict[str, str] = {
     "dryrun": "autoreward.critic.dryrun:run_job",
+    "dryrun-rollout": "autoreward.critic.rollouts:run_job",
     "train": "autoreward.training.job:run_job",
     "video": "autoreward.training.video:run_job",
 }

@@ -5,6 +5,8 @@ Header comments, at the top of each file:
 ``# expect: <stage>: <substring>``  (hostile) the Critic rejects it at <stage> with a reason containing it;
 ``# sandbox: <status>: <substring>`` (optional) run straight in the sandbox, skipping the static stage, the
 report has this status and mentions the substring: isolation holds without the static check;
+``# dryrun: <substring>`` (optional) the dry run alone (static stage skipped) rejects it with a reason containing
+it: attacks on the checks from inside the program's own process change no verdict;
 ``# task: <name>`` the catalog task (default cartpole-balance).
 """
 
@@ -16,7 +18,7 @@ from pathlib import Path
 
 CORPUS = Path(__file__).parent / "corpus"
 DEFAULT_TASK = "cartpole-balance"
-_HEADER = re.compile(r"^# (expect|sandbox|task): (.+)$")
+_HEADER = re.compile(r"^# (expect|sandbox|dryrun|task): (.+)$")
 # Where hostile programs try to leave a trace; each path gets the program's name appended.
 TRACE_PREFIXES = ("/tmp/pwned_", "/root/pwned_", "/var/tmp/pwned_")
 FAKE_SECRET_FILE = "autoreward_fake_secret.txt"
@@ -32,6 +34,7 @@ class Program:
     expect_text: str | None = None
     sandbox_status: str | None = None
     sandbox_text: str | None = None
+    dryrun_text: str | None = None
 
     def traces(self) -> list[Path]:
         """Files this program would have left outside its scratch directory if the sandbox failed."""
@@ -51,7 +54,12 @@ def _parse(path: Path) -> Program:
     expect = headers.get("expect", (None, None))
     sandbox = headers.get("sandbox", (None, None))
     task = headers["task"][0] if "task" in headers else DEFAULT_TASK
-    return Program(path.stem, path, source, task, expect[0], expect[1], sandbox[0], sandbox[1])
+    dryrun = (
+        headers["dryrun"][0] + (": " + headers["dryrun"][1] if headers["dryrun"][1] else "")
+        if "dryrun" in headers
+        else None
+    )
+    return Program(path.stem, path, source, task, expect[0], expect[1], sandbox[0], sandbox[1], dryrun)
 
 
 def hostile() -> list[Program]:

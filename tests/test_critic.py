@@ -36,6 +36,7 @@ def test_hostile_program_is_rejected_for_its_reason(program: Program, tmp_path: 
     messages = [str(r) for r in verdict.errors]
     assert any(r.stage == program.expect_stage and program.expect_text in r.message for r in verdict.errors), messages
     assert verdict.stages_run[-1] == program.expect_stage  # stopped at the first stage with an error
+    assert not any(c in r.message for r in verdict.reasons for c in "\x1b\x9b\x07\r")  # shown safely
     assert program.traces() == []
 
 

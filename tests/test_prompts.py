@@ -20,7 +20,11 @@ FULL = Feedback(
     iteration=2,
     best=[
         ProgramResult(label="iteration 2, candidate 1", source=PROGRAM, fitness=-3.5, success=True, analysis="ok"),
-        ProgramResult(label="iteration 1, candidate 3", source=PROGRAM),
+        ProgramResult(
+            label="iteration 1, candidate 3",
+            source=PROGRAM,
+            warnings=["dryrun: the reward falls where the task's fitness rises: correlation r = -0.80"],
+        ),
     ],
     analysis="All candidates stalled.",
     rejected=[RejectedProgram(label=f"iteration 2, candidate {i}", reasons=["static: imports os"]) for i in range(12)],
@@ -50,6 +54,7 @@ def test_design_and_revision_prompts(task: tuple[TaskCard, EnvDescription]) -> N
     revised = designer.messages(card, description, FULL)[1].content
     assert revised.count("def compute_reward") == 2 and "prefers smooth gaits" in revised
     assert "Rejected before training (12)" in revised and revised.count("static: imports os") == FULL.max_rejected
+    assert "the reward falls where the task's fitness rises" in revised  # the Critic's direction warning
 
 
 def test_review_prompt(task: tuple[TaskCard, EnvDescription]) -> None:

@@ -49,7 +49,7 @@ def bad_name(name: Any) -> str | None:
     if not isinstance(name, str):
         return f"component names must be strings; one is {describe(name)}"
     if not (name.isascii() and name.isidentifier()) or len(name) > MAX_NAME_CHARS:
-        shown = "".join(c if c.isascii() and c.isprintable() else "?" for c in name[:MAX_NAME_CHARS])
+        shown = "".join(c if c.isascii() and (c.isalnum() or c == "_") else "?" for c in name[:MAX_NAME_CHARS])
         return (
             f"component name {shown!r} is not a Python identifier of at most {MAX_NAME_CHARS} ASCII characters: "
             "use names like 'forward_velocity'"

@@ -1,0 +1,219 @@
+"""The dry run's verdict, decided from numbers alone, in a process that never loads the program.
+
+The program's process answers each dry-run state with plain numbers (``Answer``); the checker times the answers
+on its own clock and applies the reward contract (autoreward.reward), the magnitude, speed, balance and
+direction checks here. Nothing the program does in its own process (patching ``math.isfinite`` or
+``np.median``, walking frames) reaches this code.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from autoreward.critic.verdict import Reason
+from autoreward.reward import bad_name, value_problem
+
+CALL_BUDGET_MS = 1.0  # median cost per call above which training would slow down markedly (a PPO step ~0.6 ms)
+CALL_TIMEOUT_S = 1.0  # one call longer than this is a hang
+MAX_MAGNITUDE = 1e6  # PPO's value loss diverges to NaN on rewards this large
+DOMINANT_SHARE = 0.95
+DIRECTION_MIN_STEPS = 30
+DIRECTION_THRESHOLD = -0.25  # Pearson correlation of reward and fitness increments below this: a likely sign error
+MAX_COMPONENTS = 64
+
+
+class Failure(BaseModel):
+    """A call that raised, or returned something the program's side could not turn into numbers."""
+
+    kind: str = Field(max_length=40)  # "raised" or "contract"
+    message: str = Field(max_length=4000)
+    line: int | None = None
+
+
+class Answer(BaseModel):
+    """What the program's process says about one call: numbers, or a failure (bounded on arrival)."""
+
+    answer: int
+    total: float | None = None
+    components: dict[str, float] = Field(default_factory=dict, max_length=MAX_COMPONENTS)
+    failure: Failure | None = None
+    line: int | None = Field(default=None, description="the program's line of a non-finite value, a hint")
+
+
+@dataclass
+class Evidence:
+    """Everything the checker observed: the answers in order, when each arrived, and the rollouts' facts."""
+
+    expected: int
+    rollouts: list[str]
+    fitness: np.ndarray  # per-transition fitness increment; NaN where the fitness has none
+    answers: list[Answer] = field(default_factory=list)
+    arrivals: list[float] = field(default_factory=list)  # checker's clock, seconds
+    ready_at: float | None = None
+    protocol: str | None = None  # how the program's process broke the protocol, if it did
+
+
+def judge(ev: Evidence, *, finished: bool = True) -> list[Reason]:
+    """The dry run's reasons: errors reject the program, warnings travel with it to the Designer.
+    ``finished``: the program's job ended normally (else the sandbox's own reason explains the end)."""
+    out: list[Reason] = []
+    if ev.protocol:
+        out.append(_error(f"the program's process broke the checker's protocol: {ev.protocol}"))
+    numeric = [a for a in ev.answers if a.failure is None]
+    failed = next((a for a in ev.answers if a.failure is not None), None)
+    if failed is not None:
+        out.append(_failure(failed, ev))
+    out += _contract(numeric, ev)
+    out += _speed(ev)
+    if not out and finished and len(ev.answers) < ev.expected:
+        out.append(_error(f"the program's process stopped answering after {len(ev.answers)} of {ev.expected} calls"))
+    if not any(r.severity == "error" for r in out) and len(numeric) > 1:
+        out += _balance(numeric)
+        out += _direction(numeric, ev)
+    return out
+
+
+def _error(message: str, line: int | None = None) -> Reason:
+    return Reason(stage="dryrun", severity="error", message=message, line=line)
+
+
+def _warning(message: str) -> Reason:
+    return Reason(stage="dryrun", severity="warning", message=message)
+
+
+def _where(index: int, ev: Evidence) -> str:
+    rollout = ev.rollouts[index] if 0 <= index < len(ev.rollouts) else "?"
+    return f"step {index}, {rollout} rollout"
+
+
+def _failure(answer: Answer, ev: Evidence) -> Reason:
+    failure = answer.failure
+    assert failure is not None
+    if failure.kind == "raised":
+        return _error(f"compute_reward raised {failure.message} on {_where(answer.answer, ev)}", failure.line)
+    return _error(failure.message, failure.line)
+
+
+def _contract(answers: list[Answer], ev: Evidence) -> list[Reason]:
+    """The reward contract and the magnitude bound, counted over all answers, one reason per kind."""
+    seen: dict[str, tuple[int, str, int | None]] = {}
+    for a in answers:
+        found: list[tuple[str, str]] = []
+        names = [why for why in map(bad_name, a.components) if why]
+        if names:
+            found.append(("name", names[0]))
+        if a.total is None:
+            found.append(("shape", "the answer has no total"))
+        else:
+            problem = value_problem(a.total, a.components)
+            if problem is not None:
+                found.append(problem)
+            elif max([abs(a.total), *map(abs, a.components.values())]) > MAX_MAGNITUDE:
+                found.append(("magnitude", f"total={a.total:.4g}"))
+        for kind, example in found:
+            count, first, line = seen.get(kind, (0, f"{example} ({_where(a.answer, ev)})", a.line))
+            seen[kind] = (count + 1, first, line)
+    texts = {
+        "nonfinite": "the reward is NaN or infinite on {n} of {calls} states, e.g. {example}",
+        "sum": "the components do not sum to the total on {n} of {calls} states: {example}",
+        "name": "{example}",
+        "shape": "compute_reward must return (total, components): {example}",
+        "magnitude": (
+            f"the reward's magnitude exceeds {MAX_MAGNITUDE:g} on {{n}} of {{calls}} states, e.g. {{example}}: PPO "
+            "diverges on rewards this large; scale the terms down"
+        ),
+    }
+    return [
+        _error(texts[kind].format(n=n, calls=len(answers), example=example), line if kind == "nonfinite" else None)
+        for kind, (n, example, line) in seen.items()
+    ]
+
+
+def _speed(ev: Evidence) -> list[Reason]:
+    """Per-call cost from the arrival times on the checker's clock (the program cannot stop that clock)."""
+    if ev.ready_at is None or not ev.arrivals:
+        return []
+    gaps = np.diff([ev.ready_at, *ev.arrivals])
+    slowest = float(gaps.max())
+    if slowest > CALL_TIMEOUT_S:
+        index = int(gaps.argmax())
+        return [_error(f"too slow or never returns: one call took {slowest:.1f} s ({_where(index, ev)})")]
+    per_call = float(np.median(gaps))
+    if per_call * 1000 > CALL_BUDGET_MS:
+        return [
+            _error(
+                f"compute_reward takes {per_call * 1000:.2f} ms per call (median), over the budget of "
+                f"{CALL_BUDGET_MS:g} ms; training calls it every step: vectorise it or drop loops"
+            )
+        ]
+    return []
+
+
+def per_call_seconds(ev: Evidence) -> float:
+    """Median seconds between answers, as the checker measured them."""
+    if ev.ready_at is None or not ev.arrivals:
+        return 0.0
+    return float(np.median(np.diff([ev.ready_at, *ev.arrivals])))
+
+
+def _balance(answers: list[Answer]) -> list[Reason]:
+    """Warnings: a reward with no variance gives no signal; one dominated by a term ignores the others."""
+    out: list[Reason] = []
+    totals = np.array([a.total for a in answers], dtype=np.float64)
+    if float(np.std(totals)) < 1e-9:
+        out.append(
+            _warning(
+                f"the total reward is constant ({totals[0]:.6g}) on all {len(totals)} states: it gives the "
+                "policy no signal"
+            )
+        )
+    scale: dict[str, float] = {}
+    for a in answers:
+        for name, v in a.components.items():
+            scale[name] = scale.get(name, 0.0) + abs(v) / len(answers)
+    whole = sum(scale.values())
+    if len(scale) >= 2 and whole > 0:
+        name, biggest = max(scale.items(), key=lambda kv: kv[1])
+        if biggest / whole > DOMINANT_SHARE:
+            out.append(
+                _warning(
+                    f"component {name!r} is {100 * biggest / whole:.0f}% of the reward's magnitude; the other "
+                    "terms barely matter: rescale them"
+                )
+            )
+    return out
+
+
+def _direction(answers: list[Answer], ev: Evidence) -> list[Reason]:
+    """A warning when the reward falls where the task's fitness rises, on the dry run's own transitions."""
+    pairs = [(a, float(ev.fitness[a.answer])) for a in answers if 0 <= a.answer < len(ev.fitness)]
+    pairs = [(a, f) for a, f in pairs if math.isfinite(f)]
+    if len(pairs) < DIRECTION_MIN_STEPS:
+        return []
+    increments = np.array([f for _, f in pairs])
+    r = _correlation(np.array([a.total for a, _ in pairs], dtype=np.float64), increments)
+    if r is None or r >= DIRECTION_THRESHOLD:
+        return []
+    names = sorted({name for a, _ in pairs for name in a.components})
+    worst = min(
+        ((name, _correlation(np.array([a.components.get(name, 0.0) for a, _ in pairs]), increments)) for name in names),
+        key=lambda kv: kv[1] if kv[1] is not None else 1.0,
+        default=(None, None),
+    )
+    hint = f"; most of all component {worst[0]!r} (r = {worst[1]:.2f})" if worst[1] is not None and worst[1] < 0 else ""
+    return [
+        _warning(
+            f"the reward falls where the task's fitness rises: correlation r = {r:.2f} between the reward and the "
+            f"fitness's per-step increments over {len(pairs)} dry-run steps{hint}; check the signs of the terms"
+        )
+    ]
+
+
+def _correlation(x: np.ndarray, y: np.ndarray) -> float | None:
+    if float(np.std(x)) < 1e-12 or float(np.std(y)) < 1e-12:
+        return None
+    return float(np.corrcoef(x, y)[0, 1])

@@ -1,0 +1,169 @@
+"""The dry run's trust boundary: verdicts are decided from numbers by a process that never loads the program.
+
+Unit tests judge constructed evidence; the corpus programs marked ``# dryrun:`` attack the checks from inside
+their own process (patched ``math.isfinite``/``np.median``, frame walking, a forged report) with the static
+check skipped, and must still be rejected for the stated reason.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from corpus_programs import Program, hostile
+
+from autoreward.critic.dryrun import card_rollouts, dry_run
+from autoreward.critic.judge import CALL_BUDGET_MS, Answer, Evidence, Failure, judge
+from autoreward.critic.rollouts import decode
+from autoreward.envs.make import card_state_spec, make_card_env
+from autoreward.sandbox.limits import Limits
+from autoreward.tasks import resolve_task
+
+LIMITS = Limits(wall_seconds=30, cpu_seconds=10)
+
+
+def _evidence(totals: list[float], components: list[dict[str, float]] | None = None, *, gap: float = 1e-5,
+              fitness: list[float] | None = None) -> Evidence:  # fmt: skip
+    n = len(totals)
+    ev = Evidence(expected=n, rollouts=["random"] * n, fitness=np.array(fitness if fitness else [math.nan] * n))
+    ev.ready_at = 0.0
+    for i, total in enumerate(totals):
+        comps = components[i] if components else {"t": total}
+        ev.answers.append(Answer(answer=i, total=total, components=comps))
+        ev.arrivals.append((i + 1) * gap)
+    return ev
+
+
+def _errors(ev: Evidence) -> list[str]:
+    return [r.message for r in judge(ev) if r.severity == "error"]
+
+
+def test_sound_answers_pass() -> None:
+    assert _errors(_evidence([0.1 * i for i in range(50)])) == []
+
+
+@pytest.mark.parametrize(
+    ("totals", "components", "text"),
+    [
+        ([1.0, math.nan], None, "NaN or infinite on 1 of 2"),
+        ([1.0, 2.0], [{"a": 1.0}, {"a": 1.5}], "do not sum to the total on 1 of 2"),
+        ([1.0, 2e6], None, "exceeds 1e+06"),
+        ([1.0, 1.0], [{"<script>": 1.0}, {"<script>": 1.0}], "is not a Python identifier"),
+        ([1.0, 1.0], [{"\x1b[31mred": 1.0}, {"ok": 1.0}], "is not a Python identifier"),
+    ],
+)
+def test_contract_is_judged_on_the_numbers(totals: list[float], components: list | None, text: str) -> None:
+    errors = _errors(_evidence(totals, components))
+    assert any(text in e for e in errors), errors
+    assert all("\x1b" not in e for e in errors)
+
+
+def test_speed_is_measured_on_the_checkers_clock() -> None:
+    assert any("ms per call" in e for e in _errors(_evidence([0.1] * 30, gap=3 * CALL_BUDGET_MS / 1000)))
+    hang = _evidence([0.1] * 5)
+    hang.arrivals[3] += 2.0
+    hang.arrivals[4] += 2.0
+    assert any("never returns" in e for e in _errors(hang))
+
+
+def test_missing_or_forged_answers_reject() -> None:
+    ev = _evidence([0.1] * 10)
+    ev.expected = 300
+    assert any("stopped answering after 10 of 300" in e for e in _errors(ev))
+    assert [
+        r for r in judge(ev, finished=False) if r.severity == "error"
+    ] == []  # the sandbox's own reason explains an abnormal end
+    ev = _evidence([0.1] * 10)
+    ev.protocol = "an answer out of order (got 7, expected 3)"
+    assert any("broke the checker's protocol" in e for e in _errors(ev))
+    ev = _evidence([0.1] * 3)
+    ev.answers[1] = Answer(answer=1, failure=Failure(kind="raised", message="KeyError: 'x'", line=4))
+    [reason] = [r for r in judge(ev) if r.severity == "error"]
+    assert reason.line == 4 and "compute_reward raised KeyError" in reason.message
+
+
+def test_direction_check_warns_when_the_reward_opposes_the_fitness() -> None:
+    rng = np.random.default_rng(0)
+    fitness = rng.normal(size=100)
+    opposed = [{"forward": -2.0 * f, "alive": 1.0} for f in fitness]
+    ev = _evidence([sum(c.values()) for c in opposed], opposed, fitness=list(fitness))
+    [warning] = [r for r in judge(ev) if r.severity == "warning"]
+    assert "the reward falls where the task's fitness rises" in warning.message and "'forward'" in warning.message
+    aligned = [{"forward": 2.0 * f, "alive": 1.0} for f in fitness]
+    ev = _evidence([sum(c.values()) for c in aligned], aligned, fitness=list(fitness))
+    assert judge(ev) == []
+    flat = _evidence([sum(c.values()) for c in opposed], opposed, fitness=[1.0] * 100)  # no per-step signal
+    assert judge(flat) == []
+
+
+@pytest.mark.parametrize("task", ["hopper-forward", "cartpole-balance", "minigrid-doorkey-5x5"])
+def test_rollout_states_rebuild_exactly(task: str) -> None:
+    """The program's job sees the same fields, keys and values as a State made from the env."""
+    card = resolve_task(task)
+    data = card_rollouts(card.model_dump_json(), str(card.source or ""), 30)
+    states = decode(data.layout, data.arrays)
+    env = make_card_env(card)
+    spec = card_state_spec(card, env)
+    assert [e["name"] for e in data.layout] == list(spec.fields)
+    state = states[int(data.arrays["state"][0])]
+    for name, fld in spec.fields.items():
+        value = state[name]
+        for key in fld.keys:
+            assert np.isscalar(value[key]) or isinstance(value[key], np.ndarray)
+    with pytest.raises(ValueError):
+        state.obs[0] = 1.0
+    env.close()
+
+
+def test_direction_check_on_real_rollouts(tmp_path: Path) -> None:
+    """Hopper's fitness (forward distance) has per-step increments: a reward for going backwards is flagged, with
+    the term to blame; the same reward with the right sign is not."""
+    backward = (
+        "def compute_reward(prev, action, state):\n"
+        "    c = {'backward': -state.x_velocity, 'alive': 1.0}\n    return sum(c.values()), c\n"
+    )
+    card = resolve_task("hopper-forward")
+    reasons = dry_run(backward, card, limits=LIMITS, scratch=tmp_path / "backward")
+    [warning] = [r for r in reasons if r.severity == "warning"]
+    assert "the reward falls where the task's fitness rises" in warning.message and "'backward'" in warning.message
+    forward = backward.replace("-state.x_velocity", "state.x_velocity").replace("backward", "forward")
+    assert dry_run(forward, card, limits=LIMITS, scratch=tmp_path / "forward") == []
+
+
+BOUNDARY = [p for p in hostile() if p.dryrun_text]
+
+
+def test_boundary_corpus_covers_each_attack() -> None:
+    names = {p.name for p in BOUNDARY}
+    assert {"patch_math_isfinite", "patch_np_median", "forge_report_and_exit", "forge_in_process_checks"} <= names
+
+
+@pytest.mark.parametrize("program", [pytest.param(p, id=p.name) for p in BOUNDARY])
+def test_attacks_from_inside_the_program_change_no_verdict(program: Program, tmp_path: Path) -> None:
+    """With the static check skipped, the dry run alone still rejects each program for its reason."""
+    reasons = dry_run(program.source, resolve_task(program.task), limits=LIMITS, scratch=tmp_path / "scratch")
+    errors = [r.message for r in reasons if r.severity == "error"]
+    assert any(program.dryrun_text in e for e in errors), errors
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [("huge_expression", "too deeply nested or too large"), ("ansi_exception", "ValueError"),
+     ("script_component_name", "is not a Python identifier")],
+)  # fmt: skip
+def test_check_command_rejects_cleanly(name: str, text: str) -> None:
+    """``autoreward check``: one line per reason, exit 1, no traceback, no escape sequence reaches the terminal."""
+    path = next(p.path for p in hostile() if p.name == name)
+    env = {k: v for k, v in os.environ.items() if k != "AUTOREWARD_MODEL"}
+    done = subprocess.run(
+        [sys.executable, "-m", "autoreward.cli", "check", str(path), "--task", "cartpole-balance", "--no-llm-review"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    shown = done.stdout + done.stderr
+    assert text in shown and "Traceback" not in shown and "\x1b" not in shown and "<script>" not in shown
