@@ -649,19 +649,26 @@ def export(
 
 @app.command()
 def serve(
-    port: Annotated[int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1 (0: any free port).")] = 8765,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0: any free port).")] = 8765,
     runs_dir: Annotated[
         Path | None, typer.Option(help="Run store root (default: AUTOREWARD_RUNS_DIR, ./autoreward-runs).")
     ] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on; anything but loopback needs --token.")] = "127.0.0.1",
+    token: Annotated[
+        str | None, typer.Option(help="Token every request must carry ('auto': generate one and print it).")
+    ] = None,
 ) -> None:
-    """The web page on 127.0.0.1: runs, code, curves, videos and the preference ranking."""
+    """The web page (on 127.0.0.1 by default): runs, code, curves, videos and the preference ranking."""
     from autoreward.store import runs_root
+    from autoreward.web.access import serve_token
     from autoreward.web.server import bind, server, url
 
+    required = serve_token(host, token)
     root = runs_root(runs_dir)
-    sock = bind(port)
-    stdout.print(f"autoreward serves {root} at {url(sock)} (Ctrl-C stops)", highlight=False, soft_wrap=True)
-    server(root, sock).run(sockets=[sock])
+    sock = bind(port, host)
+    address = url(sock) + (f"?token={required}" if required else "")
+    stdout.print(f"autoreward serves {root} at {address} (Ctrl-C stops)", highlight=False, soft_wrap=True)
+    server(root, sock, required).run(sockets=[sock])
 
 
 def main() -> None:

@@ -102,7 +102,7 @@ class RayTrainer:
                 )
                 shipment = ray.get(ref)
             except ray.exceptions.RayTaskError as err:  # our own code raised on the worker: retrying won't help
-                return _failed(job, f"the Ray task failed: {_first_line(err)}", str(err))
+                return _failed(job, f"the Ray task failed: {_cause(err)}", str(err))
             except ray.exceptions.RayError as err:  # the worker or its node died
                 reasons.append(_first_line(err))
                 if attempt < ATTEMPTS and on_event is not None:
@@ -287,6 +287,14 @@ def _failed(job: TrainJob, error: str, detail: str = "") -> TrainResult:
         candidate_id=job.candidate_id, task=job.task, status="failed", failure="internal", error=error,
         traceback=detail[-4000:] or None,
     )  # fmt: skip
+
+
+def _cause(err: BaseException) -> str:
+    """What made a Ray task fail: the exception raised in the task (not Ray's wrapper line), whole but capped."""
+    cause = getattr(err, "cause", None)
+    cause = cause if isinstance(cause, BaseException) else err
+    text = str(cause).strip() or type(cause).__name__
+    return f"{type(cause).__name__}: {text}"[:2000]
 
 
 def _first_line(err: BaseException) -> str:

@@ -31,7 +31,7 @@ from autoreward.sandbox.jobs import Job
 from autoreward.sandbox.run import run_in_sandbox
 from autoreward.training.job import train_candidate
 from autoreward.training.models import TrainJob, TrainResult
-from autoreward.training.sandboxed import train_in_sandbox, training_limits
+from autoreward.training.sandboxed import TRAIN, train_in_sandbox, training_limits
 
 TASK = "hopper-forward"
 ENV_ID = "Hopper-v5"
@@ -146,7 +146,7 @@ def measure(layer: str, seed: int, scratch: Path) -> float:
         return in_child(layer, seed)
     if layer == "worker":
         job = _job(seed)
-        sandbox_job = Job(kind="train", source=job.reward_source or "", params=job.model_dump(mode="json"))
+        sandbox_job = Job(entry_point=TRAIN, source=job.reward_source or "", params=job.model_dump(mode="json"))
         report = run_in_sandbox(sandbox_job, where, training_limits(job.timesteps or 0), seccomp=False)
         if not report.ok:
             raise SystemExit(f"worker without seccomp failed: {report.describe()}")

@@ -20,7 +20,7 @@ import numpy as np
 import opensimplex
 from crafter import constants
 
-from autoreward.envs.state import Field, NamedValues, Snapshot, StateSpec
+from autoreward.envs.state import Field, NamedValues, Snapshot, StateSpec, sealed
 
 MATERIALS: tuple[str, ...] = tuple(constants.materials)  # water, grass, stone, path, sand, tree, lava, ...
 CREATURES: tuple[str, ...] = ("cow", "zombie", "skeleton", "arrow", "plant")
@@ -167,11 +167,6 @@ def _front(window: np.ndarray, facing: tuple[int, int]) -> np.ndarray:
     return out
 
 
-def _frozen(value: np.ndarray) -> np.ndarray:
-    value.flags.writeable = False
-    return value
-
-
 def state_spec(env: gym.Env) -> StateSpec:
     """The State of ``Crafter-v1``, read from the game: the player, its inventory and the cells around it."""
     core: CrafterEnv = env.unwrapped
@@ -186,11 +181,11 @@ def state_spec(env: gym.Env) -> StateSpec:
             "pos": tuple(int(v) for v in player.pos),
             "facing": tuple(int(v) for v in player.facing),
             "vitals": tuple(float(player.inventory[name]) for name in VITALS),
-            "inventory": _frozen(np.array([player.inventory[name] for name in ITEMS], dtype=np.float64)),
-            "achievements": _frozen(np.array([player.achievements[n] for n in ACHIEVEMENTS], dtype=np.float64)),
+            "inventory": sealed(np.array([player.inventory[name] for name in ITEMS], dtype=np.float64)),
+            "achievements": sealed(np.array([player.achievements[n] for n in ACHIEVEMENTS], dtype=np.float64)),
             "sleeping": float(player.sleeping),
             "daylight": float(core.world.daylight),
-            "window": core.window.copy(),
+            "window": sealed(core.window),
         }
 
     def vital(i: int) -> Any:
@@ -205,7 +200,7 @@ def state_spec(env: gym.Env) -> StateSpec:
         Field("player_x", "cells", "player column in the 64x64 world", lambda s: float(s["pos"][0])),
         Field("player_y", "cells", "player row in the 64x64 world", lambda s: float(s["pos"][1])),
         Field("facing", "cells", "direction the player faces (dx, dy): (-1,0) left, (1,0) right, (0,-1) up, "
-              "(0,1) down", lambda s: _frozen(np.array(s["facing"], dtype=np.float64)), shape=(2,)),
+              "(0,1) down", lambda s: sealed(np.array(s["facing"], dtype=np.float64)), shape=(2,)),
         Field("health", "0..9", "health; the episode ends when it reaches 0 (lava kills at once)", vital(0)),
         Field("food", "0..9", "food; falls over time, eat a cow or a plant", vital(1)),
         Field("drink", "0..9", "drink; falls over time, drink water", vital(2)),
@@ -217,12 +212,12 @@ def state_spec(env: gym.Env) -> StateSpec:
         Field("achievements", "count", "how often each achievement was unlocked this episode",
               lambda s: NamedValues("achievements", achievements, s["achievements"]), keys=ACHIEVEMENTS),
         Field("nearby", "cells", f"how many of each material or creature are in the {view}",
-              lambda s: NamedValues("nearby", things, _frozen(_window_counts(s["window"]))), keys=THINGS),
+              lambda s: NamedValues("nearby", things, sealed(_window_counts(s["window"]))), keys=THINGS),
         Field("nearest", "cells", f"Manhattan distance to the nearest of each material or creature in the {view}; "
-              "-1 where none is in view", lambda s: NamedValues("nearest", things, _frozen(_nearest(s["window"]))),
+              "-1 where none is in view", lambda s: NamedValues("nearest", things, sealed(_nearest(s["window"]))),
               keys=THINGS),
         Field("front", "0/1", "1.0 for the material and the creature in the cell the player faces (where `do` "
               "collects, attacks or drinks and `place_*` puts things)",
-              lambda s: NamedValues("front", things, _frozen(_front(s["window"], s["facing"]))), keys=THINGS),
+              lambda s: NamedValues("front", things, sealed(_front(s["window"], s["facing"]))), keys=THINGS),
     ]  # fmt: skip
     return StateSpec(fields, capture)

@@ -16,7 +16,7 @@ from typing import Any, SupportsFloat
 import gymnasium as gym
 import numpy as np
 
-from autoreward.envs.state import Field, Snapshot, StateSpec
+from autoreward.envs.state import Field, Snapshot, StateSpec, sealed
 
 TASKS = ("PickCube-v1", "PushCube-v1", "StackCube-v1", "PegInsertionSide-v1", "PullCube-v1", "LiftPegUpright-v1")
 _PREFIX = "ManiSkill/"
@@ -107,7 +107,7 @@ def state_spec(env: gym.Env) -> StateSpec:
 
     def capture() -> Snapshot:
         leaves = dict(_leaves(flat.latest))
-        return {path: _frozen(np.array(leaves[path], dtype=np.float64)) for path in paths}
+        return {path: sealed(np.array(leaves[path], dtype=np.float64)) for path in paths}
 
     return StateSpec(fields, capture)
 
@@ -117,8 +117,3 @@ def _leaf_field(path: tuple[str, ...], shape: tuple[int, ...]) -> Field:
     if shape in ((), (1,)):
         return Field(_field_name(path), "", doc, lambda s: float(s[path].reshape(-1)[0]))
     return Field(_field_name(path), "", doc, lambda s: s[path], shape=shape)
-
-
-def _frozen(value: np.ndarray) -> np.ndarray:
-    value.flags.writeable = False
-    return value

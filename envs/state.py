@@ -24,9 +24,31 @@ if TYPE_CHECKING:
 Snapshot = dict[str, Any]
 
 
+def sealed(value: Any) -> np.ndarray:
+    """A read-only copy of ``value`` that can never be made writable again.
+
+    ``flags.writeable = False`` alone is undone by ``setflags(write=True)`` on an array that owns its memory (or
+    through a view's ``.base``). An array over an immutable ``bytes`` object refuses that, and so does every view
+    of it; a copy also leaves no ``.base`` into the simulator's own memory."""
+    array = np.asarray(value)
+    if is_sealed(array):
+        return array
+    return np.frombuffer(array.tobytes(), dtype=array.dtype).reshape(array.shape)
+
+
 def _frozen(value: np.ndarray) -> np.ndarray:
+    """Flagged read-only, for the snapshot's own copies (cheap, every step); what a program reads is ``sealed``
+    when a field is first read."""
     value.flags.writeable = False
     return value
+
+
+def is_sealed(array: np.ndarray) -> bool:
+    """Whether ``array``'s memory is an immutable bytes object (the end of its ``.base`` chain)."""
+    base: Any = array
+    while isinstance(base, np.ndarray):
+        base = base.base
+    return isinstance(base, bytes)
 
 
 def _did_you_mean(name: str, options: Sequence[str]) -> str:
@@ -42,7 +64,7 @@ class NamedValues(Mapping[str, Any]):
     def __init__(self, field_name: str, index: Mapping[str, Any], array: np.ndarray) -> None:
         self._field = field_name
         self._index = index
-        self._array = array
+        self._array = sealed(array)
 
     def __getitem__(self, name: str) -> Any:
         try:
@@ -78,7 +100,10 @@ class Field:
 
 
 class State:
-    """A read-only view of the env after one step; fields are computed on first access and cached."""
+    """A read-only view of the env after one step; fields are computed on first access and cached.
+
+    Every array a field gives out is ``sealed`` (a copy over immutable bytes) when first read, so no program can
+    make it writable again; sealing on read keeps the per-step snapshot as cheap as plain copies."""
 
     __slots__ = ("_cache", "_snap", "_spec")
 
@@ -98,6 +123,8 @@ class State:
                 f"(fields: {', '.join(self._spec.fields)})"
             )
         value = fld.compute(self._snap)
+        if isinstance(value, np.ndarray):
+            value = sealed(value)
         cache[name] = value
         return value
 
@@ -289,7 +316,7 @@ def _mujoco_fields(model: Any, env: gym.Env) -> tuple[list[Field], Callable[[], 
     any_slide = any(model.jnt_type[j] == int(jt.mjJNT_SLIDE) for j in scalar_joints)
     angle_unit = "rad (m for slide joints)" if any_slide else "rad"
 
-    geom_body = np.asarray(model.geom_bodyid)
+    geom_body = sealed(model.geom_bodyid)
     nbody = int(model.nbody)
     qpos_keys = {k: i for i, k in enumerate(qpos_index)}
     qvel_keys = {k: i for i, k in enumerate(qvel_index)}
@@ -348,7 +375,7 @@ def _mujoco_fields(model: Any, env: gym.Env) -> tuple[list[Field], Callable[[], 
         )
     fields += _root_fields(model, bodies)
 
-    rootid = np.asarray(model.body_rootid)
+    rootid = sealed(model.body_rootid)
     data = env.unwrapped.data
     qpos_idx = np.array(list(qpos_index.values()), dtype=int)
     qvel_idx = np.array(list(qvel_index.values()), dtype=int)
@@ -358,15 +385,15 @@ def _mujoco_fields(model: Any, env: gym.Env) -> tuple[list[Field], Callable[[], 
             "time": float(data.time),
             "xpos": _frozen(data.xpos.copy()),
             "xmat": _frozen(data.xmat.copy()),
-            "cvel": data.cvel.copy(),
-            "subtree_com": data.subtree_com.copy(),
+            "cvel": _frozen(data.cvel.copy()),
+            "subtree_com": _frozen(data.subtree_com.copy()),
             "rootid": rootid,
             "site_xpos": _frozen(data.site_xpos.copy()),
         }
-        # Copy now what the next step changes; derive the rest when a field is first read.
+        # Copy now what the next step changes (no view into the simulator); derive the rest when a field is read.
         s["qpos"] = _frozen(data.qpos[qpos_idx])
         s["qvel"] = _frozen(data.qvel[qvel_idx])
-        s["contact_geoms"] = data.contact.geom[: data.ncon].copy()
+        s["contact_geoms"] = _frozen(data.contact.geom[: data.ncon].copy())
         return s
 
     return fields, capture
@@ -393,12 +420,12 @@ def _root_fields(model: Any, bodies: list[str]) -> list[Field]:
         Field("z_velocity", "m/s", f"vertical velocity of the {name}",
               lambda s: float(_body_velocities(s)[root, 2])),
         Field("angular_velocity", "rad/s", f"world-frame angular velocity (wx, wy, wz) of the {name}",
-              lambda s: _frozen(s["cvel"][root, :3].copy()), shape=(3,)),
+              lambda s: sealed(s["cvel"][root, :3]), shape=(3,)),
         Field("upright", "cos", f"z-component of the {name}'s up axis: 1 upright, 0 on its side, -1 upside down",
               lambda s: float(s["xmat"][root, 8])),
         Field("heading", "rad", f"yaw of the {name}'s forward axis in the xy-plane (0 = +x)", heading),
         Field("com_position", "m", "centre of mass of the whole robot (x, y, z)",
-              lambda s: _frozen(s["subtree_com"][root].copy()), shape=(3,)),
+              lambda s: sealed(s["subtree_com"][root]), shape=(3,)),
     ]  # fmt: skip
 
 

@@ -13,7 +13,7 @@ from typing import Any, SupportsFloat
 import gymnasium as gym
 import numpy as np
 
-from autoreward.envs.state import State, StateSpec
+from autoreward.envs.state import State, StateSpec, sealed
 
 RewardFn = Callable[[State, np.ndarray, State], tuple[float, dict[str, float]]]
 
@@ -49,7 +49,7 @@ class ProgramReward(gym.Wrapper):
         if self.compute_reward is None:
             total, components = float(builtin), {BUILTIN_COMPONENT: float(builtin)}
         else:
-            total, components = self.compute_reward(prev, np.asarray(action), state)
+            total, components = self.compute_reward(prev, sealed(action), state)
         self.state = state
         info["builtin_reward"] = float(builtin)
         info["reward_components"] = components

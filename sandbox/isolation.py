@@ -1,10 +1,11 @@
 """How the worker is isolated: bubblewrap where it works, weaker fallbacks (with a warning) where it does not.
 
 ``bwrap`` (Debian package ``bubblewrap``) gives the worker new namespaces (``--unshare-all``: no network, its
-own pids, so the parent's ``/proc/*/environ`` is out of reach), a read-only view of ``/`` with home and
-temporary directories hidden behind empty read-only tmpfs mounts, the interpreter and the packages bound back
-read-only, and a scratch directory that is the only writable place. It works as root and, where user
-namespaces are enabled, as an ordinary user.
+own pids, so the parent's ``/proc/*/environ`` is out of reach) and a file system built from nothing: the
+system's programs and libraries (``/usr``), the few ``/etc`` entries the loader, GL and fonts read, the
+interpreter and its packages, the package sources when installed editable, and the job's fresh work directory,
+the only writable place. Homes, root-only files (``/etc/shadow``), the run store and any checkout beyond the
+package sources are simply not there. Where a user namespace can be made, the worker runs as ``nobody``.
 
 Fallbacks, chosen automatically (or forced with ``AUTOREWARD_SANDBOX=bwrap|unshare|none``):
 
@@ -19,6 +20,8 @@ filter apply, so fork/exec/network stay blocked even without namespaces.
 from __future__ import annotations
 
 import functools
+import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -28,11 +31,21 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
+from autoreward._layout import MAPPED
+
 Isolation = Literal["bwrap", "unshare", "none"]
 MODES: tuple[Isolation, ...] = ("bwrap", "unshare", "none")
 
-# Hidden behind empty tmpfs mounts: where secrets and other users' files live, and where others write.
-MASKED: tuple[str, ...] = ("/tmp", "/var/tmp", "/root", "/home", "/run/user", "/dev/shm")
+# The system part of the worker's file view (read-only): programs, libraries, and what the dynamic loader,
+# EGL/OSMesa and fontconfig read from /etc. Nothing else of the host's /etc (passwd, shadow, ssh, ...).
+SYSTEM_PATHS: tuple[str, ...] = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/opt/conda")
+ETC_PATHS: tuple[str, ...] = (
+    "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives", "/etc/fonts",
+    "/etc/glvnd", "/etc/localtime", "/etc/nsswitch.conf", "/etc/mime.types",
+)  # fmt: skip
+# Empty and read-only inside, so that programs expecting them find them.
+EMPTY_DIRS: tuple[str, ...] = ("/tmp", "/var/tmp", "/home", "/root", "/run")
+NOBODY = 65534
 
 # The only environment the worker gets; everything else, API keys included, stays outside.
 PASSED_ENV: tuple[str, ...] = ("MUJOCO_GL", "PYOPENGL_PLATFORM", "LANG", "TZ")
@@ -65,26 +78,42 @@ def worker_env(scratch: Path) -> dict[str, str]:
     env.setdefault("MUJOCO_GL", "egl")
     env["HOME"] = str(scratch)
     env["TMPDIR"] = str(scratch)
-    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    if paths:
-        env["PYTHONPATH"] = os.pathsep.join(paths)
     return env
 
 
-def readable_paths(extra: Iterable[Path] = ()) -> list[Path]:
-    """What the worker must read: the interpreter, the venv, every ``sys.path`` entry and our packages."""
-    import autoreward
-    import autoreward.envs
-    import autoreward.sandbox
+@functools.cache
+def _worker_sys_path() -> tuple[str, ...]:
+    """The ``sys.path`` of ``python -I`` here (stdlib, site-packages, what ``.pth`` files add); asked once."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-I", "-c", "import json, sys; print(json.dumps(sys.path))"],
+            capture_output=True, text=True, timeout=60, env=dict(FIXED_ENV), check=True,
+        )  # fmt: skip
+        return tuple(json.loads(done.stdout))
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return tuple(sys.path)
 
+
+def _package_dirs() -> list[Path]:
+    """Where our packages live: inside site-packages when installed; when installed editable, the four source
+    folders (``autoreward/``, ``envs/``, ``sandbox/``, ``prompts/``), never the rest of the checkout."""
+    dirs: list[Path] = []
+    for name in ("autoreward", *(f"autoreward.{folder}" for folder in MAPPED)):
+        spec = importlib.util.find_spec(name)
+        dirs += [Path(p) for p in (spec.submodule_search_locations or [])] if spec is not None else []
+    return dirs
+
+
+def readable_paths(extra: Iterable[Path] = ()) -> list[Path]:
+    """What the worker must read besides the system: the interpreter, the worker's ``sys.path``, our packages and
+    ``extra`` (a user's card folder)."""
     candidates = [
         Path(sys.prefix),
         Path(sys.base_prefix),
         Path(sys.exec_prefix),
         Path(sys.executable).resolve().parent.parent,
-        *(Path(p) for p in sys.path if p),
-        *(Path(m.__file__).resolve().parent.parent for m in (autoreward, autoreward.envs, autoreward.sandbox)),
-        *(Path(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p),
+        *(Path(p) for p in _worker_sys_path() if p),
+        *_package_dirs(),
         *extra,
     ]
     seen: list[Path] = []
@@ -97,7 +126,30 @@ def readable_paths(extra: Iterable[Path] = ()) -> list[Path]:
             continue
         if path not in seen and path != Path("/"):
             seen.append(path)
-    return seen
+    return [p for p in seen if not any(p != q and p.is_relative_to(q) for q in seen)]
+
+
+def _system_view() -> list[str]:
+    """bwrap arguments for the read-only system part: symlinks (merged /usr) stay symlinks."""
+    args: list[str] = []
+    for name in (*SYSTEM_PATHS, *ETC_PATHS):
+        path = Path(name)
+        if path.is_symlink() and name in SYSTEM_PATHS:
+            args += ["--symlink", os.readlink(path), name]
+        elif path.exists():
+            args += ["--ro-bind", name, name]
+    return args
+
+
+@functools.cache
+def _can_drop_to_nobody() -> bool:
+    """Whether bwrap can run the worker as ``nobody`` in a user namespace here."""
+    cmd = ["bwrap", *_system_view(), "--unshare-all", "--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY),
+           "--", "/bin/true"]  # fmt: skip
+    try:
+        return subprocess.run(cmd, capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
 
 
 def bwrap_command(
@@ -109,20 +161,19 @@ def bwrap_command(
 ) -> list[str]:
     """The ``bwrap`` command line that runs ``argv`` with ``scratch`` as the only writable directory.
 
-    ``readable`` (default: ``readable_paths(expose)``) is what is bound back, read-only, under the masks.
-    """
-    cmd = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-    for masked in MASKED:
-        if Path(masked).is_dir():
-            cmd += ["--tmpfs", masked]
+    The view starts empty: the system part, ``readable`` (default: ``readable_paths(expose)``) read-only, empty
+    read-only ``EMPTY_DIRS``, and ``scratch``. The working directory is ``/`` (read-only)."""
+    cmd = ["bwrap", *_system_view(), "--dev", "/dev", "--proc", "/proc"]
+    for empty in EMPTY_DIRS:
+        cmd += ["--tmpfs", empty]
     for path in readable_paths(expose) if readable is None else readable:
-        if any(path.is_relative_to(m) for m in MASKED):
-            cmd += ["--ro-bind", str(path), str(path)]
+        cmd += ["--ro-bind", str(path), str(path)]
     cmd += ["--bind", str(scratch), str(scratch)]
-    for masked in MASKED:
-        if Path(masked).is_dir():
-            cmd += ["--remount-ro", masked]
-    cmd += ["--unshare-all", "--die-with-parent", "--new-session", "--clearenv", "--chdir", str(scratch)]
+    for empty in EMPTY_DIRS:
+        cmd += ["--remount-ro", empty]
+    cmd += ["--remount-ro", "/", "--unshare-all", "--die-with-parent", "--new-session", "--clearenv", "--chdir", "/"]
+    if _can_drop_to_nobody():
+        cmd += ["--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY)]
     for key, value in env.items():
         cmd += ["--setenv", key, value]
     return [*cmd, "--", *argv]
@@ -143,7 +194,7 @@ def _works(mode: Isolation) -> bool:
         return False
     probe = ["/bin/true"]
     if mode == "bwrap":
-        cmd = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-all", "--", *probe]
+        cmd = ["bwrap", *_system_view(), "--dev", "/dev", "--proc", "/proc", "--unshare-all", "--", *probe]
     else:
         cmd = unshare_command(probe)
     try:

@@ -1,42 +1,49 @@
-"""Job kinds the worker can host, and the context a job runs with.
+"""What a worker runs: a job names its own entry point, and the context a job runs with.
 
-A job is a plain function ``run(ctx: JobContext) -> dict`` in some module, named here by ``"module:function"``
-so that the worker imports only what the requested kind needs (a dry run never imports torch). Adding a kind
-is one line in ``JOB_KINDS``.
+A job is a plain function ``run(ctx: JobContext) -> dict`` in some module, named by the job itself as
+``"module:function"`` (resolved as Gymnasium's registration resolves ``entry_point``), so that the worker imports
+only what the job needs (a dry run never imports torch) and a new kind of job never edits this layer. The worker
+resolves only entry points inside ``ALLOWED_PACKAGES``: a request can never make it import an arbitrary module.
 
 A job prepares everything that needs processes or files of its own (the env, render contexts, anything that
-calls ``ctypes.util.find_library``) *before* it calls ``ctx.load_program()``: loading the program installs
-the seccomp filter, after which starting a process or opening a network socket kills the worker.
+calls ``ctypes.util.find_library``) *before* it calls ``ctx.lock_down()`` or ``ctx.load_program()``:
+locking down installs the seccomp filter, after which starting a process or opening a network socket kills the
+worker. A job that loads a program gets a watchdog: a call into the program that does not return within
+``Job.call_seconds`` ends the job, naming the program's line.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
 from pydantic import BaseModel, Field
 
-from autoreward.envs.wrapper import RewardFn
 from autoreward.sandbox.limits import Limits
 
-JOB_KINDS: dict[str, str] = {
-    "dryrun": "autoreward.critic.dryrun:run_job",
-    "dryrun-rollout": "autoreward.critic.rollouts:run_job",
-    "train": "autoreward.training.job:run_job",
-    "video": "autoreward.training.video:run_job",
-}
+# Entry points may live only in these packages (a module path: ``autoreward.critic.dryrun``).
+ALLOWED_PACKAGES: tuple[str, ...] = ("autoreward",)
+_ENTRY_POINT = re.compile(r"^(?P<module>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*):(?P<function>[A-Za-z]\w*)$")
 
 
 class Job(BaseModel):
-    """One unit of work for a worker: which kind, the program's source, and the kind's own parameters."""
+    """One unit of work for a worker: its entry point, the program's source (if any) and its own parameters."""
 
-    kind: str
-    source: str
+    entry_point: str = Field(description='"module:function" of the job, inside ALLOWED_PACKAGES')
+    source: str = Field("", description="the reward program's source; empty for a program-free job")
     params: dict[str, Any] = Field(default_factory=dict)
     expose: list[Path] = Field(default_factory=list, description="extra paths the worker may read")
+    inputs: list[Path] = Field(default_factory=list, description="files copied into the job's fresh scratch")
+    call_seconds: float = Field(10.0, gt=0, description="longest single call into the program")
+
+    @property
+    def name(self) -> str:
+        """A short name for messages: the entry point's module's last part."""
+        return self.entry_point.partition(":")[0].rpartition(".")[2]
 
 
 class WorkerRequest(BaseModel):
@@ -49,25 +56,27 @@ class WorkerRequest(BaseModel):
 
 
 class UnknownJobKind(LookupError):
-    """The requested kind is not registered, or its module is not installed."""
+    """The job's entry point is malformed, outside the allow-list, or not importable."""
 
 
 JobFn = Callable[["JobContext"], dict[str, Any]]
 
 
-def resolve_job(kind: str) -> JobFn:
-    """The function that runs ``kind``, imported on demand."""
-    target = JOB_KINDS.get(kind)
-    if target is None:
-        raise UnknownJobKind(f"unknown job kind {kind!r}; known: {', '.join(JOB_KINDS)}")
-    module_name, _, attr = target.partition(":")
+def resolve_job(entry_point: str) -> JobFn:
+    """The function ``entry_point`` names, imported on demand, if it lies inside ``ALLOWED_PACKAGES``."""
+    match = _ENTRY_POINT.match(entry_point)
+    if match is None:
+        raise UnknownJobKind(f"job entry point {entry_point!r} is not 'module:function'")
+    module_name, attr = match["module"], match["function"]
+    if module_name.partition(".")[0] not in ALLOWED_PACKAGES:
+        raise UnknownJobKind(f"job entry point {entry_point!r} lies outside {', '.join(ALLOWED_PACKAGES)}")
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as err:
-        raise UnknownJobKind(f"job kind {kind!r} needs {module_name}, which is not installed ({err})") from None
+        raise UnknownJobKind(f"job entry point {entry_point!r} needs a module that is not installed ({err})") from None
     fn = getattr(module, attr, None)
     if not callable(fn):
-        raise UnknownJobKind(f"job kind {kind!r}: {module_name} defines no function {attr}(ctx)")
+        raise UnknownJobKind(f"job entry point {entry_point!r}: {module_name} defines no function {attr}(ctx)")
     return fn
 
 
@@ -80,7 +89,8 @@ class JobContext:
         scratch: Path,
         events: IO[str],
         lockdown: Callable[[], None],
-        loader: Callable[[str], RewardFn],
+        loader: Callable[[str], Any],
+        watch: Callable[[], None],
     ) -> None:
         self.job = job
         self.params = job.params
@@ -88,13 +98,22 @@ class JobContext:
         self._events = events
         self._lockdown = lockdown
         self._loader = loader
+        self._watch = watch
+        self._locked = False
 
     def emit(self, event: dict[str, Any]) -> None:
         """Send one progress event (a JSON object) to the parent's ``on_event`` while the job runs."""
         self._events.write(json.dumps({"type": "event", "data": event}, default=float) + "\n")
         self._events.flush()
 
-    def load_program(self) -> RewardFn:
-        """Lock the process down (seccomp), then compile and exec the program; returns ``compute_reward``."""
-        self._lockdown()
+    def lock_down(self) -> None:
+        """Install the seccomp filter (once): from here on, no process creation, exec or network."""
+        if not self._locked:
+            self._lockdown()
+            self._locked = True
+
+    def load_program(self) -> Any:
+        """Lock down, start the per-call watchdog, then compile and exec the program; returns ``compute_reward``."""
+        self.lock_down()
+        self._watch()
         return self._loader(self.job.source)

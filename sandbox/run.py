@@ -1,5 +1,11 @@
 """The parent side: start a worker inside the isolation, stream its events, enforce wall time, explain its end.
 
+Every job runs in a fresh scratch directory the parent makes (never the caller's directory, never one another
+job used) with ``python -I`` (no script directory, cwd or ``PYTHON*`` variable on ``sys.path``) and ``/`` as its
+working directory. The parent creates the output log itself, copies the job's ``inputs`` in before it starts,
+and afterwards copies the job's regular files out into the caller's directory through ``sandbox.files``
+(bounded, never through a link), then removes the scratch directory.
+
 Reading the worker's pipe happens on a thread (no polling); the main thread waits on the process with a
 timeout. The worker's own report wins; without one, the exit signal, the fault log (written when seccomp trapped
 a system call) and the limits say what happened.
@@ -9,11 +15,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +30,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from autoreward.reward import FILENAME
+from autoreward.sandbox.files import copy_out, read_plain, read_tail, write_new
 from autoreward.sandbox.isolation import Isolation, choose_isolation, worker_env, wrap_command
 from autoreward.sandbox.jobs import Job, WorkerRequest
 from autoreward.sandbox.limits import Limits
@@ -29,8 +39,11 @@ from autoreward.sandbox.worker import FAULT_LOG, OUTPUT_LOG
 from autoreward.sanitize import clean_data
 
 EventHandler = Callable[[dict[str, Any]], None]
+log = logging.getLogger(__name__)
 MAX_LINE = 1 << 20  # longest protocol line read; a longer one is dropped, not buffered
 TAIL_CHARS = 2000
+READER_GRACE_S = 30.0  # how long the last lines may take to arrive after the worker ended (a loaded machine)
+MAX_INPUT_BYTES = 256 * 1024 * 1024
 _PROGRAM_FRAME = re.compile(rf'File "{re.escape(FILENAME)}", line (\d+)')
 _LAST_FRAME = re.compile(r'File "([^"]+)", line \d+ in (\S+)')
 
@@ -44,27 +57,42 @@ def run_in_sandbox(
     isolation: Isolation | None = None,
     seccomp: bool = True,
 ) -> SandboxReport:
-    """Run ``job`` in a fresh isolated worker with ``scratch`` as its only writable directory."""
+    """Run ``job`` in a fresh isolated worker; its files land in ``scratch`` afterwards (the worker never sees it)."""
     limits = limits or Limits()
     scratch = Path(scratch).resolve()
     scratch.mkdir(parents=True, exist_ok=True)
     mode = choose_isolation(isolation)
-    env = worker_env(scratch)
-    argv = [sys.executable, "-m", "autoreward.sandbox.worker"]
-    cmd = wrap_command(argv, scratch, mode, env, job.expose)
-    request = WorkerRequest(job=job, limits=limits, scratch=scratch, seccomp=seccomp)
+    work = Path(tempfile.mkdtemp(prefix="autoreward-job-")).resolve()
+    try:
+        for source in job.inputs:
+            write_new(work / Path(source).name, read_plain(Path(source), MAX_INPUT_BYTES))
+        report = _run(job, work, limits, on_event, mode, seccomp)
+        for source in job.inputs:  # the caller has them already
+            (work / Path(source).name).unlink(missing_ok=True)
+        skipped = copy_out(work, scratch)
+        if skipped:
+            report.output_tail += "\nnot copied from the sandbox: " + "; ".join(skipped[:20])
+        return report
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _run(
+    job: Job, work: Path, limits: Limits, on_event: EventHandler | None, mode: Isolation, seccomp: bool
+) -> SandboxReport:
+    env = worker_env(work)
+    argv = [sys.executable, "-I", "-m", "autoreward.sandbox.worker"]
+    cmd = wrap_command(argv, work, mode, env, job.expose)
+    request = WorkerRequest(job=job, limits=limits, scratch=work, seccomp=seccomp)
 
     start = time.monotonic()
-    with (scratch / OUTPUT_LOG).open("ab") as log:
+    log = os.open(work / OUTPUT_LOG, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_APPEND, 0o600)
+    try:
         proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=log,
-            env=env,
-            cwd=scratch,
-            start_new_session=True,
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env, cwd="/", start_new_session=True
         )
+    finally:
+        os.close(log)
     reader = _Reader(proc.stdout, on_event)  # type: ignore[arg-type]
     reader.start()
     timed_out = False
@@ -82,12 +110,12 @@ def run_in_sandbox(
     finally:
         if proc.poll() is None:
             _kill(proc)
-    reader.join(timeout=5)
+    reader.join(timeout=READER_GRACE_S)
     elapsed = time.monotonic() - start
-    report = _explain(proc.returncode, reader.report, timed_out, elapsed, scratch, limits, mode)
+    report = _explain(proc.returncode, reader.report, timed_out, elapsed, work, limits, mode)
     report.seconds = elapsed
     report.isolation = mode
-    report.output_tail = _tail(scratch / OUTPUT_LOG)
+    report.output_tail = read_tail(work / OUTPUT_LOG, TAIL_CHARS)
     return report
 
 
@@ -108,6 +136,12 @@ class _Reader(threading.Thread):
         self.report: dict[str, Any] | None = None
 
     def run(self) -> None:
+        try:
+            self._read()
+        except (OSError, ValueError) as err:  # the pipe went away under us: nothing more will come
+            log.debug("worker channel closed: %s", err)
+
+    def _read(self) -> None:
         truncated = False
         while line := self.stream.readline(MAX_LINE):
             if not line.endswith(b"\n"):
@@ -128,7 +162,10 @@ class _Reader(threading.Thread):
         if message.get("type") == "report":
             self.report = message
         elif message.get("type") == "event" and self.on_event is not None:
-            self.on_event(clean_data(message.get("data") or {}))
+            try:
+                self.on_event(clean_data(message.get("data") or {}))
+            except Exception as err:  # a display problem must never cost the job its report
+                log.warning("a progress event could not be shown: %s: %s", type(err).__name__, err)
 
 
 def _explain(
@@ -149,7 +186,7 @@ def _explain(
         except ValueError:
             return _failure("crashed", "BadReport", "the worker's report could not be read")
     sig = _signal_of(returncode, mode)
-    fault = _read(scratch / FAULT_LOG)
+    fault = read_tail(scratch / FAULT_LOG, 20000)
     if sig == signal.SIGSYS or fault:
         frames = _LAST_FRAME.findall(fault)
         lines = _PROGRAM_FRAME.findall(fault)
@@ -185,20 +222,3 @@ def _signal_of(returncode: int | None, mode: Isolation) -> int | None:
     if mode == "bwrap" and returncode > 128:
         return returncode - 128
     return None
-
-
-def _read(path: Path, limit: int = 20000) -> str:
-    try:
-        with path.open("rb") as handle:
-            return handle.read(limit).decode(errors="replace")
-    except OSError:
-        return ""
-
-
-def _tail(path: Path) -> str:
-    try:
-        with path.open("rb") as handle:
-            handle.seek(max(0, path.stat().st_size - TAIL_CHARS))
-            return handle.read().decode(errors="replace")
-    except OSError:
-        return ""

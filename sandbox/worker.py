@@ -1,12 +1,14 @@
-"""The sandboxed worker: ``python -m autoreward.sandbox.worker`` inside the isolation, one process per job.
+"""The sandboxed worker: ``python -I -m autoreward.sandbox.worker`` inside the isolation, one process per job.
 
 Protocol: the parent writes one ``WorkerRequest`` (JSON) to stdin and closes it. The worker keeps its original
-stdout as a private event channel and points fds 1 and 2 at ``output.log`` in the scratch directory, so the
-program's prints land in a size-limited file instead of the protocol. It then writes JSON lines: any number of
-``{"type": "event", "data": ...}`` while the job runs, and one ``{"type": "report", ...}`` at the end. A worker
-that dies without a report is explained by the parent (signal, fault log, limits).
+stdout as a private event channel; fds 1 and 2 are ``output.log``, which the parent created in the job's fresh
+scratch directory, so the program's prints land in a size-limited file instead of the protocol. It then writes
+JSON lines: any number of ``{"type": "event", "data": ...}`` while the job runs, and one
+``{"type": "report", ...}`` at the end. A worker that dies without a report is explained by the parent
+(signal, fault log, limits).
 
-The worker lives for the whole job (a cold numpy import alone costs ~100 ms), so the reward is an in-process
+The worker ends with ``os._exit`` once its report is out: a thread the program left running cannot keep it
+alive. The worker lives for the whole job (a cold numpy import alone costs ~100 ms), so the reward is an in-process
 call here, never a round trip.
 """
 
@@ -19,11 +21,12 @@ import json
 import os
 import signal
 import sys
+import threading
 import traceback
-from pathlib import Path
 from typing import IO, Any
 
-from autoreward.reward import error_line, load_reward
+from autoreward.reward import FILENAME, error_line, load_reward
+from autoreward.sandbox import watchdog
 from autoreward.sandbox.jobs import JobContext, WorkerRequest, resolve_job
 from autoreward.sandbox.limits import apply_limits
 from autoreward.sandbox.seccomp import install_filter
@@ -35,14 +38,32 @@ PR_SET_PDEATHSIG = 1
 _REFUSED = {errno.EROFS: "read-only file system", errno.EACCES: "permission denied", errno.EPERM: "not permitted"}
 
 
-def _take_event_channel(scratch: Path) -> IO[str]:
-    """Keep stdout for events; send fds 1 and 2 (prints, warnings, C-level noise) to the output log."""
+def _take_event_channel() -> IO[str]:
+    """Keep stdout for events; send fd 1 (prints, C-level noise) to fd 2, the parent's output log."""
     events = os.fdopen(os.dup(1), "w", buffering=1)
-    log = os.open(scratch / OUTPUT_LOG, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
-    os.close(log)
+    os.dup2(2, 1)
     return events
+
+
+class _Channel:
+    """The event stream, written by the job and (once, at the end) by the report; a lock keeps lines whole."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        self.lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        with self.lock:
+            return self.stream.write(text)
+
+    def flush(self) -> None:
+        with self.lock:
+            self.stream.flush()
+
+    def report(self, report: dict[str, Any]) -> None:
+        with self.lock:
+            self.stream.write(json.dumps({"type": "report", **report}, default=str) + "\n")
+            self.stream.flush()
 
 
 def _die_with_parent() -> None:
@@ -81,24 +102,29 @@ def _lockdown(request: WorkerRequest) -> None:
 
 def main() -> int:
     request = WorkerRequest.model_validate_json(sys.stdin.buffer.read())
-    scratch = request.scratch
-    os.chdir(scratch)
-    events = _take_event_channel(scratch)
+    channel = _Channel(_take_event_channel())
     _die_with_parent()
     apply_limits(request.limits)
+    job = request.job
 
-    ctx = JobContext(request.job, scratch, events, lambda: _lockdown(request), load_reward)
+    def watch() -> None:
+        watchdog.start(FILENAME, job.call_seconds, channel.report)
+
+    ctx = JobContext(job, request.scratch, channel, lambda: _lockdown(request), load_reward, watch)  # type: ignore[arg-type]
     try:
-        report: dict[str, Any] = {"status": "ok", "result": resolve_job(request.job.kind)(ctx)}
+        report: dict[str, Any] = {"status": "ok", "result": resolve_job(job.entry_point)(ctx)}
     except BaseException as err:  # the program may raise anything, SystemExit and KeyboardInterrupt included
         report = classify(err)
     try:
-        events.write(json.dumps({"type": "report", **report}, default=str) + "\n")
-        events.flush()
+        channel.report(report)
     except (OSError, ValueError):
         return 1
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # the program may have replaced or closed them
+            stream.flush()
+    os._exit(code)  # no interpreter shutdown: threads the program started cannot hold the worker

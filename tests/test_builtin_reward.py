@@ -40,6 +40,10 @@ class _NoProgramContext:
         self.params = params
         self.scratch = scratch
         self.events: list[dict[str, Any]] = []
+        self.locked = False
+
+    def lock_down(self) -> None:
+        self.locked = True
 
     def emit(self, event: dict[str, Any]) -> None:
         self.events.append(event)
@@ -61,6 +65,7 @@ def test_builtin_training_never_loads_a_program_and_records_the_builtin_componen
     assert evaluation["reward_return_mean"] == pytest.approx(evaluation["builtin_return_mean"])
     assert all(set(c["components"]) == {BUILTIN_COMPONENT} for c in result["checkpoints"])
     assert [e["event"] for e in ctx.events][-1] == "finished"
+    assert ctx.locked, "the job locks itself down (seccomp) even without a program"
 
 
 @pytest.mark.slow

@@ -153,12 +153,12 @@ def test_a_killed_worker_is_retried_once_then_recorded_as_failed(ray_session: An
     finally:
         trainer.close()
     assert again.status == "ok", again.error
-    assert (tmp_path / "again" / "model.zip").is_file()
+    assert (tmp_path / "again" / "policy.pt").is_file()
     assert warnings["again"] == [warnings["again"][0]] and "retrying once" in warnings["again"][0]
     assert doomed.status == "failed" and doomed.failure == "internal"
     assert doomed.error.startswith("worker died twice: WorkerCrashedError"), doomed.error
     assert doomed.error.count("WorkerCrashedError") == 2
-    assert not (tmp_path / "doomed" / "model.zip").exists()
+    assert not (tmp_path / "doomed" / "policy.pt").exists()
 
 
 @pytest.mark.slow
@@ -320,3 +320,14 @@ def test_shipping_carries_regular_files_only_and_within_bounds(tmp_path: Path) -
     with pytest.raises(ValueError, match="leaves the scratch directory"):
         unpack(shipment, tmp_path / "again")
     assert not (tmp_path / "escape.txt").exists()
+
+
+@pytest.mark.slow
+def test_a_failed_ray_task_keeps_its_cause(trainer: RayTrainer, tmp_path: Path) -> None:
+    """An exception raised in the Ray task is stored with its type and message, not Ray's wrapper line
+    ("ray::_train_on_node() (pid=..., ip=...)"): here the card, given by a path no node has."""
+    job = _job("cause").model_copy(update={"task": str(tmp_path / "gone.toml")})
+    (result,) = train_many([job], [tmp_path / "cause"], workers=1, train_one=trainer)
+    assert result.status == "failed" and result.failure == "internal"
+    assert result.error.startswith("the Ray task failed: TaskError: "), result.error
+    assert "gone.toml: no such task card file; check the path" in result.error

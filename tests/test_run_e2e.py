@@ -116,22 +116,30 @@ def _exported_reward_replays_training(store: RunStore, exported: Path) -> None:
     """Replay the best policy's evaluation episodes with the exported wrapper: same seeds, same rewards."""
     best = store.candidate(store.run("e2e").best_candidate)
     rollouts = best.result["evaluation"]["rollouts"]
-    model = store.candidate_dir(best.id) / best.result["artifacts"]["model"]
+    weights = store.candidate_dir(best.id) / best.result["artifacts"]["model"]
+    assert weights.is_file()
+    directory = weights.parent
+    job = {"task": "cartpole-balance", "reward_source": None, "seed": 0}
     script = f"""
 import json, sys
+from pathlib import Path
+from autoreward.tasks import resolve_task
+from autoreward.training.models import TrainJob
+from autoreward.training.saved_policy import load_policy
+policy = load_policy(resolve_task("cartpole-balance"), TrainJob.model_validate({job!r}), Path({str(directory)!r}))
+for name in [m for m in sys.modules if m == "autoreward" or m.startswith("autoreward.")]:
+    del sys.modules[name]
 sys.modules["autoreward"] = None  # the exported file must not need autoreward
 sys.path.insert(0, {str(exported.parent)!r})
-import gymnasium, torch
-from stable_baselines3 import PPO
+import gymnasium
 from {exported.stem} import RewardWrapper
-model = PPO.load({str(model)!r}, device="cpu")
 returns = []
 for seed in {[r["seed"] for r in rollouts]!r}:
     env = RewardWrapper(gymnasium.make("CartPole-v1"))
     obs, _ = env.reset(seed=seed)
     total, done = 0.0, False
     while not done:
-        action, _ = model.predict(obs, deterministic=True)
+        action = policy(obs)
         obs, reward, terminated, truncated, _ = env.step(action)
         total, done = total + reward, terminated or truncated
     returns.append(total)

@@ -46,7 +46,11 @@ def compute_reward(prev, action, state):
 
 def _job(source: str, task: str = "cartpole-balance", steps: int = 100) -> Job:
     card = resolve_task(task)
-    return Job(kind="dryrun", source=source, params={"card": card.model_dump(mode="json"), "steps": steps})
+    return Job(
+        entry_point="autoreward.critic.dryrun:run_job",
+        source=source,
+        params={"card": card.model_dump(mode="json"), "steps": steps},
+    )
 
 
 @pytest.fixture
@@ -76,8 +80,12 @@ def test_isolation_holds_without_the_static_check(program: Program, tmp_path: Pa
     text = report.describe() + " " + " ".join(str(r) for r in reasons_from_report(report))
     text += " " + str(report.result.get("failure") or "")
     assert report.isolation == "bwrap"
-    assert report.status == program.sandbox_status, text
-    assert program.sandbox_text in text
+    if program.sandbox_status in SLOW_SANDBOX:
+        # CPU limit or wall time: which comes first depends on the machine's load, and both mean "too slow".
+        assert report.status in SLOW_SANDBOX, text
+    else:
+        assert report.status == program.sandbox_status, text
+        assert program.sandbox_text in text
     assert FAKE_KEY not in report.model_dump_json() and FAKE_KEY not in text
     assert program.traces() == []
 
@@ -186,9 +194,9 @@ def test_choosing_a_fallback_warns(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_job_registry() -> None:
     from autoreward.critic.dryrun import run_job
 
-    assert resolve_job("dryrun") is run_job
-    with pytest.raises(UnknownJobKind, match="unknown job kind 'mine'"):
-        resolve_job("mine")
+    assert resolve_job("autoreward.critic.dryrun:run_job") is run_job
+    with pytest.raises(UnknownJobKind, match="outside autoreward"):
+        resolve_job("os:system")
 
 
 # --- the ordinary-user path -------------------------------------------------------------------------------
@@ -256,7 +264,7 @@ def test_bwrap_isolation_as_an_ordinary_user(tmp_path: Path, monkeypatch: pytest
         pytest.skip(f"user namespaces are disabled for ordinary users here: {done.stderr.strip()}")
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
-    assert out["uid"] == user.pw_uid
+    assert out["uid"] == (isolation.NOBODY if isolation._can_drop_to_nobody() else user.pw_uid)
     assert "OPENAI_API_KEY" not in out["env"] and set(out["env"]) <= set(env) | {"PWD"}
     assert out["net"] != "open"
     assert out["/tmp/pwned_tester"] == "Read-only file system"

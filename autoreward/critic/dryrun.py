@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
 DEFAULT_STEPS = 300
 INPUT_FILE = "dryrun-input.npz"
+ENTRY_POINT = "autoreward.critic.dryrun:run_job"
+ROLLOUT_ENTRY_POINT = "autoreward.critic.rollouts:run_job"
 PROGRESS_EVERY = 100
 
 
@@ -86,7 +88,9 @@ def _check(
     write_npz(scratch / INPUT_FILE, data.arrays)
     evidence = Evidence(expected=len(data.kinds), rollouts=data.kinds, fitness=data.arrays["fitness"])
     params = {"input": INPUT_FILE, "layout": data.layout}
-    job = Job(kind="dryrun", source=source, params=params, expose=_expose(card))
+    job = Job(
+        entry_point=ENTRY_POINT, source=source, params=params, expose=_expose(card), inputs=[scratch / INPUT_FILE]
+    )
     report = run_in_sandbox(job, scratch, limits, _Collector(evidence, on_event))
     reasons = judge(evidence, finished=report.ok)
     if report.ok:
@@ -111,7 +115,7 @@ def card_rollouts(card_json: str, card_source: str, steps: int, seed: int = 0) -
     params = {"card": card.model_dump(mode="json"), "card_source": card_source, "steps": steps, "seed": seed}
     expose = [Path(card_source).parent] if card_source else []
     with tempfile.TemporaryDirectory(prefix="autoreward-rollout-") as tmp:
-        job = Job(kind="dryrun-rollout", source="", params=params, expose=expose)
+        job = Job(entry_point=ROLLOUT_ENTRY_POINT, params=params, expose=expose)
         report = run_in_sandbox(job, Path(tmp), Limits(wall_seconds=180, cpu_seconds=120))
         if not report.ok:
             raise RolloutError(f"the dry run could not roll out {card.name}'s env: {report.describe()}")

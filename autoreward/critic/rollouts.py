@@ -165,6 +165,7 @@ def run_job(ctx: JobContext) -> dict[str, Any]:
     spec = card_state_spec(card, env)
     transitions = list(rollouts(env, spec, int(ctx.params["steps"]), int(ctx.params.get("seed", 0))))
     env.close()
+    ctx.lock_down()  # seccomp in every job kind, a program-free one too
     fitness = EpisodeFitness(card.fitness_spec) if card.fitness_spec is not None else None
     states: list[State] = []
     index: dict[int, int] = {}

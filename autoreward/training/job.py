@@ -37,7 +37,7 @@ def _warm_up(task: str) -> None:
     from stable_baselines3.common.utils import get_system_info
     from torch.utils.tensorboard import SummaryWriter  # noqa: F401
 
-    get_system_info(print_info=False)  # model.save() records it; `platform` caches the `uname -p` it runs
+    get_system_info(print_info=False)  # `platform` caches the `uname -p` it runs
 
     from autoreward.envs.make import make_card_env
     from autoreward.tasks import resolve_task
@@ -52,4 +52,5 @@ def run_job(ctx: Any) -> dict[str, Any]:
     ``video`` job that never loads the program."""
     job = TrainJob.model_validate(ctx.params).model_copy(update={"video": False})
     _warm_up(job.task)
+    ctx.lock_down()  # also when the env's own reward trains and no program is loaded
     return train_candidate(job, ctx.scratch, ctx.emit, lambda _source: ctx.load_program()).model_dump(mode="json")

@@ -16,7 +16,9 @@ from autoreward.training.callbacks import RungCallback, StatsCallback, StopCallb
 from autoreward.training.evaluator import evaluate
 from autoreward.training.hyperparams import settings_for
 from autoreward.training.models import EventSink, TrainJob, TrainResult, failed_result
+from autoreward.training.saved_policy import save_policy
 from autoreward.training.stats import WindowRecorder
+from autoreward.training.video import record_video
 
 
 class CandidateRun:
@@ -108,7 +110,7 @@ class CandidateRun:
         trainer.train(model, total, callbacks)
         self.train_s = time.perf_counter() - started
         if job.save_model:
-            self.artifacts.update(trainer.save(model, self.scratch))
+            self.artifacts.update(save_policy(model, self.scratch))
         return model
 
     def _evaluate(self, card: TaskCard, policy: Any, reward_fn: Any) -> Any:
@@ -132,8 +134,6 @@ class CandidateRun:
         """A clip is a nice-to-have: a rendering problem is reported as an event, not a failed candidate."""
         if not self.job.video:
             return
-        from autoreward.training.video import record_video
-
         try:
             path = record_video(card, policy, self.scratch / "video.mp4", self.job.video_frames,
                                 self.job.video_size, self.job.seed)  # fmt: skip

@@ -1,18 +1,33 @@
-"""The parent side of training: one candidate in its own sandboxed worker, the way every run trains.
+"""The parent side of training: one candidate in sandboxed workers, the way every run trains.
 
-The worker (``autoreward.sandbox.worker``) hosts the ``train`` job, which loads the reward program only after
-locking itself down; the clip is filmed by a second, program-free ``video`` job in the same scratch directory.
+Three jobs, each in a fresh worker and scratch directory: ``train`` (the only one that loads the reward program,
+after locking itself down) trains and saves the policy as plain data; the program-free final evaluation
+(``training.assessment``) measures the true fitness from the saved weights; the program-free ``video`` job films
+the policy. What the training job reports about its own evaluation can be forged by the program, so only its
+reward-side numbers (component sums and reward returns, which feed the Analyzer) are kept; the fitness, success
+rate, lengths and built-in returns used for selection, success, early stop and export are the program-free
+job's.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+from autoreward.sandbox.files import safe_relative, write_new
 from autoreward.sandbox.jobs import Job
 from autoreward.sandbox.limits import Limits
+from autoreward.sandbox.report import SandboxReport
 from autoreward.sandbox.run import run_in_sandbox
 from autoreward.tasks import TaskCard, resolve_task
+from autoreward.training.assessment import ENTRY_POINT as ASSESS
 from autoreward.training.models import EventSink, TrainJob, TrainResult
+from autoreward.training.saved_policy import NORMALIZATION, WEIGHTS
+from autoreward.training.stats import Evaluation
+
+TRAIN = "autoreward.training.job:run_job"
+FILM = "autoreward.training.video:run_job"
+PROGRAM_FREE_LIMITS = Limits(wall_seconds=600, cpu_seconds=600, memory_mb=6144, open_files=1024, file_size_mb=256)
 
 
 def training_limits(timesteps: int) -> Limits:
@@ -23,16 +38,76 @@ def training_limits(timesteps: int) -> Limits:
 
 
 def train_in_sandbox(job: TrainJob, scratch: Path, on_event: EventSink | None = None) -> TrainResult:
-    """Train ``job`` in an isolated worker; any way the worker ends becomes a TrainResult."""
+    """Train ``job`` in isolated workers; any way a worker ends becomes a TrainResult."""
     card = resolve_task(job.task)
     expose = [card.source.parent] if card.source is not None else []
-    sandbox_job = Job(kind="train", source=job.reward_source or "", params=job.model_dump(mode="json"), expose=expose)
-    report = run_in_sandbox(sandbox_job, scratch, training_limits(job.timesteps or card.timesteps), on_event)
-    if report.ok:
-        result = TrainResult.model_validate(report.result)
-        if job.video and result.status == "ok":
-            _film(job, card, scratch, on_event, expose, result)
-        return result
+    scratch = Path(scratch)
+    wants_policy = bool(job.eval_episodes and card.fitness_spec is not None) or job.video
+    params = job.model_copy(update={"save_model": job.save_model or wants_policy}).model_dump(mode="json")
+    train = Job(entry_point=TRAIN, source=job.reward_source or "", params=params, expose=expose)
+    report = run_in_sandbox(train, scratch, training_limits(job.timesteps or card.timesteps), on_event)
+    if not report.ok:
+        return _failed(job, report)
+    result = TrainResult.model_validate(report.result)
+    result.artifacts = _existing(result.artifacts, scratch)
+    if result.status == "ok" and result.evaluation is not None:
+        _assess(job, card, scratch, expose, result)
+    if job.video and result.status == "ok":
+        _film(job, card, scratch, on_event, expose, result)
+    write_new(scratch / "stats.json", json.dumps(result.model_dump(mode="json"), indent=1).encode())
+    result.artifacts["stats"] = "stats.json"
+    return result
+
+
+def _policy_job(entry_point: str, job: TrainJob, scratch: Path, expose: list[Path]) -> Job:
+    """A program-free job over the saved policy: the weights (and statistics) are copied into its own scratch."""
+    inputs = [scratch / name for name in (WEIGHTS, NORMALIZATION) if (scratch / name).is_file()]
+    return Job(entry_point=entry_point, params={"job": job.model_dump(mode="json")}, inputs=inputs, expose=expose)
+
+
+def _assess(job: TrainJob, card: TaskCard, scratch: Path, expose: list[Path], result: TrainResult) -> None:
+    """Replace the training process's evaluation by the program-free one (keeping its reward-side numbers)."""
+    report = run_in_sandbox(_policy_job(ASSESS, job, scratch, expose), scratch / "assessment", PROGRAM_FREE_LIMITS)
+    reported = result.evaluation
+    if not report.ok or reported is None:
+        result.status, result.failure, result.evaluation = "failed", "internal", None
+        result.error = f"the program-free final evaluation failed: {report.describe()}"
+        return
+    trusted = Evaluation.model_validate(report.result)
+    by_seed = {r.seed: r for r in reported.rollouts}
+    for rollout in trusted.rollouts:
+        measured = by_seed.get(rollout.seed)
+        if measured is not None:  # shown to the Analyzer only; never decides anything
+            rollout.reward_return, rollout.component_sums = measured.reward_return, measured.component_sums
+    trusted.reward_return_mean = reported.reward_return_mean
+    result.evaluation = trusted
+
+
+def _film(
+    job: TrainJob, card: TaskCard, scratch: Path, on_event: EventSink | None, expose: list[Path], result: TrainResult
+) -> None:
+    """A clip of the trained policy; a rendering problem is a warning, not a failed candidate."""
+    report = run_in_sandbox(_policy_job(FILM, job, scratch, expose), scratch / "video", PROGRAM_FREE_LIMITS)
+    if report.ok and (scratch / "video" / "video.mp4").is_file():
+        result.artifacts["video"] = "video/video.mp4"
+    elif on_event is not None:
+        on_event({"event": "warning", "message": f"no video of {card.name}: {report.describe()}"})
+
+
+def _existing(artifacts: dict[str, str], scratch: Path) -> dict[str, str]:
+    """The artefacts the worker named that are plain paths inside ``scratch`` which the parent copied out."""
+    kept = {}
+    for name, rel in artifacts.items():
+        try:
+            path = scratch / safe_relative(rel)
+        except ValueError:
+            continue
+        if not path.is_symlink() and path.exists():
+            kept[name] = rel
+    return kept
+
+
+def _failed(job: TrainJob, report: SandboxReport) -> TrainResult:
     error = report.error
     return TrainResult(
         candidate_id=job.candidate_id, task=job.task, status="failed",
@@ -40,16 +115,3 @@ def train_in_sandbox(job: TrainJob, scratch: Path, on_event: EventSink | None = 
         error=f"{report.status}: {report.describe()}", error_line=error.line if error else None,
         traceback=(error.traceback if error else "") or report.output_tail, wall_s=report.seconds,
     )  # fmt: skip
-
-
-def _film(
-    job: TrainJob, card: TaskCard, scratch: Path, on_event: EventSink | None, expose: list[Path], result: TrainResult
-) -> None:
-    """A clip of the trained policy; a rendering problem is a warning, not a failed candidate."""
-    params = {"task": job.task, "frames": job.video_frames, "size": job.video_size, "seed": job.seed}
-    limits = Limits(wall_seconds=300, cpu_seconds=300, memory_mb=6144, open_files=1024, file_size_mb=256)
-    report = run_in_sandbox(Job(kind="video", source="", params=params, expose=expose), scratch, limits)
-    if report.ok:
-        result.artifacts["video"] = report.result["video"]
-    elif on_event is not None:
-        on_event({"event": "warning", "message": f"no video of {card.name}: {report.describe()}"})

@@ -9,17 +9,11 @@ writable by the reward program, so packing reads only regular files (never throu
 from __future__ import annotations
 
 import logging
-import os
-import stat
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
+from autoreward.sandbox.files import MAX_FILE_BYTES, MAX_FILES, MAX_TOTAL_BYTES, collect, safe_relative, write_new
 from autoreward.training.models import EventSink, TrainResult
-
-MIB = 1024 * 1024
-MAX_FILE_BYTES = 200 * MIB
-MAX_TOTAL_BYTES = 1024 * MIB
-MAX_FILES = 10_000
 
 log = logging.getLogger(__name__)
 
@@ -41,34 +35,8 @@ def pack(
     max_files: int = MAX_FILES,
 ) -> Shipment:
     """Every regular file under ``scratch`` within the bounds; links and over-large files are skipped, named."""
-    shipment = Shipment(result=result.model_dump(mode="json"))
-    total = 0
-    for root, dirs, names in os.walk(scratch, followlinks=False):
-        dirs.sort()
-        for name in sorted(names):
-            path = Path(root) / name
-            rel = path.relative_to(scratch).as_posix()
-            info = path.lstat()
-            if not stat.S_ISREG(info.st_mode):
-                shipment.skipped.append(f"{rel} (not a regular file)")
-            elif info.st_size > max_file:
-                shipment.skipped.append(f"{rel} ({_size(info.st_size)}, over {_size(max_file)})")
-            elif total + info.st_size > max_total or len(shipment.files) >= max_files:
-                shipment.skipped.append(f"{rel} (the artefacts passed {_size(max_total)} or {max_files} files)")
-            else:
-                shipment.files[rel] = _read_regular(path)
-                total += len(shipment.files[rel])
-    return shipment
-
-
-def _size(count: int) -> str:
-    return f"{count / MIB:.0f} MiB" if count >= MIB else f"{count} bytes"
-
-
-def _read_regular(path: Path) -> bytes:
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    with os.fdopen(fd, "rb") as handle:
-        return handle.read()
+    files, skipped = collect(scratch, max_file=max_file, max_total=max_total, max_files=max_files)
+    return Shipment(result=result.model_dump(mode="json"), files=files, skipped=skipped)
 
 
 def unpack(shipment: Shipment, scratch: Path, on_event: EventSink | None = None) -> TrainResult:
@@ -77,11 +45,9 @@ def unpack(shipment: Shipment, scratch: Path, on_event: EventSink | None = None)
     scratch = Path(scratch)
     scratch.mkdir(parents=True, exist_ok=True)
     for rel, data in shipment.files.items():
-        target = scratch / _safe(rel)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+        write_new(scratch / safe_relative(rel), data)
     result = TrainResult.model_validate(shipment.result)
-    missing = {name: path for name, path in result.artifacts.items() if not (scratch / _safe(path)).exists()}
+    missing = {name: path for name, path in result.artifacts.items() if not (scratch / safe_relative(path)).exists()}
     for name in missing:
         del result.artifacts[name]
     for what in shipment.skipped:
@@ -89,13 +55,6 @@ def unpack(shipment: Shipment, scratch: Path, on_event: EventSink | None = None)
     if missing:
         _warn(on_event, f"artefacts missing on the driver: {', '.join(sorted(missing))}")
     return result
-
-
-def _safe(rel: str) -> PurePosixPath:
-    path = PurePosixPath(rel)
-    if path.is_absolute() or ".." in path.parts:
-        raise ValueError(f"artefact path {rel!r} leaves the scratch directory")
-    return path
 
 
 def _warn(on_event: EventSink | None, message: str) -> None:

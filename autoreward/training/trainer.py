@@ -76,14 +76,3 @@ def deterministic_policy(model: PPO) -> Callable[[np.ndarray], np.ndarray]:
         return action
 
     return policy
-
-
-def save(model: PPO, directory: Path) -> dict[str, str]:
-    """The model zip, and the VecNormalize statistics that the policy needs; names relative to ``directory``."""
-    model.save(directory / "model.zip")
-    files = {"model": "model.zip"}
-    venv = model.get_env()
-    if isinstance(venv, VecNormalize):
-        venv.save(str(directory / "vecnormalize.pkl"))
-        files["vecnormalize"] = "vecnormalize.pkl"
-    return files

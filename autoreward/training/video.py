@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +11,10 @@ import gymnasium as gym
 import numpy as np
 
 from autoreward.envs.make import make_env
-from autoreward.tasks import TaskCard
+from autoreward.tasks import TaskCard, resolve_task
 from autoreward.training.evaluator import EVAL_SEED_OFFSET, Policy
+from autoreward.training.models import TrainJob
+from autoreward.training.saved_policy import load_policy
 
 # Headless MuJoCo rendering; a user's explicit choice (osmesa) wins.
 os.environ.setdefault("MUJOCO_GL", "egl")
@@ -51,55 +54,52 @@ def _fit(frame: np.ndarray, size: int) -> np.ndarray:
     return np.ascontiguousarray(frame[:h, :w])
 
 
-def record_video(card: TaskCard, policy: Policy, path: Path, frames: int = 150, size: int = 240, seed: int = 0) -> Path:
-    """Write ``frames`` frames of ``policy`` (episodes restart when they end) to ``path`` as mp4."""
+def record_video(
+    card: TaskCard, policy: Policy, path: Path, frames: int = 150, size: int = 240, seed: int = 0,
+    before_frames: Callable[[], None] | None = None,
+) -> Path:  # fmt: skip
+    """Write ``frames`` frames of ``policy`` (episodes restart when they end) to ``path`` as mp4.
+
+    The encoder (an ffmpeg process) starts with the first frame; ``before_frames`` runs right after that, before
+    the policy acts (the sandboxed job locks itself down there)."""
     import imageio.v2 as imageio
 
     env = _render_env(card, size)
-    images: list[np.ndarray] = []
+    path.parent.mkdir(parents=True, exist_ok=True)
     try:
         episode = 0
         obs, _ = env.reset(seed=EVAL_SEED_OFFSET + seed)
-        images.append(_fit(env.render(), size))
-        while len(images) < frames:
-            obs, _, terminated, truncated, _ = env.step(policy(obs))
-            images.append(_fit(env.render(), size))
-            if terminated or truncated:
-                episode += 1
-                obs, _ = env.reset(seed=EVAL_SEED_OFFSET + seed + episode)
+        with imageio.get_writer(path, fps=FPS, codec="libx264", macro_block_size=_BLOCK) as writer:
+            writer.append_data(_fit(env.render(), size))
+            if before_frames is not None:
+                before_frames()
+            for _ in range(frames - 1):
+                obs, _, terminated, truncated, _ = env.step(policy(obs))
+                writer.append_data(_fit(env.render(), size))
+                if terminated or truncated:
+                    episode += 1
+                    obs, _ = env.reset(seed=EVAL_SEED_OFFSET + seed + episode)
     finally:
         env.close()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    imageio.mimsave(path, images, fps=FPS, codec="libx264", macro_block_size=_BLOCK)
     return path
 
 
-def load_policy(card: TaskCard, directory: Path) -> Policy:
-    """The deterministic policy saved by a training job (model.zip, and vecnormalize.pkl where it was used)."""
-    from stable_baselines3 import PPO
-    from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
-
-    from autoreward.envs.make import make_card_env
-    from autoreward.training.trainer import deterministic_policy
-
-    env = None
-    stats = directory / "vecnormalize.pkl"
-    if stats.exists():
-        env = VecNormalize.load(str(stats), DummyVecEnv([lambda: make_card_env(card)]))
-        env.training = False
-    return deterministic_policy(PPO.load(directory / "model.zip", env=env, device="cpu"))
-
-
 def run_job(ctx: Any) -> dict[str, Any]:
-    """The sandbox worker's ``video`` job: film the policy a ``train`` job saved in the same scratch directory.
+    """The sandbox worker's ``video`` job: film the policy a ``train`` job saved (its weights, copied in).
 
-    It never loads the reward program (the clip shows the policy, not the reward), so encoding may start
-    ffmpeg; the worker still has no network and can write only its scratch directory."""
-    from autoreward.tasks import resolve_task
-
+    It never loads the reward program (the clip shows the policy, not the reward). It starts the encoder (an
+    ffmpeg process), then locks itself down (seccomp) before it reads the saved weights and films."""
     params = ctx.params
-    card = resolve_task(params["task"])
-    policy = load_policy(card, ctx.scratch)
-    path = record_video(card, policy, ctx.scratch / "video.mp4", params.get("frames", 150), params.get("size", 240),
-                        params.get("seed", 0))  # fmt: skip
+    job = TrainJob.model_validate(params["job"])
+    card = resolve_task(job.task)
+    policy_box: list[Policy] = []
+
+    def lock_and_load() -> None:
+        ctx.lock_down()
+        policy_box.append(load_policy(card, job, ctx.scratch))
+
+    path = record_video(
+        card, lambda obs: policy_box[0](obs), ctx.scratch / "video.mp4", job.video_frames, job.video_size, job.seed,
+        before_frames=lock_and_load,
+    )  # fmt: skip
     return {"video": path.name}

@@ -1,0 +1,30 @@
+"""The program-free final evaluation: the true fitness that selection, success, early stop and export use.
+
+The training job's process loaded the reward program, so nothing it measured can be trusted for a decision: a
+program controls its whole process. This job never loads the program. It rebuilds the policy from the saved
+weights and normalisation statistics (plain data, ``training.saved_policy``) and runs the card's own fitness
+over the evaluation episodes, on the env's built-in reward.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from autoreward.envs.make import make_card_env
+from autoreward.sandbox.jobs import JobContext
+from autoreward.tasks import resolve_task
+from autoreward.training.evaluator import evaluate
+from autoreward.training.models import TrainJob
+from autoreward.training.saved_policy import load_policy
+
+ENTRY_POINT = "autoreward.training.assessment:run_job"
+
+
+def run_job(ctx: JobContext) -> dict[str, Any]:
+    """Evaluate the policy saved in the scratch directory on ``params["job"]``'s card; returns an Evaluation."""
+    job = TrainJob.model_validate(ctx.params["job"])
+    card = resolve_task(job.task)
+    make_card_env(card).close()  # anything that starts a process while making the env, before the lock-down
+    ctx.lock_down()
+    policy = load_policy(card, job, ctx.scratch)
+    return evaluate(card, policy, None, job.eval_episodes, job.seed).model_dump(mode="json")

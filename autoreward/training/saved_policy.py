@@ -1,0 +1,82 @@
+"""A trained policy as plain data: torch weights and VecNormalize's statistics as arrays, never a pickle.
+
+``PPO.save``/``VecNormalize.save`` cloudpickle their objects, and loading such a file runs whatever the writer
+put in it; the writer here is a process that loaded an untrusted program. So the training job saves only the
+policy's ``state_dict`` (read back with ``torch.load(weights_only=True)``) and the observation statistics
+(``.npz``, read back with ``allow_pickle=False``), and a program-free job rebuilds PPO from the parameters the
+parent already knows (the card's hyper-parameter table and the job's overrides) before loading them. Both
+files are read through ``sandbox.files.read_plain`` (no links, bounded).
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from stable_baselines3 import PPO
+from stable_baselines3.common.running_mean_std import RunningMeanStd
+from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
+
+from autoreward.envs.make import make_card_env
+from autoreward.sandbox.files import read_plain
+from autoreward.tasks import TaskCard
+from autoreward.training.evaluator import Policy
+from autoreward.training.hyperparams import ppo_kwargs, settings_for
+from autoreward.training.models import TrainJob
+from autoreward.training.trainer import deterministic_policy
+
+WEIGHTS = "policy.pt"
+NORMALIZATION = "normalization.npz"
+MAX_BYTES = 128 * 1024 * 1024
+
+
+def save_policy(model: PPO, directory: Path) -> dict[str, str]:
+    """Write the weights (and the observation statistics where VecNormalize was used); artefact name -> file."""
+    torch.save(model.policy.state_dict(), directory / WEIGHTS)
+    files = {"model": WEIGHTS}
+    venv = model.get_env()
+    if isinstance(venv, VecNormalize):
+        arrays: dict[str, np.ndarray] = {
+            "clip_obs": np.array(venv.clip_obs, dtype=np.float64),
+            "epsilon": np.array(venv.epsilon, dtype=np.float64),
+            "norm_obs": np.array(venv.norm_obs),
+        }
+        stats = venv.obs_rms if isinstance(venv.obs_rms, dict) else {"": venv.obs_rms}
+        for key, rms in stats.items():
+            arrays.update({f"mean/{key}": rms.mean, f"var/{key}": rms.var, f"count/{key}": np.array(rms.count)})
+        np.savez(directory / NORMALIZATION, **arrays)
+        files["normalization"] = NORMALIZATION
+    return files
+
+
+def load_policy(card: TaskCard, job: TrainJob, directory: Path) -> Policy:
+    """The deterministic policy saved by ``save_policy`` in ``directory``, rebuilt for ``job`` on ``card``."""
+    settings = settings_for(card.env_id)
+    venv: Any = DummyVecEnv([lambda: make_card_env(card)])
+    stats_path = directory / NORMALIZATION
+    if stats_path.exists():
+        venv = _normalizer(venv, np.load(io.BytesIO(read_plain(stats_path, MAX_BYTES)), allow_pickle=False))
+    model = PPO(settings.policy_class, venv, device="cpu", verbose=0, **ppo_kwargs(settings, job.hyperparams))
+    weights = torch.load(io.BytesIO(read_plain(directory / WEIGHTS, MAX_BYTES)), weights_only=True, map_location="cpu")
+    model.policy.load_state_dict(weights)
+    return deterministic_policy(model)
+
+
+def _normalizer(venv: DummyVecEnv, arrays: Any) -> VecNormalize:
+    """A frozen VecNormalize with the saved statistics (no reward normalisation: evaluation reads raw rewards)."""
+    normalizer = VecNormalize(
+        venv, training=False, norm_obs=bool(arrays["norm_obs"]), norm_reward=False,
+        clip_obs=float(arrays["clip_obs"]), epsilon=float(arrays["epsilon"]),
+    )  # fmt: skip
+    keys = sorted(name.partition("/")[2] for name in arrays.files if name.startswith("mean/"))
+    stats = {}
+    for key in keys:
+        rms = RunningMeanStd(shape=arrays[f"mean/{key}"].shape)
+        rms.mean, rms.var = arrays[f"mean/{key}"].astype(np.float64), arrays[f"var/{key}"].astype(np.float64)
+        rms.count = float(arrays[f"count/{key}"])
+        stats[key] = rms
+    normalizer.obs_rms = stats[""] if keys == [""] else stats
+    return normalizer
