@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
+from autoreward import failure_modes as modes
+from autoreward.failure_modes import Finding
 from autoreward.tasks import TaskCard
 from autoreward.templates import render
 from autoreward.training.models import TrainResult
@@ -43,6 +45,7 @@ class ComponentTrendInfo(BaseModel):
     last: float = Field(description="mean per-step value over the last third")
     share: float = Field(description="share of |reward| over the last third")
     active: float = Field(description="fraction of steps it was non-zero, last third")
+    constant: float | None = Field(default=None, description="its value when it was the same on every step")
     reflection: list[ReflectionPoint]
 
 
@@ -62,19 +65,13 @@ class FitnessMovement(BaseModel):
     best_at: int | None
     trend: Literal["rises", "falls", "flat", "unknown"]
     reward_fitness_correlation: float | None = Field(description="Pearson r of reward return and fitness")
+    reward_first: float | None = Field(default=None, description="the reward's episode return, first third")
+    reward_last: float | None = Field(default=None, description="the reward's episode return, last third")
     eval_mean: float | None = None
     eval_std: float | None = None
     success_rate: float | None = None
     success_threshold: float | None = None
     builtin_return: float | None = None
-
-
-class Finding(BaseModel):
-    """One thing worth changing; ``kind`` selects the sentence in the template, the rest fills it in."""
-
-    kind: str
-    component: str | None = None
-    value: float | None = None
 
 
 class Analysis(BaseModel):
@@ -127,7 +124,10 @@ def reflection_points(checkpoints: Sequence[Checkpoint], name: str) -> list[Refl
 def component_trends(checkpoints: Sequence[Checkpoint]) -> list[ComponentTrendInfo]:
     names = list(dict.fromkeys(name for c in checkpoints for name in c.components))
     first_third, last_third = _thirds([c for c in checkpoints if c.components])
-    several = len(names) > 1
+    # Flooding needs another term that varies: a constant cost beside one term drowns nothing.
+    varying = [n for n in names if len({v for c in checkpoints if n in c.components
+                                        for v in (c.components[n].min, c.components[n].max)}) > 1]  # fmt: skip
+    several = len(varying) > 1
     out = []
     for name in names:
         firsts = [c.components[name] for c in first_third if name in c.components]
@@ -138,6 +138,7 @@ def component_trends(checkpoints: Sequence[Checkpoint]) -> list[ComponentTrendIn
         scale = max(max(abs(s.max), abs(s.min)) for s in every)
         silent = max(s.active for s in every) < SILENT_ACTIVITY or scale == 0.0
         share = float(np.mean([s.share for s in lasts])) if lasts else 0.0
+        same = {v for s in every for v in (s.min, s.max)}
         out.append(
             ComponentTrendInfo(
                 name=name,
@@ -147,6 +148,7 @@ def component_trends(checkpoints: Sequence[Checkpoint]) -> list[ComponentTrendIn
                 last=last,
                 share=share,
                 active=float(np.mean([s.active for s in lasts])) if lasts else 0.0,
+                constant=same.pop() if len(same) == 1 else None,
                 reflection=reflection_points(checkpoints, name),
             )
         )
@@ -195,6 +197,7 @@ def fitness_movement(result: TrainResult) -> FitnessMovement:
             first=first, last=last, best=best, best_at=best_t,
             trend={"grows": "rises", "shrinks": "falls", "stalls": "flat"}[moved],
             reward_fitness_correlation=_correlation([r for _, r in paired], [f for f, _ in paired]),
+            reward_first=_avg([r for _, _, r in first_third]), reward_last=_avg([r for _, _, r in last_third]),
         )  # fmt: skip
     if evaluation is not None:
         move.eval_mean = evaluation.fitness_mean
@@ -205,26 +208,61 @@ def fitness_movement(result: TrainResult) -> FitnessMovement:
     return move
 
 
+def failure_modes(
+    components: list[ComponentTrendInfo], endings: EpisodeEndings, fitness: FitnessMovement, card: TaskCard | None,
+    terminated: bool,
+) -> list[Finding]:  # fmt: skip
+    """The named failure modes (autoreward.failure_modes) these statistics show, most important first."""
+    grew = max(components, key=lambda c: c.last - c.first, default=None)
+    done = fitness.success_rate is not None and fitness.success_rate >= 0.5
+    found: list[Finding | None] = []
+    if card is not None and card.sparse:
+        best = max((v for v in (fitness.best, fitness.eval_mean) if v is not None), default=None)
+        silent = [c.name for c in components if c.trend == "never fires"]
+        found.append(modes.sparse_unreached(card.subgoals, silent, best))
+    found.append(
+        modes.return_against_fitness(
+            fitness.reward_first, fitness.reward_last, fitness.trend, fitness.first, fitness.last,
+            fitness.reward_fitness_correlation, grew.name if grew is not None and grew.last > grew.first else None,
+            sparse=card is not None and card.sparse,
+        )
+    )  # fmt: skip
+    for c in components:
+        if c.constant is not None:
+            found.append(modes.survival_hacking(c.name, c.constant, c.share, terminated, endings.length_first,
+                                                endings.length_last, done))  # fmt: skip
+    found += [modes.flooding(c.name, c.share) for c in components if c.dominates]
+    found += [modes.constant_term(c.name, c.constant, terminated) for c in components if c.constant is not None]
+    kept = [f for f in found if f is not None]
+    flooded_by_survival = {f.component for f in kept if f.kind == "survival_hacking"}
+    kept = [f for f in kept if not (f.kind == "flooding" and f.component in flooded_by_survival)]
+    return sorted(kept, key=lambda f: modes.MODES.index(f.kind))
+
+
 def findings(result: TrainResult, components: list[ComponentTrendInfo], endings: EpisodeEndings,
-             fitness: FitnessMovement) -> list[Finding]:  # fmt: skip
-    """What the statistics say to change, most important first."""
+             fitness: FitnessMovement, card: TaskCard | None = None) -> list[Finding]:  # fmt: skip
+    """What the statistics say to change, most important first: failures, then the named failure modes, then
+    the remaining observations."""
     out: list[Finding] = []
     if result.status == "failed":
         out.append(Finding(kind=f"failed_{result.failure or 'internal'}", value=result.error_line))
     if result.checkpoints and endings.episodes == 0:
         out.append(Finding(kind="no_episodes"))
-    out += [Finding(kind="dominates", component=c.name, value=c.share) for c in components if c.dominates]
+    terminated = any(c.terminated for c in result.checkpoints)
+    named = failure_modes(components, endings, fitness, card, terminated) if result.checkpoints else []
+    out += named
     out += [Finding(kind="never_fires", component=c.name) for c in components if c.trend == "never fires"]
     if fitness.trend == "falls":
         out.append(Finding(kind="fitness_falls", value=fitness.last))
     corr = fitness.reward_fitness_correlation
-    if corr is not None and corr < 0.2:
+    against = any(f.kind in ("sign_error", "reward_hacking") for f in named)
+    if corr is not None and corr < 0.2 and not against:
         out.append(Finding(kind="reward_not_aligned", value=corr))
-    elif fitness.trend == "flat":
+    elif fitness.trend == "flat" and not against:
         out.append(Finding(kind="fitness_flat", value=fitness.last))
-    terminated = endings.terminated_last
     limit = endings.max_episode_steps
-    if terminated is not None and terminated > 0.5 and (limit is None or (endings.length_last or 0) < 0.5 * limit):
+    ended = endings.terminated_last
+    if ended is not None and ended > 0.5 and (limit is None or (endings.length_last or 0) < 0.5 * limit):
         out.append(Finding(kind="early_termination", value=endings.length_last))
     out += [Finding(kind="stalls", component=c.name) for c in components if c.trend == "stalls" and not c.dominates]
     if fitness.success_rate is not None:
@@ -253,7 +291,7 @@ def analyze(
         endings=endings,
         fitness=fitness,
         rollouts=list(result.evaluation.rollouts[:rollouts]) if result.evaluation else [],
-        findings=findings(result, components, endings, fitness),
+        findings=findings(result, components, endings, fitness, card),
     )
     analysis.text = render("analysis.j2", prompts_dir, analysis=analysis)
     return analysis
@@ -270,7 +308,9 @@ def analyze_iteration(
         value = a.fitness.eval_mean if a.status == "ok" else None
         return -value if value is not None else math.inf
 
-    return render("analysis_iteration.j2", prompts_dir, analyses=sorted(analyses, key=rank), card=card)
+    ranked = sorted(analyses, key=rank)
+    lead = modes.top(ranked[0][1].findings) if ranked else []
+    return render("analysis_iteration.j2", prompts_dir, analyses=ranked, card=card, lead=lead)
 
 
 def summarize(analysis: Analysis, complete: Callable[[str], str], prompts_dir: Path | None = None,
@@ -278,3 +318,29 @@ def summarize(analysis: Analysis, complete: Callable[[str], str], prompts_dir: P
     """An optional LLM summary of the diagnosis: ``complete`` takes the prompt and returns the model's text."""
     prompt = render("analysis_summary.j2", prompts_dir, analysis=analysis, **context)
     return complete(prompt).strip()
+
+
+def hacking_flag(result: dict[str, Any] | None) -> str | None:
+    """A stored training result's reward hacking (or sign error) as one line for ``show`` and the web page: the
+    candidate's own return rose while the true fitness stalled or fell. None when training shows neither."""
+    if not result or not result.get("checkpoints"):
+        return None
+    try:
+        train = TrainResult.model_validate(result)
+    except ValidationError:  # a record this version cannot read: no flag rather than no page
+        return None
+    move = fitness_movement(train)
+    components = component_trends(train.checkpoints)
+    grew = max(components, key=lambda c: c.last - c.first, default=None)
+    found = modes.return_against_fitness(
+        move.reward_first, move.reward_last, move.trend, move.first, move.last, move.reward_fitness_correlation,
+        grew.name if grew is not None and grew.last > grew.first else None,
+    )  # fmt: skip
+    if found is None:
+        return None
+    e = found.evidence
+    what = "reward hacking" if found.kind == "reward_hacking" else "sign error"
+    return (
+        f"{what}: own return {e['reward_first']:.3g} -> {e['reward_last']:.3g} while true fitness "
+        f"{e['fitness_first']:.3g} -> {e['fitness_last']:.3g}"
+    )

@@ -463,6 +463,7 @@ def show(
     runs_dir: RunsDir = None,
 ) -> None:
     """One run's iterations, candidates, verdicts, fitness and provenance (or one evaluation's table)."""
+    from autoreward.analyzer import hacking_flag
     from autoreward.live import _verdict_text
     from autoreward.provenance import provenance_lines
     from autoreward.store import RunStore
@@ -477,7 +478,8 @@ def show(
     if as_json:
         data = {
             **store.summary(run).model_dump(mode="json"), "config": run.config, "meta": run.meta,
-            "llm_usage": usage, "candidates": [vars(c) for c in candidates],
+            "llm_usage": usage,
+            "candidates": [{**vars(c), "reward_hacking": hacking_flag(c.result)} for c in candidates],
         }  # fmt: skip
         typer.echo(json.dumps(data, indent=2, default=str))
         return
@@ -491,7 +493,9 @@ def show(
             table.add_column(column, overflow="fold")
         for c in (c for c in candidates if c.iteration == iteration):
             fitness = "-" if c.fitness is None else f"{c.fitness:.4g}"
-            table.add_row(Text(c.display_name), c.status, fitness, _verdict_text(c))
+            flag = hacking_flag(c.result)
+            verdict = _verdict_text(c) + (f"; {flag}" if flag else "")
+            table.add_row(Text(c.display_name), c.status, fitness, verdict)
         stdout.print(table)
     for line in provenance_lines(run.meta.get("provenance", {})):
         stdout.print(line, highlight=False, soft_wrap=True)

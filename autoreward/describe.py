@@ -67,6 +67,9 @@ class EnvDescription(BaseModel):
     fields: list[FieldDescription]
     rollout_steps: int
     terminations: int
+    family: str = "custom"
+    sparse: bool = False  # the fitness only says "done or not": progress must come from sub-goals
+    subgoals: list[str] = []  # the card's State fields that mark progress towards a sparse goal
 
     def render(self, prompts_dir: Path | None = None) -> str:
         return render("description.j2", prompts_dir, d=self)
@@ -179,6 +182,9 @@ def describe(card: TaskCard, steps: int = 300, seed: int = 0) -> EnvDescription:
             fields=_describe_fields(spec, values),
             rollout_steps=steps,
             terminations=terminations,
+            family=card.family,
+            sparse=card.sparse,
+            subgoals=card.subgoals,
         )
     finally:
         env.close()

@@ -13,6 +13,7 @@ from autoreward.config import LLMSettings, with_model_defaults
 from autoreward.critic.verdict import Reason
 from autoreward.describe import EnvDescription
 from autoreward.errors import AutorewardError
+from autoreward.examples import example_source
 from autoreward.extract import extract_program
 from autoreward.feedback import Feedback
 from autoreward.llm import Budget, CallRecord, ChatMessage, complete
@@ -81,13 +82,21 @@ class Designer:
         """The prompt; ``past``: earlier runs' best programs, appended to a first design (``past_runs.j2``)."""
         prompts = self.settings.prompts_dir
         text = description if isinstance(description, str) else description.render(prompts)
+        # A stored description from an older run is text only: then the prompts cannot fit the action space.
+        action_kind = None if isinstance(description, str) else description.action.kind
+        terminates = None if isinstance(description, str) else description.terminations > 0
+        context: dict[str, Any] = {
+            "card": card, "description": text.rstrip(), "action_kind": action_kind, "sparse": card.sparse,
+            "terminates": terminates,
+        }  # fmt: skip
         suffix = "_skeleton" if self.skeleton else ""
         if feedback is None:
-            user = render_prompt(f"design{suffix}.j2", prompts, card=card, description=text.rstrip())
+            example = example_source(card.family, action_kind, prompts)
+            user = render_prompt(f"design{suffix}.j2", prompts, example=example, **context)
             if past:
                 user += "\n\n" + render_prompt("past_runs.j2", prompts, examples=list(past), card=card)
         else:
-            user = render_prompt(f"revise{suffix}.j2", prompts, card=card, description=text.rstrip(), feedback=feedback)
+            user = render_prompt(f"revise{suffix}.j2", prompts, feedback=feedback, **context)
         return [
             ChatMessage(role="system", content=render_prompt(f"system{suffix}.j2", prompts)),
             ChatMessage(role="user", content=user),

@@ -23,13 +23,14 @@ _STYLE = {
     Status.REJECTED: "red",
     Status.FAILED: "red",
     Status.PRUNED: "yellow",
+    Status.DUPLICATE: "yellow",
 }
 
 
 def _verdict_text(row: CandidateRow) -> str:
     if row.status == Status.PRUNED:
         return pruned_note(row.result)
-    if row.status in (Status.REJECTED, Status.FAILED):
+    if row.status in (Status.REJECTED, Status.FAILED, Status.DUPLICATE):
         return row.failure_reasons()[0]
     if row.checked is None:
         return ""

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from autoreward.config import LLMSettings
+from autoreward.config import HOSTED_SAMPLES, LLMSettings
 from autoreward.errors import AutorewardError
 from autoreward.tokens import count_tokens
 
@@ -428,7 +428,7 @@ def complete(
     fewer choices), else ``n`` concurrent requests. Slots whose request failed after all retries have answer
     None and the record's ``error`` says why; when no slot got an answer the call raises LLMUnavailable.
     """
-    n = settings.samples if n is None else n
+    n = n if n is not None else (settings.samples or HOSTED_SAMPLES)
     msgs = [m if isinstance(m, ChatMessage) else ChatMessage.model_validate(m) for m in messages]
     provider = _provider(settings)
     if not settings.api_base and (missing := _missing_keys(settings)):

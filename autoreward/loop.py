@@ -17,11 +17,12 @@ from typing import Any
 from autoreward.config import LLMSettings, with_model_defaults
 from autoreward.critic.review import parse_review, review_program
 from autoreward.critic.verdict import Reason, Verdict
-from autoreward.describe import describe
+from autoreward.describe import EnvDescription, describe
 from autoreward.designer import Designer, candidates_from
 from autoreward.errors import AutorewardError
 from autoreward.feedback import Feedback, PreferenceRanking, ProgramResult, RejectedProgram
 from autoreward.llm import Budget, CallRecord, LLMUnavailable
+from autoreward.normalise import program_key
 from autoreward.observer import LoopObserver
 from autoreward.past_runs import PastProgram, past_programs
 from autoreward.preference import oracle_ranking
@@ -91,6 +92,7 @@ class Loop:
         for call in store.llm_calls(run_id):  # a resumed run has already spent these
             self.budget.charge(CallRecord.model_validate(call.record))
         self.designer = Designer(self.settings, self.budget)
+        self.env_description: EnvDescription | None = None
         self.replay_of: str | None = store.run(run_id).meta.get("replay_of")
 
     # --- the run ----------------------------------------------------------------------------------------------
@@ -159,13 +161,19 @@ class Loop:
     # --- stages -------------------------------------------------------------------------------------------------
 
     def _description(self) -> str:
+        """The description's text; its structure (action space, family, sub-goals) is kept for the Designer,
+        which fits the prompt to it (a run stored before it was kept has only the text)."""
         stored = self.store.stage(self.run_id, 0, "description")
         if stored is None:
             self.observer.stage(0, "describe", f"rolling out {self.card.env_id} to measure its State")
-            text = describe(self.card, seed=self.config.seed).render(self.settings.prompts_dir)
-            self.store.put_stage(self.run_id, 0, "description", {"text": text})
-            return text
+            env = describe(self.card, seed=self.config.seed)
+            stored = {"text": env.render(self.settings.prompts_dir), "env": env.model_dump(mode="json")}
+            self.store.put_stage(self.run_id, 0, "description", stored)
+        self.env_description = EnvDescription.model_validate(stored["env"]) if "env" in stored else None
         return stored["text"]
+
+    def _prompt_description(self, text: str) -> EnvDescription | str:
+        return self.env_description if self.env_description is not None else text
 
     def _start(self, description: str) -> None:
         """The programs the run starts from become iteration 1's first candidates. Those checked when the run
@@ -193,7 +201,7 @@ class Loop:
             )
             past = self._past_programs() if iteration == 0 else []
             self._may_ask(iteration, purpose)
-            record = self.designer.design(self.card, description, feedback, past=past).record
+            record = self.designer.design(self.card, self._prompt_description(description), feedback, past=past).record
             call_id = self.store.add_llm_call(self.run_id, iteration, purpose, record.model_dump(mode="json"))
         self._add_candidates(iteration, record, call_id, first_index=self._first_llm_index(iteration))
 
@@ -222,15 +230,29 @@ class Loop:
         for candidate in candidates_from(record):
             if first_index + candidate.index in stored:
                 continue
-            verdict = None
+            status, verdict = Status.DESIGNED, None
             if candidate.reason is not None:
+                status = Status.REJECTED
                 verdict = Verdict(reasons=[candidate.reason], stages_run=["extract"]).model_dump(mode="json")
+            elif (original := self._duplicate_of(candidate.source)) is not None:
+                status = Status.DUPLICATE
+                verdict = Verdict(reasons=[_duplicate_reason(original)], stages_run=[]).model_dump(mode="json")
             cid = self.store.add_candidate(
                 self.run_id, iteration, first_index + candidate.index, candidate.source, llm_call_id=call_id,
-                parent_id=parent.id if parent else None, status=Status.DESIGNED if verdict is None else Status.REJECTED,
-                verdict=verdict,
+                parent_id=parent.id if parent else None, status=status, verdict=verdict,
             )  # fmt: skip
             self.observer.candidate(self.store.candidate(cid))
+
+    def _duplicate_of(self, source: str | None) -> CandidateRow | None:
+        """The run's earlier candidate with the same normalised program (autoreward.normalise), if any: it is
+        trained once, and the copy is recorded as a duplicate."""
+        key = program_key(source) if source else None
+        if key is None:
+            return None
+        for row in self.store.candidates(self.run_id):
+            if row.status != Status.DUPLICATE and program_key(self.store.source(row.id) or "") == key:
+                return row
+        return None
 
     def _resample(self, iteration: int, description: str) -> None:
         """Replace the programs the Critic rejected: up to ``resample`` rounds, each one stored LLM call (purpose
@@ -248,7 +270,8 @@ class Loop:
             if number < len(calls):
                 call_id, record = calls[number].row_id, CallRecord.model_validate(calls[number].record)
             else:
-                wanted = self.settings.samples - sum(r.status != Status.REJECTED for r in rows if r.origin is None)
+                counted = (Status.REJECTED, Status.DUPLICATE)
+                wanted = (self.settings.samples or 0) - sum(r.status not in counted for r in rows if r.origin is None)
                 if wanted <= 0:
                     return
                 self.observer.stage(
@@ -417,7 +440,7 @@ class Loop:
         rejected = [
             RejectedProgram(label=_label(r), reasons=r.failure_reasons())
             for r in rows
-            if r.status in (Status.REJECTED, Status.FAILED)
+            if r.status in (Status.REJECTED, Status.FAILED, Status.DUPLICATE)
         ]
         pruned = [RejectedProgram(label=_label(r), reasons=[pruned_note(r.result)]) for r in rows
                   if r.status == Status.PRUNED]  # fmt: skip
@@ -467,9 +490,23 @@ def _rejection_lines(rows: list[CandidateRow], limit: int = 4) -> list[str]:
     """The distinct reasons the iteration's rejected candidates were refused, most recent first."""
     lines: list[str] = []
     for row in reversed(rows):
-        if row.status == Status.REJECTED:
+        if row.status in (Status.REJECTED, Status.DUPLICATE):
             lines += [line for line in row.failure_reasons() if line not in lines]
     return lines[:limit]
+
+
+def _duplicate_reason(original: CandidateRow) -> Reason:
+    """Why a candidate is not trained: the same program as ``original``, whose outcome the model is told."""
+    if original.fitness is not None:
+        outcome = f"it trained to fitness {original.fitness:.3g}"
+    elif original.status in (Status.REJECTED, Status.FAILED):
+        outcome = f"it was {original.status}: {'; '.join(original.failure_reasons())}"
+    else:
+        outcome = "an answer of this iteration"
+    return Reason(
+        stage="duplicate", severity="error",
+        message=f"the same program as {_label_of(original)} ({outcome}); write a different one",
+    )  # fmt: skip
 
 
 def _with_prefix(result: TrainResult, prefix: str) -> dict[str, Any]:

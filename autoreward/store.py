@@ -39,6 +39,7 @@ class Status(StrEnum):
     TRAINED = "trained"
     FAILED = "failed"  # training broke (the reward raised, a limit, ...)
     PRUNED = "pruned"  # stopped early by successive halving
+    DUPLICATE = "duplicate"  # the same program (autoreward.normalise) as an earlier candidate: not trained again
 
 
 class RunStatus(StrEnum):

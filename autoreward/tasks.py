@@ -30,6 +30,7 @@ _FIX = {
     "success_threshold": "give a number the fitness must reach, e.g. success_threshold = 2.0",
     "env_kwargs": "give a table, e.g. env_kwargs = { frame_skip = 4 }",
     "module": "give an importable module or a .py path relative to the card",
+    "subgoals": "give a list of strings, e.g. subgoals = [\"carrying['key']: 0 -> 1 when the key is picked up\"]",
     "reference": 'give the path of a hand-written reward program relative to the card, e.g. reference = "mine.py"',
     "from": 'list reward programs to start from, relative to the card, e.g. from = ["reward.py"] (or "builtin")',
 }
@@ -69,6 +70,10 @@ class TaskCard(BaseModel):
     module: str | None = None
     reference: str | None = Field(default=None, description="a hand-written reward program, relative to the card")
     family: str = "custom"
+    subgoals: list[str] = Field(
+        default_factory=list,
+        description="State fields that mark progress towards a sparse goal, each 'field: what its change means'",
+    )
     start_from: list[str] = Field(
         default_factory=list, alias="from", description="reward programs to start from, relative to the card"
     )
@@ -118,6 +123,14 @@ class TaskCard(BaseModel):
         if isinstance(self.fitness, str):
             return METRICS[self.fitness]
         return FitnessSpec(self.fitness.expr, self.fitness.reduce, "the card's own expression", self.fitness.unit)
+
+    @property
+    def sparse(self) -> bool:
+        """Whether the fitness only says "done or not" at the end: a success rate or the maximum of an
+        indicator. A random policy then sees no gradient, so prompts ask for progress terms between sub-goals."""
+        if isinstance(self.fitness, str):
+            return self.fitness == "success_rate"
+        return self.fitness is not None and self.fitness.reduce == "max"
 
     @property
     def fitness_text(self) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from autoreward.analyzer import analyze, analyze_iteration, summarize
+from autoreward.analyzer import analyze, analyze_iteration, hacking_flag, summarize
 from autoreward.tasks import resolve_task
 from autoreward.training.models import TrainResult
 from autoreward.training.stats import Checkpoint, ComponentStats, EpisodeSummary, Evaluation
@@ -56,10 +56,10 @@ def test_component_trends_and_reflection() -> None:
 def test_findings_name_what_to_change() -> None:
     analysis = analyze(_result(), resolve_task("hopper-forward"))
     kinds = {(f.kind, f.component) for f in analysis.findings}
-    assert ("dominates", "alive") in kinds
+    assert ("flooding", "alive") in kinds
     assert ("never_fires", "bonus") in kinds
     assert ("fitness_falls", None) in kinds
-    assert ("reward_not_aligned", None) in kinds  # reward rose while fitness fell
+    assert ("sign_error", "forward") in kinds  # reward rose while fitness fell, r = -1; forward grew most
     assert ("early_termination", None) in kinds  # 90% terminated at 40 of 1000 steps
     assert analysis.fitness.trend == "falls" and analysis.fitness.best_at == 1000
     assert analysis.endings.terminated_last == 0.9
@@ -67,7 +67,7 @@ def test_findings_name_what_to_change() -> None:
 
 def test_text_is_rendered_from_the_template() -> None:
     text = analyze(_result(), resolve_task("hopper-forward")).text
-    assert "`alive` is 80% of the reward" in text
+    assert "Flooding: `alive` is 80% of |reward|" in text and "multiply `alive` by about 0.1" in text
     assert "`bonus` is (almost) always zero" in text
     assert "seed 7: fitness 0.5, 40 steps, ended by termination" in text
     assert "1000: 1.1/0.1/-0.9" in text  # forward's max/mean/min at the first checkpoint
@@ -91,7 +91,18 @@ def test_healthy_candidate_gets_no_alarm() -> None:
     ]  # fmt: skip
     analysis = analyze(_result(checkpoints=checkpoints, evaluation=None))
     kinds = {f.kind for f in analysis.findings}
-    assert not kinds & {"dominates", "never_fires", "fitness_falls", "reward_not_aligned", "early_termination"}
+    assert not kinds & {
+        "flooding",
+        "never_fires",
+        "fitness_falls",
+        "reward_not_aligned",
+        "early_termination",
+        "sign_error",
+        "reward_hacking",
+        "survival_hacking",
+        "constant",
+        "sparse_unreached",
+    }
     assert analysis.fitness.trend == "rises"
     assert analysis.fitness.reward_fitness_correlation is not None
     assert analysis.fitness.reward_fitness_correlation > 0.99
@@ -112,4 +123,112 @@ def test_iteration_ranks_by_true_fitness_and_summary_uses_complete() -> None:
 
     summary = summarize(analyze(low, card), complete)
     assert summary == "- scale down alive"
-    assert card.intent in prompts[0] and "`alive` is 80% of the reward" in prompts[0]
+    assert card.intent in prompts[0] and "`alive` is 80% of |reward|" in prompts[0]
+
+
+# ------------------------------------------------------------------------------------------ failure modes, one each
+
+
+def _constant(value: float, share: float) -> ComponentStats:
+    return ComponentStats(mean=value, min=value, max=value, share=share, active=1.0 if value else 0.0)
+
+
+def _run(fitness: list[float], reward: list[float], components: list[dict[str, ComponentStats]],
+         terminated: int = 0, length: list[float] | None = None) -> list[Checkpoint]:  # fmt: skip
+    return [
+        Checkpoint(timesteps=(i + 1) * 1000, steps=1000, episodes=4, fitness_mean=f, reward_return_mean=r,
+                   length_mean=(length or [100.0] * len(fitness))[i], terminated=terminated,
+                   truncated=4 - terminated, components=c)
+        for i, (f, r, c) in enumerate(zip(fitness, reward, components, strict=True))
+    ]  # fmt: skip
+
+
+def _modes(checkpoints: list[Checkpoint], task: str = "hopper-forward", success: float | None = None,
+           final: float = 0.5) -> dict:  # fmt: skip
+    result = _result(checkpoints=checkpoints)
+    assert result.evaluation is not None
+    result.evaluation.success_rate = success
+    result.evaluation.fitness_mean = final
+    return {f.kind: f for f in analyze(result, resolve_task(task)).findings}
+
+
+def test_flooding_names_the_term_and_a_scale_that_balances_it() -> None:
+    parts = [{"speed": _component(0.1, 0.1), "posture": _component(5.0, 0.9)}] * 6
+    found = _modes(_run([float(i) for i in range(6)], [float(i) for i in range(6)], parts))
+    flood = found["flooding"]
+    assert flood.component == "posture" and flood.evidence["share"] == 0.9
+    assert 0.03 < flood.evidence["factor"] < 0.06  # 0.9 -> about 0.3 of |reward|
+
+
+def test_sign_error_when_the_reward_rises_as_the_fitness_falls() -> None:
+    parts = [{"away": _component(0.1 * i, 0.5), "alive": _component(0.5, 0.5)} for i in range(6)]
+    found = _modes(_run([5.0 - i for i in range(6)], [float(i) for i in range(6)], parts))
+    assert found["sign_error"].component == "away"
+    assert found["sign_error"].evidence["correlation"] < -0.9
+    assert "reward_hacking" not in found
+
+
+def test_a_sparse_task_whose_sub_goal_rewards_grow_as_the_goal_is_lost_is_hacking_not_a_sign_error() -> None:
+    parts = [{"progress": _component(0.1 * i, 0.9), "time": _constant(-0.01, 0.1)} for i in range(6)]
+    checkpoints = _run([0.3, 0.2, 0.1, 0.0, 0.0, 0.0], [16.0 + 3 * i for i in range(6)], parts)
+    found = _modes(checkpoints, task="minigrid-doorkey-5x5", success=0.0)
+    assert "sign_error" not in found and found["reward_hacking"].evidence["sparse"] == 1.0
+    assert "flooding" not in found  # beside a constant cost one term drowns nothing
+    text = analyze(_result(checkpoints=checkpoints), resolve_task("minigrid-doorkey-5x5")).text
+    assert "pay the last step to the goal itself" in text
+
+
+def test_reward_hacking_when_the_reward_rises_and_the_fitness_stalls() -> None:
+    parts = [{"wiggle": _component(0.2 * i, 0.5), "forward": _component(0.3, 0.5)} for i in range(6)]
+    found = _modes(_run([1.0, 1.02, 0.99, 1.01, 1.0, 1.0], [2.0 + 3 * i for i in range(6)], parts))
+    hack = found["reward_hacking"]
+    assert hack.component == "wiggle" and hack.evidence["reward_last"] > hack.evidence["reward_first"]
+    assert "sign_error" not in found
+
+
+def test_survival_hacking_when_a_constant_bonus_pays_for_lasting() -> None:
+    parts = [{"alive": _constant(1.0, 0.9), "forward": _component(0.05, 0.1)}] * 6
+    checkpoints = _run([0.1] * 6, [50.0 + 10 * i for i in range(6)], parts, terminated=2,
+                       length=[50.0 + 10 * i for i in range(6)])  # fmt: skip
+    found = _modes(checkpoints, success=0.0)
+    survival = found["survival_hacking"]
+    assert survival.component == "alive" and survival.evidence["length_last"] > survival.evidence["length_first"]
+    assert "flooding" not in found  # the same term: one finding, the more specific one
+    assert "survival_hacking" not in _modes(checkpoints, success=1.0)  # the task done: lasting was the task
+
+
+def test_constant_term_where_episodes_never_end_early() -> None:
+    parts = [{"offset": _constant(2.0, 0.4), "forward": _component(0.1 * i, 0.6)} for i in range(6)]
+    found = _modes(_run([float(i) for i in range(6)], [float(i) for i in range(6)], parts))
+    assert found["constant"].component == "offset" and found["constant"].value == 2.0
+    ends_early = _run([float(i) for i in range(6)], [float(i) for i in range(6)], parts, terminated=3)
+    assert "constant" not in _modes(ends_early)  # an alive bonus where failing ends episodes is not an offset
+
+
+def test_sparse_goal_never_reached_names_the_sub_goal_fields_and_silent_terms() -> None:
+    silent = ComponentStats(mean=0.0, min=0.0, max=0.0, share=0.0, active=0.0)
+    parts = [{"door": silent, "approach": _component(0.01, 1.0)}] * 6
+    found = _modes(_run([0.0] * 6, [0.5] * 6, parts), task="minigrid-doorkey-8x8", success=0.0, final=0.0)
+    sparse = found["sparse_unreached"]
+    assert 'carrying["key"]' in sparse.fields and "doors_open" in sparse.fields and sparse.component == "door"
+    reached = _modes(_run([0.0, 0.0, 1.0, 1.0, 1.0, 1.0], [0.5] * 6, parts), task="minigrid-doorkey-8x8", final=0.0)
+    assert "sparse_unreached" not in reached
+
+
+def test_the_revision_leads_with_the_best_candidates_top_two_modes() -> None:
+    card = resolve_task("hopper-forward")
+    text = analyze_iteration(card, [("iteration 1, candidate 1", _result())])
+    head = text.split("\n\n")[0]
+    assert head.startswith("Fix first (iteration 1, candidate 1, the best candidate):")
+    assert "1. Sign error:" in head and "2. Flooding: `alive`" in head and "Fix: flip the sign of `forward`" in head
+
+
+def test_show_and_the_web_page_get_a_one_line_hacking_flag() -> None:
+    parts = [{"wiggle": _component(0.2 * i, 0.5), "forward": _component(0.3, 0.5)} for i in range(6)]
+    hacked = _result(checkpoints=_run([1.0, 1.02, 0.99, 1.01, 1.0, 1.0], [2.0 + 3 * i for i in range(6)], parts))
+    flag = hacking_flag(hacked.model_dump(mode="json"))
+    assert flag == "reward hacking: own return 3.5 -> 15.5 while true fitness 1.01 -> 1"
+    healthy = _run([float(i) for i in range(6)], [float(i) for i in range(6)], parts)
+    assert hacking_flag(_result(checkpoints=healthy).model_dump(mode="json")) is None
+    assert hacking_flag(None) is None
+    assert hacking_flag({"status": "ok", "checkpoints": [{"timesteps": 10}]}) is None  # unreadable: no flag

@@ -151,7 +151,8 @@ def test_broken_user_template_is_one_clear_line(llm_settings: LLMSettings, tmp_p
     (tmp_path / "design.j2").write_text("Intent: {{ card.intent }} {{ typo_variable }}")
     settings = llm_settings.model_copy(update={"prompts_dir": tmp_path})
     with pytest.raises(
-        AutorewardError, match=r"design.j2: 'typo_variable' is undefined; it may use: card, description"
+        AutorewardError,
+        match=r"design.j2: 'typo_variable' is undefined; it may use: action_kind, card, description, example",
     ):
         Designer(settings).messages(resolve_task("hopper-forward"), DESCRIPTION)
     (tmp_path / "design.j2").write_text("{% if %}")

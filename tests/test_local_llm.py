@@ -238,8 +238,11 @@ def test_skeleton_prompt_sends_the_grammar_and_full_prompt_does_not() -> None:
 def _resample_script(request: RecordedRequest) -> Reply:
     """Design: two broken programs; round 1: one good, one broken; round 2: one good."""
     if "Earlier answers to this request were rejected" not in request.prompt_text:
-        return answer(BROKEN, BROKEN)
-    return answer(GOOD) if request.body.get("n", 1) == 1 else answer(GOOD, BROKEN)
+        # distinct programs: a repeat would be recorded as a duplicate
+        return answer(BROKEN, BROKEN.replace("state.cart_speed", "0.5 * state.cart_speed"))
+    if request.body.get("n", 1) == 1:
+        return answer(GOOD.replace("4.0", "3.0"))
+    return answer(GOOD, BROKEN.replace("state.cart_speed", "0.3 * state.cart_speed"))
 
 
 def _loop(store: RunStore, run_id: str, card) -> Loop:

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from autoreward.sanitize import clean
 
-Stage = Literal["extract", "static", "dryrun", "review"]
+Stage = Literal["extract", "static", "dryrun", "review", "duplicate"]
 MAX_REASON_CHARS = 600  # a reason is one line a person and the LLM read; program text in it is bounded
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from autoreward.analyzer import hacking_flag
 from autoreward.evidence import summarize_evaluation, table_rows
 from autoreward.preference import rankable
 from autoreward.report import related_evaluations
@@ -33,6 +34,7 @@ class CandidateView(BaseModel):
     timesteps: int | None
     files: dict[str, str]
     checkpoints: int
+    reward_hacking: str | None = None  # the Analyzer's flag: own return rose while the true fitness did not
     pruned: str = ""  # "pruned at N steps, fitness F" when successive halving cut it
 
 
@@ -105,6 +107,7 @@ def candidate_view(store: RunStore, row: CandidateRow) -> CandidateView:
         timesteps=result.timesteps if result else None,
         files=candidate_files(row.run_id, store.run_dir(row.run_id), row.name, result.artifacts if result else {}),
         checkpoints=len(result.checkpoints) if result else 0,
+        reward_hacking=hacking_flag(row.result),
     )
 
 

@@ -1,0 +1,101 @@
+"""Prompts fit the task: the skeleton and examples match the action space, every family has a correct worked
+example, a user's prompts directory replaces it, and sparse tasks name their sub-goal fields."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from suite_marks import task_params
+
+from autoreward.config import LLMSettings
+from autoreward.critic import critique
+from autoreward.describe import describe
+from autoreward.designer import Designer
+from autoreward.examples import FAMILY_EXAMPLES, example_name, example_source
+from autoreward.tasks import catalog, resolve_task
+
+SKELETON = LLMSettings(model="local")
+FULL = LLMSettings(model="openai/gpt-4o-mini")
+
+
+def _design_prompt(task: str, settings: LLMSettings, prompts_dir: Path | None = None) -> str:
+    card = resolve_task(task)
+    settings = settings.model_copy(update={"prompts_dir": prompts_dir})
+    return Designer(settings).messages(card, describe(card, steps=50))[1].content
+
+
+def test_a_discrete_action_gets_no_action_cost_and_a_continuous_one_gets_a_control_cost() -> None:
+    for settings in (SKELETON, FULL):
+        discrete = _design_prompt("minigrid-doorkey-5x5", settings)
+        box = _design_prompt("pendulum-swingup", settings)
+        assert "np.square(action)" not in discrete and "square" in discrete  # it warns, without the code
+        assert "np.square(action)" in box
+
+
+def test_the_skeleton_has_no_placeholder_that_trains() -> None:
+    """The skeleton's open term is `...`: copied verbatim, the program breaks in the Critic's dry run."""
+    prompt = _design_prompt("cartpole-balance", SKELETON)
+    skeleton = prompt.split("```python")[-1].split("```")[0]
+    assert '"goal": ...,' in skeleton and "time" not in skeleton  # no per-step cost: failing ends episodes
+
+
+# One catalog task per family, each different from its example's task.
+FAMILY_TASKS = {
+    "classic": "cartpole-balance", "locomotion": "hopper-forward", "manipulation": "pusher-push",
+    "minigrid": "minigrid-doorkey-5x5", "crafter": "crafter-collect-wood",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("task", task_params(sorted(FAMILY_TASKS.values())))
+def test_every_family_shows_its_worked_example_to_every_model(task: str) -> None:
+    card = resolve_task(task)
+    example = example_source(card.family, describe(card, steps=20).action.kind)
+    assert example.startswith("# Example task (") and "def compute_reward(prev, action, state)" in example
+    for settings in (SKELETON, FULL):
+        assert example in _design_prompt(task, settings)
+
+
+def test_every_catalog_family_has_an_example_file() -> None:
+    for card in catalog().values():
+        for kind in ("box", "discrete"):
+            assert example_source(card.family, kind), (card.family, kind)
+    assert set(FAMILY_EXAMPLES.values()) | {"classic_box", "classic_discrete"} == {
+        Path(example_name(f, k)).stem for f in [*FAMILY_EXAMPLES, "classic"] for k in ("box", "discrete")
+    }
+
+
+# Each example through the real Critic on a catalog env with the example's fields.
+EXAMPLE_ENVS = [
+    ("classic", "box", "pendulum-swingup"), ("classic", "discrete", "cartpole-balance"),
+    ("locomotion", "box", "ant-forward"), ("manipulation", "box", "pusher-push"),
+    ("minigrid", "discrete", "minigrid-doorkey-5x5"), ("crafter", "discrete", "crafter-collect-wood"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("family", "kind", "task"), EXAMPLE_ENVS)
+def test_the_worked_examples_pass_the_critic(family: str, kind: str, task: str, tmp_path: Path) -> None:
+    [param] = task_params([task])
+    if not isinstance(param, str):
+        pytest.skip("suite not installed")
+    card = resolve_task(task)
+    verdict = critique(example_source(family, kind), card, scratch=tmp_path / "critic")
+    assert verdict.accepted, [str(r) for r in verdict.reasons]
+
+
+def test_a_users_prompts_directory_replaces_the_example(tmp_path: Path) -> None:
+    (tmp_path / "examples").mkdir()
+    (tmp_path / "examples" / "minigrid.py").write_text("# Example task (mine): MY OWN EXAMPLE\n")
+    assert "MY OWN EXAMPLE" in _design_prompt("minigrid-doorkey-5x5", SKELETON, tmp_path)
+    (tmp_path / "examples" / "minigrid.py").write_text("")
+    assert "worked example" not in _design_prompt("minigrid-doorkey-5x5", SKELETON, tmp_path)
+
+
+def test_sparse_tasks_name_their_sub_goal_fields_and_ask_for_potential_differences() -> None:
+    card = resolve_task("minigrid-doorkey-8x8")
+    assert card.sparse and card.subgoals
+    text = describe(card, steps=20).render()
+    assert 'state.carrying["key"]' in text and "state.doors_open" in text and 'state.distance["goal"]' in text
+    assert "difference of a potential between `prev` and `state`" in text
+    dense = describe(resolve_task("cartpole-balance"), steps=20).render()
+    assert "sparse" not in dense
