@@ -16,8 +16,9 @@ import numpy as np
 from pydantic import BaseModel, Field, ValidationError
 
 from autoreward import failure_modes as modes
+from autoreward.errors import AutorewardError
 from autoreward.failure_modes import Finding
-from autoreward.tasks import TaskCard
+from autoreward.tasks import TaskCard, resolve_task
 from autoreward.templates import render
 from autoreward.training.models import TrainResult
 from autoreward.training.stats import Checkpoint, EpisodeSummary
@@ -332,9 +333,13 @@ def hacking_flag(result: dict[str, Any] | None) -> str | None:
     move = fitness_movement(train)
     components = component_trends(train.checkpoints)
     grew = max(components, key=lambda c: c.last - c.first, default=None)
+    try:  # judged like the Analyzer judges it: on a sparse task a falling fitness is hacking, not a sign error
+        sparse = resolve_task(train.task).sparse
+    except AutorewardError:
+        sparse = False
     found = modes.return_against_fitness(
         move.reward_first, move.reward_last, move.trend, move.first, move.last, move.reward_fitness_correlation,
-        grew.name if grew is not None and grew.last > grew.first else None,
+        grew.name if grew is not None and grew.last > grew.first else None, sparse=sparse,
     )  # fmt: skip
     if found is None:
         return None

@@ -9,7 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from autoreward.config import LLMSettings
 from autoreward.start import StartProgram
 
-# Default programs per iteration when successive halving is on (4 without): see bench/halving.py.
+# Default programs per iteration when successive halving is on (4 without). Measured with bench/halving.py
+# (hopper-forward, K = 8 at 27k steps each, 2 workers, load ~15): halving took 0.38x the env steps and 0.56x the
+# wall time of training all 8 to the end, so 8 with halving cost about what 4 (0.5x) do without.
 SAMPLES_WITH_PRUNING = 8
 
 

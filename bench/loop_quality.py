@@ -1,9 +1,9 @@
 """Does the loop keep the best program, and how good is the policy it ends with?
 
 The scripted LLM server (tests/llm_server.py) replays a fixed pool of programs of known quality for
-cartpole-balance: the env's built-in reward rewritten in the contract (+1 per step), a shaped variant, weaker
-variants and broken ones (an unknown State field, a NaN). Two iterations of three samples run through the real
-loop (Critic, sandboxed PPO, true-fitness evaluation).
+cartpole-balance: +1 per step while the pole is up (the built-in reward, reading the State: the Critic rejects a
+program that reads none), a shaped variant, weaker variants and broken ones (an unknown State field, a NaN).
+Two iterations of three samples run through the real loop (Critic, sandboxed PPO, true-fitness evaluation).
 
 The loop selects its program on a few episodes of one seed each, so that number is not the comparison: the
 selected program and PPO on the env's built-in reward are both re-evaluated with ``autoreward evaluate``'s
@@ -51,7 +51,7 @@ def _program(body: str) -> str:
 
 
 POOL = {
-    "builtin": _program("    components = {'alive': 1.0}"),
+    "alive": _program("    components = {'alive': 1.0 if abs(state.pole_angle) < 0.2 else 0.0}"),
     "shaped": _program(
         "    components = {'alive': 1.0, 'upright': 0.5 * math.cos(5.0 * state.pole_angle),"
         " 'centre': -0.1 * abs(state.cart_position)}"
@@ -61,8 +61,8 @@ POOL = {
     "broken_field": _program("    components = {'balance': -abs(state.pole_tilt)}"),
     "broken_nan": _program("    components = {'log': float(np.log(state.cart_position - 10.0))}"),
 }
-ITERATIONS = (("builtin", "weak", "broken_field"), ("shaped", "weaker", "broken_nan"))
-GOOD = {"builtin", "shaped"}
+ITERATIONS = (("alive", "weak", "broken_field"), ("shaped", "weaker", "broken_nan"))
+GOOD = {"alive", "shaped"}
 
 
 def script(request: RecordedRequest) -> Reply:

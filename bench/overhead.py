@@ -86,7 +86,7 @@ def compute_reward(prev, action, state):
         "alive": 1.0 if state.height > 0.8 else 0.0,
         "height": 0.3 * tolerance(state.height, TARGET_HEIGHT - 0.1, TARGET_HEIGHT + 0.3, 0.2),
         "upright": 0.5 * state.upright,
-        "angular": -0.01 * abs(float(state.angular_velocity)),
+        "angular": -0.01 * float(np.linalg.norm(state.angular_velocity)),
         "bounce": -0.01 * abs(state.z_velocity),
         "control": -1e-3 * float(np.sum(np.square(action))),
         "saturation": -1e-3 * float(np.sum(np.abs(action) > 0.95)),

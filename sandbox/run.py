@@ -48,6 +48,15 @@ _PROGRAM_FRAME = re.compile(rf'File "{re.escape(FILENAME)}", line (\d+)')
 _LAST_FRAME = re.compile(r'File "([^"]+)", line \d+ in (\S+)')
 
 
+_RUNNING: dict[Path, Path] = {}  # a caller's scratch -> its running worker's fresh directory
+
+
+def work_dir(scratch: Path) -> Path | None:
+    """The directory the worker writing into ``scratch`` sees while it runs (successive halving puts its stop
+    request there), or None."""
+    return _RUNNING.get(Path(scratch).resolve())
+
+
 def run_in_sandbox(
     job: Job,
     scratch: Path,
@@ -63,6 +72,7 @@ def run_in_sandbox(
     scratch.mkdir(parents=True, exist_ok=True)
     mode = choose_isolation(isolation)
     work = Path(tempfile.mkdtemp(prefix="autoreward-job-")).resolve()
+    _RUNNING[scratch] = work
     try:
         for source in job.inputs:
             write_new(work / Path(source).name, read_plain(Path(source), MAX_INPUT_BYTES))
@@ -74,6 +84,7 @@ def run_in_sandbox(
             report.output_tail += "\nnot copied from the sandbox: " + "; ".join(skipped[:20])
         return report
     finally:
+        _RUNNING.pop(scratch, None)
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -231,4 +231,8 @@ def test_show_and_the_web_page_get_a_one_line_hacking_flag() -> None:
     healthy = _run([float(i) for i in range(6)], [float(i) for i in range(6)], parts)
     assert hacking_flag(_result(checkpoints=healthy).model_dump(mode="json")) is None
     assert hacking_flag(None) is None
+    falling = _run([0.3, 0.2, 0.1, 0.0, 0.0, 0.0], [16.0 + 3 * i for i in range(6)], parts)
+    assert hacking_flag(_result(checkpoints=falling).model_dump(mode="json")).startswith("sign error")  # hopper
+    sparse = _result(checkpoints=falling, task="minigrid-doorkey-5x5").model_dump(mode="json")
+    assert hacking_flag(sparse).startswith("reward hacking")  # as the Analyzer words it for a sparse task
     assert hacking_flag({"status": "ok", "checkpoints": [{"timesteps": 10}]}) is None  # unreadable: no flag

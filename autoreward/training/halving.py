@@ -27,6 +27,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from autoreward.sandbox.run import work_dir
 from autoreward.training.models import EventSink, RungReport, TrainResult
 
 STOP_FILE = "stop"  # its appearance in a training's scratch directory asks the worker to stop (callbacks.py)
@@ -131,9 +132,11 @@ def rung_events(candidate_id: str, on_event: EventSink | None, decide: Decide, s
 
 
 def request_stop(scratch: Path) -> None:
-    """Ask the training in ``scratch`` to stop: create the stop file, never following a link the worker left."""
+    """Ask the training in ``scratch`` to stop: create the stop file in the directory its worker sees (the
+    sandbox's fresh one while it runs), never following a link the worker left."""
+    path = (work_dir(scratch) or Path(scratch)) / STOP_FILE
     try:
-        fd = os.open(Path(scratch) / STOP_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     except FileExistsError:
         return  # already asked (or the worker made one itself: it only stops itself)
     os.close(fd)
