@@ -405,7 +405,7 @@ def show(
             fitness = "-" if c.fitness is None else f"{c.fitness:.4g}"
             flag = hacking_flag(c.result)
             verdict = c.verdict_line() + (f"; {flag}" if flag else "")
-            table.add_row(c.display_name, c.status, fitness, verdict)
+            table.add_row(Text(c.display_name), c.status, fitness, verdict)
         stdout.print(table)
     for line in provenance_lines(run.meta.get("provenance", {})):
         stdout.print(line, highlight=False, soft_wrap=True)

@@ -79,8 +79,8 @@ def analysis_label(row: CandidateRow) -> str:
 
 
 def started_programs(rows: Sequence[CandidateRow]) -> list[CandidateRow]:
-    """The user's programs among ``rows`` that went through training (iteration 1 only has them)."""
-    done = (Status.TRAINED, Status.FAILED)
+    """The user's programs among ``rows`` that went through training, pruned or not (iteration 1 only has them)."""
+    done = (Status.TRAINED, Status.FAILED, Status.PRUNED)
     return [r for r in rows if r.origin is not None and not r.builtin and r.status in done]
 
 

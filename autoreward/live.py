@@ -11,6 +11,7 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from autoreward.observer import LoopObserver
 from autoreward.store import CandidateRow, Status, candidate_name
@@ -108,7 +109,7 @@ class LiveObserver(LoopObserver):
             done = row.get("timesteps")
             total = row.get("total")
             steps = "" if done is None else (f"{done}/{total}" if total else str(done))
-            table.add_row(row.get("name", candidate_name(cid)), f"[{style}]{row['status']}[/]",
+            table.add_row(Text(row.get("name", candidate_name(cid))), f"[{style}]{row['status']}[/]",
                           row.get("verdict", ""), steps, _fmt(row.get("fitness")))  # fmt: skip
         return Group(table, self.progress)
 

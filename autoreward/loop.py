@@ -36,6 +36,7 @@ from autoreward.runconfig import RunConfig
 from autoreward.start import StartRejected, add_start_candidates
 from autoreward.store import CandidateRow, RunStatus, RunStore, Status
 from autoreward.tasks import TaskCard
+from autoreward.templates import render
 from autoreward.training.halving import Halving, HalvingConfig
 from autoreward.training.models import TrainJob, TrainResult
 from autoreward.training.parallel import train_many
@@ -373,10 +374,21 @@ class Loop:
     def _analyze(self, iteration: int) -> None:
         if self.store.stage(self.run_id, iteration, "analysis") is not None:
             return
-        rows = self.store.candidates(self.run_id, iteration)
-        results = [(analysis_label(r), TrainResult.model_validate(r.result)) for r in rows if r.result is not None]
+        rows = [r for r in self.store.candidates(self.run_id, iteration) if r.result is not None]
+        results = [(analysis_label(r), TrainResult.model_validate(r.result)) for r in rows if not r.builtin]
         text = self.parts.analyze(self.card, results, self.settings.prompts_dir) if results else ""
+        for row in (r for r in rows if r.builtin):  # a yardstick: its one component is no program's to change
+            text = f"{text.rstrip()}\n\n{self._yardstick(row)}".strip()
         self.store.put_analysis(self.run_id, iteration, text)
+
+    def _yardstick(self, row: CandidateRow) -> str:
+        result = TrainResult.model_validate(row.result)
+        evaluation = result.evaluation
+        return render(
+            "builtin_reward.j2", self.settings.prompts_dir, fitness=row.fitness, timesteps=result.timesteps,
+            success_rate=evaluation.success_rate if evaluation is not None else None,
+            error=result.error if result.status != "ok" else None,
+        ).strip()  # fmt: skip
 
     def _prefer(self, iteration: int) -> None:
         mode = self.config.preference

@@ -203,7 +203,9 @@ def test_a_run_from_the_cards_file_and_the_builtin_reward(
     assert MINE.strip() in revise
     assert revise.index(MINE.strip()) < revise.index("1.0 - 4.0 * abs(state.pole_angle)")
     analysis = store.stage("mine", 0, "analysis")["text"]
-    assert "(from mine.py)" in analysis and "(the env's own reward)" in analysis
+    assert "(from mine.py)" in analysis and f"### mine/{builtin.id.partition('/')[2]}" not in analysis
+    yardstick = "Yardstick: PPO on the env's own reward (no program), trained with the same budget"
+    assert yardstick in analysis and yardstick in revise
 
     shown = runner.invoke(app, ["show", "mine", "--runs-dir", str(runs)], terminal_width=200)
     assert "it00-c00 (from mine.py)" in shown.stdout and "it00-c01 (built-in reward)" in shown.stdout
@@ -252,3 +254,24 @@ def test_examples_from_runs_show_earlier_best_programs_only_with_the_flag(
     result = runner.invoke(app, _run_args(llm_server, runs, *args, "--run-id", "without"))
     assert result.exit_code == 0, result.output
     assert len(llm_server.requests) == 2 and "earlier runs" not in llm_server.requests[-1].prompt_text
+
+
+def test_the_web_page_marks_where_a_program_came_from(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from autoreward.web import create_app
+
+    store = RunStore(tmp_path)
+    store.create_run("r", "cartpole-balance", resolve_task("cartpole-balance").model_dump(mode="json"), {}, {})
+    hostile = "/x/<img src=x onerror=alert(1)>.py"  # a file name is the user's, but a page never renders it as markup
+    add_start_candidates(store, "r", [StartProgram(origin=hostile, source=MINE), StartProgram(origin=BUILTIN)])
+    store.add_candidate("r", 0, 2, MINE, llm_call_id=None)
+    store.close()
+    with TestClient(create_app(tmp_path)) as client:
+        candidates = client.get("/api/runs/r").json()["iterations"][0]["candidates"]
+        assert [c["origin"] for c in candidates] == ["from <img src=x onerror=alert(1)>.py", "built-in reward", None]
+        page = client.get("/runs/r").text
+        assert 'class="badge origin">from &lt;img src=x onerror=alert(1)&gt;.py<' in page and "<img src=x" not in page
+        assert 'class="badge origin">built-in reward<' in page
+        detail = client.get("/runs/r/candidates/it00-c01").text
+        assert 'class="badge origin">built-in reward<' in detail
