@@ -15,16 +15,15 @@ call here, never a round trip.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import json
 import os
-import signal
 import sys
 import threading
 import traceback
 from typing import IO, Any
 
+from autoreward.machine import die_with_parent
 from autoreward.reward import FILENAME, error_line, load_reward
 from autoreward.sandbox import watchdog
 from autoreward.sandbox.jobs import JobContext, WorkerRequest, resolve_job
@@ -33,7 +32,6 @@ from autoreward.sandbox.seccomp import install_filter
 
 OUTPUT_LOG = "output.log"
 FAULT_LOG = "fault.log"
-PR_SET_PDEATHSIG = 1
 
 _REFUSED = {errno.EROFS: "read-only file system", errno.EACCES: "permission denied", errno.EPERM: "not permitted"}
 
@@ -64,12 +62,6 @@ class _Channel:
         with self.lock:
             self.stream.write(json.dumps({"type": "report", **report}, default=str) + "\n")
             self.stream.flush()
-
-
-def _die_with_parent() -> None:
-    """Ask the kernel to kill this worker if the parent dies (bwrap does it too; the fallbacks need this)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def classify(err: BaseException) -> dict[str, Any]:
@@ -103,7 +95,7 @@ def _lockdown(request: WorkerRequest) -> None:
 def main() -> int:
     request = WorkerRequest.model_validate_json(sys.stdin.buffer.read())
     channel = _Channel(_take_event_channel())
-    _die_with_parent()
+    die_with_parent()
     apply_limits(request.limits)
     job = request.job
 

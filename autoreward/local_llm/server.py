@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import atexit
 import collections
-import ctypes
 import importlib.util
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -25,11 +23,10 @@ from pathlib import Path
 from types import TracebackType
 
 from autoreward.errors import AutorewardError
-from autoreward.machine import cores
+from autoreward.machine import cores, die_with_parent
 
 READY_LINE = "Uvicorn running on"
 ALIAS = "local"  # the name the server gives its one model; litellm calls it openai/local
-_PR_SET_PDEATHSIG = 1
 INSTALL_HINT = (
     'pip install ".[offline]" (llama-cpp-python builds from source: set CMAKE_ARGS="-DGGML_NATIVE=ON -DGGML_BLAS=OFF")'
 )
@@ -44,13 +41,6 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
-
-
-def _die_with_parent() -> None:
-    """Runs in the child between fork and exec: SIGKILL it when the parent thread dies, however it dies. Not
-    SIGTERM: uvicorn would shut down gracefully, i.e. only after finishing a generation nobody waits for."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 class LocalServer:
@@ -102,7 +92,7 @@ class LocalServer:
         self.port = free_port(self.host)
         self._process = subprocess.Popen(
             self.command(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True, errors="replace", preexec_fn=_die_with_parent,
+            stderr=subprocess.STDOUT, text=True, errors="replace", preexec_fn=die_with_parent,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )  # fmt: skip
         atexit.register(self.stop)
