@@ -7,12 +7,15 @@ task's true fitness over fresh evaluation episodes:
   selected it, so it carries no selection bias);
 - the baseline: PPO on the env's built-in reward (``TrainJob(reward_source=None)``) with **the same total env
   steps the loop spent** on all its candidates.
-Both use the same training seeds and the same evaluation episodes. Each finished piece (the loop run, every
-seed) is stored under ``--root`` at once, so a killed bench resumes where it stopped (``autoreward resume`` for a
-half-finished loop run).
+Both use the same training seeds and the same evaluation episodes. With ``--from-builtin`` the loop run also
+trains the env's own reward as a candidate (``autoreward run --from builtin``), and the table adds its in-run
+fitness (``run_builtin``) beside the LLM's best in-run fitness (``run_best``): the same run, the same budget per
+candidate. That candidate is a yardstick: it counts in no sample, valid rate, env steps or selection. Each
+finished piece (the loop run, every seed) is stored under ``--root`` at once, so a killed bench resumes where it
+stopped (``autoreward resume`` for a half-finished loop run).
 
     python bench/reward_quality.py [--tier cheap|mujoco] [--tasks a,b] [--model local] [--iterations 2]
-        [--samples K] [--resample R] [--timesteps T] [--seeds 3] [--eval-episodes 10] [--root DIR]
+        [--samples K] [--resample R] [--timesteps T] [--seeds 3] [--eval-episodes 10] [--from-builtin] [--root DIR]
 
 Per task the table shows valid programs per sample (accepted by the Critic, duplicates of accepted ones
 included), duplicates, the best candidate's fresh fitness and success rate, the baseline's, env steps, wall
@@ -65,6 +68,7 @@ def _args() -> argparse.Namespace:
     parser.add_argument("--seeds", type=int, default=3, help="fresh training seeds per method (>= 3)")
     parser.add_argument("--eval-episodes", type=int, default=10, help="fresh evaluation episodes per seed")
     parser.add_argument("--workers", type=int, help="parallel trainings (default: the cores)")
+    parser.add_argument("--from-builtin", action="store_true", help="the run trains the env's own reward too")
     parser.add_argument("--root", type=Path, default=Path("reward-quality-runs"), help="where runs and results live")
     return parser.parse_args()
 
@@ -72,7 +76,7 @@ def _args() -> argparse.Namespace:
 def _settings_key(args: argparse.Namespace, task: str) -> str:
     """Names a task's results by everything that changes them: a different budget is a different entry."""
     what = [task, args.model, args.api_base, args.iterations, args.samples, args.resample, args.timesteps,
-            args.seeds, args.eval_episodes]  # fmt: skip
+            args.seeds, args.eval_episodes] + (["from-builtin"] if args.from_builtin else [])  # fmt: skip
     return hashlib.sha256(json.dumps(what).encode()).hexdigest()[:8]
 
 
@@ -105,6 +109,8 @@ def run_loop(args: argparse.Namespace, task: str, run_id: str, entry: dict[str, 
                             ("--workers", args.workers), ("--api-base", args.api_base)):  # fmt: skip
             if value is not None:
                 command += [flag, str(value)]
+        if args.from_builtin:
+            command += ["--from", "builtin"]
     command += ["--runs-dir", str(args.root / "runs"), "--quiet"]
     log = args.root / f"{run_id}.log"
     started = time.perf_counter()
@@ -129,7 +135,9 @@ def _original_valid(row: CandidateRow, rows: list[CandidateRow]) -> bool:
 
 def loop_summary(store: RunStore, run_id: str) -> dict[str, Any]:
     """What the stored run shows: samples, valid ones, duplicates, env steps, LLM time, the best program."""
-    rows = store.candidates(run_id)
+    everything = store.candidates(run_id)
+    builtin = next((r for r in everything if r.builtin), None)
+    rows = [r for r in everything if not r.builtin]  # the env's own reward is a yardstick, not a sample
     valid = [r for r in rows if r.status in VALID or (r.status == "duplicate" and _original_valid(r, rows))]
     results = [TrainResult.model_validate(r.result) for r in rows if r.result is not None]
     trained = [r for r in rows if r.status == "trained" and r.fitness is not None]
@@ -145,6 +153,7 @@ def loop_summary(store: RunStore, run_id: str) -> dict[str, Any]:
         "best_id": best.id if best else None,
         "best_loop_fitness": best.fitness if best else None,
         "best_source": store.source(best.id) if best else None,
+        "builtin_loop_fitness": builtin.fitness if builtin else None,
     }
 
 
@@ -195,6 +204,7 @@ def row(task: str, entry: dict[str, Any]) -> dict[str, Any]:
         "task": task, "valid": f"{loop['valid']}/{loop['samples']}", "dup": loop["duplicates"],
         "best_fit": seeds("best", "fitness"), "best_succ": seeds("best", "success"),
         "base_fit": seeds("builtin", "fitness"), "base_succ": seeds("builtin", "success"),
+        "run_best": loop["best_loop_fitness"], "run_builtin": loop.get("builtin_loop_fitness"),
         "steps": loop["env_steps"], "wall_min": entry.get("loop_wall_s", 0.0) / 60, "llm_min": loop["llm_s"] / 60,
     }  # fmt: skip
     out["solved"] = (out["best_succ"] or 0.0) >= SOLVED
@@ -247,6 +257,8 @@ def main() -> None:
 
     columns = ["task", "valid", "dup", "best_fit", "best_succ", "base_fit", "base_succ", "steps", "wall_min",
                "llm_min", "solved", "beats"]  # fmt: skip
+    if args.from_builtin:
+        columns[3:3] = ["run_best", "run_builtin"]
     widths = {c: max(len(c), *(len(_fmt(r[c])) for r in table)) for c in columns}
     print()
     print("  ".join(c.ljust(widths[c]) for c in columns))
