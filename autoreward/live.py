@@ -42,10 +42,10 @@ class PlainObserver(LoopObserver):
     def candidate(self, row: CandidateRow) -> None:
         fitness = "" if row.fitness is None else f" fitness {row.fitness:.4g}"
         origin = f"({row.origin_label})" if row.origin_label else ""
+        said = row.verdict_line() if row.status == Status.PRUNED else f"{row.status}{fitness} {row.verdict_line()}"
         self.console.print(
-            f"  {row.id}{' ' + origin if origin else ''}: {row.status}{fitness} {row.verdict_line()}",
-            highlight=False, soft_wrap=True, markup=False,
-        )  # fmt: skip
+            f"  {row.id}{' ' + origin if origin else ''}: {said}", highlight=False, soft_wrap=True, markup=False
+        )
 
     def training(self, candidate_id: str, event: dict[str, Any]) -> None:
         if event.get("event") != "progress":
