@@ -27,15 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from llm_server import RecordedRequest, Reply, ScriptedLLMServer, answer
 
-from autoreward.config import load_settings
+import autoreward
 from autoreward.evaluation import BUILTIN, EvaluationSpec, Method, fresh_seeds, run_evaluation
 from autoreward.evidence import summarize_evaluation
 from autoreward.intervals import summarize
-from autoreward.loop import Loop
-from autoreward.observer import LoopObserver
-from autoreward.parts import default_parts
-from autoreward.runconfig import RunConfig
-from autoreward.runs import create_run
 from autoreward.store import RunStore
 from autoreward.tasks import resolve_task
 from autoreward.training.sandboxed import train_in_sandbox
@@ -71,16 +66,14 @@ def script(request: RecordedRequest) -> Reply:
 
 
 def run_loop(timesteps: int, eval_episodes: int, root: Path) -> tuple[RunStore, str, float]:
-    card = resolve_task(TASK)
+    """Two iterations of three scripted samples through the public API (``autoreward.run``, the CLI's code path)."""
     with ScriptedLLMServer(script) as server:
-        settings = load_settings({"model": "openai/test-model", "api_base": server.base_url, "samples": 3})
-        config = RunConfig(task=TASK, iterations=2, timesteps=timesteps, llm_review=False, video=False,
-                           eval_episodes=eval_episodes, llm=settings)  # fmt: skip
-        store = RunStore(root)
-        run_id = create_run(store, card, config, "loop-quality")
         started = time.perf_counter()
-        Loop(store, run_id, card, default_parts(config, card), LoopObserver()).run()
-        return store, run_id, time.perf_counter() - started
+        result = autoreward.run(
+            TASK, model="openai/test-model", api_base=server.base_url, samples=3, iterations=2, timesteps=timesteps,
+            llm_review=False, video=False, eval_episodes=eval_episodes, run_id="loop-quality", runs_dir=root,
+        )  # fmt: skip
+        return RunStore(root), result.run_id, time.perf_counter() - started
 
 
 def evaluate_on_fresh_seeds(
