@@ -132,6 +132,7 @@ def test_a_factor_below_two_is_refused(factor: int) -> None:
 
 GOOD = "    components = {'upright': 1.0 - 4.0 * abs(state.pole_angle), 'centre': -0.05 * abs(state.cart_position)}"
 BAD = "    components = {'hurry': -1.0, 'lean': 5.0 * abs(state.pole_angle)}"  # pays for dropping the pole fast
+GOOD_TOO = GOOD.replace("-0.05", "-0.1")  # another good program (an identical one would be a duplicate, not trained)
 
 
 def _program(body: str) -> str:
@@ -154,7 +155,7 @@ def test_a_bad_candidate_is_pruned_and_a_resumed_run_does_not_retrain_it(tmp_pat
     the bad one trails it at the first rung and is cut; the run is killed once it is, and the resumed run
     finishes the iteration without touching the pruned one."""
     runs = tmp_path / "runs"
-    with ScriptedLLMServer(lambda request: answer(_program(GOOD), _program(BAD), _program(GOOD))) as server:
+    with ScriptedLLMServer(lambda request: answer(_program(GOOD), _program(BAD), _program(GOOD_TOO))) as server:
         args = ["run", "cartpole-balance", "--iterations", "1", "--samples", "3", "--workers", "1",
                 "--timesteps", "27000", "--prune-factor", "2", "--no-llm-review", "--no-video", "--eval-episodes", "2", "--run-id", "cut",
                 "--model", "openai/test-model", "--api-base", server.base_url]  # fmt: skip
@@ -175,7 +176,7 @@ def test_a_bad_candidate_is_pruned_and_a_resumed_run_does_not_retrain_it(tmp_pat
         assert done.returncode == 0, done.stderr[-3000:]
     store = RunStore(runs)
     rows = {c.id.rpartition("/")[2]: c for c in store.candidates("cut")}
-    # The third (the good program on another seed) must beat the first at its first rung to go on: either way
+    # The third (another good program) must beat the first at its first rung to go on: either way
     # it has a result now.
     assert [rows[k].status for k in sorted(rows)][:2] == ["trained", "pruned"]
     assert rows["it00-c02"].status in ("trained", "pruned")

@@ -248,13 +248,14 @@ def test_ray_backend_without_ray_says_how_to_install_it(monkeypatch: pytest.Monk
 
 CLI = str(Path(sys.executable).parent / "autoreward")
 PROGRAM = f"```python\nimport numpy as np\n\n\n{GOOD}```"
+PROGRAM_TOO = PROGRAM.replace("-0.1 *", "-0.2 *")  # a second program: an identical one is a duplicate, not trained
 
 
 @pytest.mark.slow
 def test_cli_run_on_ray_killed_mid_training_resumes(tmp_path: Path) -> None:
     runs = tmp_path / "runs"
     env = {**os.environ, "OPENAI_API_KEY": FAKE_KEY, "AUTOREWARD_RUNS_DIR": str(runs), "MUJOCO_GL": "egl"}
-    with ScriptedLLMServer(lambda request: answer(PROGRAM, PROGRAM)) as server:
+    with ScriptedLLMServer(lambda request: answer(PROGRAM, PROGRAM_TOO)) as server:
         argv = [CLI, "run", "cartpole-balance", "--backend", "ray", "--iterations", "1", "--samples", "2",
                 "--timesteps", "6000", "--no-llm-review", "--no-video", "--eval-episodes", "2", "--run-id", "onray", "--no-prune",
                 "--model", "openai/test-model", "--api-base", server.base_url, "--quiet"]  # fmt: skip
