@@ -26,7 +26,16 @@ from pydantic import ValidationError
 from autoreward.critic.judge import CALL_BUDGET_MS, CALL_TIMEOUT_S, Answer, Evidence, judge
 from autoreward.critic.rollouts import ROLLOUTS_FILE, decode, read_npz, rollouts, write_npz
 from autoreward.critic.verdict import Reason
-from autoreward.reward import ContractError, locate_nonfinite, program_line, to_numbers, value_problem
+from autoreward.envs.fitness import captured_names
+from autoreward.reward import (
+    ContractError,
+    RewardProgramError,
+    locate_nonfinite,
+    names_read,
+    program_line,
+    to_numbers,
+    value_problem,
+)
 from autoreward.sandbox.jobs import Job
 from autoreward.sandbox.limits import Limits
 from autoreward.sandbox.run import run_in_sandbox
@@ -87,7 +96,7 @@ def _check(
     scratch.mkdir(parents=True, exist_ok=True)
     write_npz(scratch / INPUT_FILE, data.arrays)
     evidence = Evidence(expected=len(data.kinds), rollouts=data.kinds, fitness=data.arrays["fitness"])
-    params = {"input": INPUT_FILE, "layout": data.layout}
+    params = {"input": INPUT_FILE, "layout": data.layout, "fields": _captured(source, card)}
     job = Job(
         entry_point=ENTRY_POINT, source=source, params=params, expose=_expose(card), inputs=[scratch / INPUT_FILE]
     )
@@ -96,6 +105,15 @@ def _check(
     if report.ok:
         return reasons
     return reasons_from_report(report) + [r for r in reasons if r.severity == "error"]
+
+
+def _captured(source: str, card: TaskCard) -> list[str] | None:
+    """The fields training will capture for ``source`` (its States are narrowed the same way here); None, all of
+    them, for a text that does not parse (it will not load either, and says why)."""
+    try:
+        return sorted(captured_names(card.fitness_spec, names_read(source)))
+    except RewardProgramError:
+        return None
 
 
 def _expose(card: TaskCard) -> list[Path]:
@@ -195,7 +213,7 @@ def _transitions(ctx: JobContext) -> list[tuple[Any, np.ndarray, Any]]:
     the card's env out itself, still before the program loads."""
     if "input" in ctx.params:
         arrays = read_npz(ctx.scratch / ctx.params["input"])
-        states = decode(ctx.params["layout"], arrays)
+        states = decode(ctx.params["layout"], arrays, ctx.params.get("fields"))
         return [
             (states[int(p)], np.array(a), states[int(s)])
             for p, a, s in zip(arrays["prev"], arrays["action"], arrays["state"], strict=True)
@@ -205,7 +223,8 @@ def _transitions(ctx: JobContext) -> list[tuple[Any, np.ndarray, Any]]:
 
     card = TaskCard.model_validate(ctx.params["card"])
     env = make_card_env(card)
-    spec = card_state_spec(card, env)
+    fields = ctx.params.get("fields")
+    spec = card_state_spec(card, env, fields)
     steps = int(ctx.params.get("steps", DEFAULT_STEPS))
     out = [(t.prev, t.action, t.state) for t in rollouts(env, spec, steps, int(ctx.params.get("seed", 0)))]
     env.close()
