@@ -114,11 +114,30 @@ class Field:
     needs: tuple[str, ...] = ()  # the snapshot's parts that ``compute`` reads (``obs`` is always there)
 
 
+def _read(state: State, name: str, compute: Callable[[Snapshot], Any]) -> Any:
+    """Field ``name`` of ``state``: computed on first read, an array ``sealed``, then cached."""
+    cache = state._cache
+    if name in cache:
+        return cache[name]
+    value = compute(state._snap)
+    if isinstance(value, np.ndarray):
+        value = sealed(value)
+    cache[name] = value
+    return value
+
+
+def _field_property(name: str, compute: Callable[[Snapshot], Any]) -> property:
+    """``state.<name>`` as a property of the spec's own State class: a read is one call, not a failed attribute
+    lookup (an exception inside CPython) followed by ``__getattr__``."""
+    return property(lambda state: _read(state, name, compute))
+
+
 class State:
     """A read-only view of the env after one step; fields are computed on first access and cached.
 
     Every array a field gives out is ``sealed`` (a copy over immutable bytes) when first read, so no program can
-    make it writable again; sealing on read keeps the per-step snapshot as cheap as plain copies."""
+    make it writable again; sealing on read keeps the per-step snapshot as cheap as plain copies. A spec's
+    snapshots are of its own subclass, with one property per field; ``__getattr__`` serves a bare State."""
 
     __slots__ = ("_cache", "_snap", "_spec")
 
@@ -128,17 +147,10 @@ class State:
         object.__setattr__(self, "_cache", {})
 
     def __getattr__(self, name: str) -> Any:
-        cache = self._cache
-        if name in cache:
-            return cache[name]
         fld = self._spec.fields.get(name)
         if fld is None:
             raise self._spec.unknown(name, AttributeError)
-        value = fld.compute(self._snap)
-        if isinstance(value, np.ndarray):
-            value = sealed(value)
-        cache[name] = value
-        return value
+        return _read(self, name, fld.compute)
 
     def __getitem__(self, name: str) -> Any:
         """``state["x_velocity"]`` is ``state.x_velocity`` (models often write fields as keys)."""
@@ -188,6 +200,8 @@ class StateSpec:
         self._capture = capture
         self._parts = dict(parts or {})
         self._part_items = tuple(self._parts.items())
+        readers = {name: _field_property(name, f.compute) for name, f in self.fields.items() if name[:1] != "_"}
+        self._state_class = type("State", (State,), {"__slots__": (), **readers})
 
     @property
     def parts(self) -> tuple[str, ...]:
@@ -200,7 +214,7 @@ class StateSpec:
         for key, part in self._part_items:
             snap[key] = part()
         snap["obs"] = _frozen(flat_obs(obs))
-        return State(self, snap)
+        return self._state_class(self, snap)
 
     def narrowed(self, names: Iterable[str]) -> StateSpec:
         """This spec with only the fields in ``names`` (and ``obs``), whose snapshots copy only the parts those
