@@ -7,7 +7,11 @@ probes) and the candidates' worker seconds, pruned over unpruned; the selected c
 final evaluation's true fitness (its own evaluation seeds, never seen in training), with its 95% interval over
 the evaluation episodes. Goal: compute <= 0.4 with the same selected candidate (or one within its interval).
 
-    python bench/halving.py [--tasks hopper-forward,minigrid-doorkey-5x5] [--timesteps 27000] [--workers 2]
+Each finished run (task, pruned or not, budget, seed) is stored under ``--root`` at once, so a killed or
+per-task bench (``--tasks``) resumes where it stopped; ``--fresh`` measures again. Without ``--timesteps`` each
+task trains its card's budget (``--fraction`` of it: early rungs are noise at tiny budgets, see the README).
+
+    python bench/halving.py [--tasks hopper-forward,minigrid-doorkey-5x5] [--fraction 0.3] [--workers 2]
 """
 
 from __future__ import annotations
@@ -16,9 +20,9 @@ import argparse
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,6 +32,7 @@ sys.path.insert(0, str(ROOT / "tests"))  # the scripted LLM server the tests use
 from llm_server import ScriptedLLMServer, answer  # noqa: E402
 
 from autoreward.store import RunStore  # noqa: E402
+from autoreward.tasks import resolve_task  # noqa: E402
 
 
 def _program(*terms: str, helper: str = "") -> str:
@@ -68,23 +73,34 @@ DOORKEY = [
 POOLS = {"hopper-forward": HOPPER, "minigrid-doorkey-5x5": DOORKEY}
 
 
+def budget(task: str, args: argparse.Namespace) -> int:
+    return args.timesteps or max(1, round(resolve_task(task).timesteps * args.fraction))
+
+
 def run_once(task: str, prune: bool, args: argparse.Namespace, root: Path) -> dict:
-    """One iteration of the 8 programs; env steps, worker seconds, wall and the selected candidate."""
+    """One iteration of the 8 programs (stored under ``root``, read back when already there); env steps,
+    worker seconds, wall and the selected candidate."""
     pool = POOLS[task]
-    run_id = f"{task}-{'prune' if prune else 'full'}"
+    timesteps = budget(task, args)
+    run_id = f"{task}-{'prune' if prune else 'full'}-{timesteps}-s{args.seed}"
+    saved = root / f"{run_id}.json"
+    if saved.exists() and not args.fresh:
+        return json.loads(saved.read_text())
+    runs = root / "runs"
+    shutil.rmtree(runs / run_id, ignore_errors=True)  # a half-finished one starts again: its wall would be wrong
     with ScriptedLLMServer(lambda request: answer(*pool)) as server:
         argv = [str(Path(sys.executable).parent / "autoreward"), "run", task, "--iterations", "1", "--samples",
-                str(len(pool)), "--timesteps", str(args.timesteps), "--workers", str(args.workers), "--no-video",
+                str(len(pool)), "--timesteps", str(timesteps), "--workers", str(args.workers), "--no-video",
                 "--no-llm-review", "--eval-episodes", str(args.eval_episodes), "--seed", str(args.seed),
                 "--prune" if prune else "--no-prune", "--run-id", run_id, "--quiet",
                 "--model", "openai/test-model", "--api-base", server.base_url]  # fmt: skip
-        env = {**os.environ, "OPENAI_API_KEY": "sk-bench", "AUTOREWARD_RUNS_DIR": str(root), "MUJOCO_GL": "egl"}
+        env = {**os.environ, "OPENAI_API_KEY": "sk-bench", "AUTOREWARD_RUNS_DIR": str(runs), "MUJOCO_GL": "egl"}
         started = time.perf_counter()
         done = subprocess.run(argv, env=env, capture_output=True, text=True)
         wall = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"{run_id} failed: {done.stderr[-2000:]}")
-    store = RunStore(root)
+    store = RunStore(runs)
     rows = store.candidates(run_id)
     steps = 0.0
     worker_s = 0.0
@@ -97,37 +113,50 @@ def run_once(task: str, prune: bool, args: argparse.Namespace, root: Path) -> di
         raise SystemExit(f"{run_id} trained no candidate")
     evaluation = (best.result or {}).get("evaluation") or {}
     half = 1.96 * evaluation.get("fitness_std", 0.0) / math.sqrt(max(1, evaluation.get("episodes", 1)))
-    return {
-        "task": task, "prune": prune, "env_steps": int(steps), "worker_s": round(worker_s, 1), "wall_s": round(wall, 1),
-        "statuses": [r.status for r in rows], "selected": best.name, "fitness": best.fitness,
-        "ci95": [best.fitness - half, best.fitness + half],
+    result = {
+        "task": task, "prune": prune, "timesteps": timesteps, "env_steps": int(steps), "worker_s": round(worker_s, 1),
+        "wall_s": round(wall, 1), "load": round(os.getloadavg()[0], 1), "statuses": [r.status for r in rows],
+        "selected": best.name, "fitness": best.fitness, "ci95": [best.fitness - half, best.fitness + half],
         "fitness_of": {r.name: r.fitness for r in rows},
+        "pruned_at": {r.name: (r.result or {}).get("pruned", {}).get("timesteps") for r in rows
+                      if (r.result or {}).get("pruned")},
     }  # fmt: skip
+    saved.write_text(json.dumps(result))
+    return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tasks", default=",".join(POOLS))
-    parser.add_argument("--timesteps", type=int, default=27000)
+    parser.add_argument("--timesteps", type=int, default=None, help="default: the card's budget times --fraction")
+    parser.add_argument("--fraction", type=float, default=1.0, help="of the card's budget, without --timesteps")
+    parser.add_argument("--root", type=Path, default=Path("halving-bench"), help="where runs and results live")
+    parser.add_argument("--fresh", action="store_true", help="measure again, ignoring stored results")
+    parser.add_argument("--only", choices=["prune", "full"], help="run one side only (a later call adds the other)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--eval-episodes", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     summary: dict[str, float | str] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for task in args.tasks.split(","):
-            full = run_once(task, False, args, Path(tmp))
-            print(json.dumps(full), flush=True)
-            cut = run_once(task, True, args, Path(tmp))
-            print(json.dumps(cut), flush=True)
-            low, high = full["ci95"]
-            same = cut["selected"] == full["selected"] or low <= (cut["fitness"] or -math.inf) <= high
-            summary[f"{task}_steps_ratio"] = round(cut["env_steps"] / full["env_steps"], 3)
-            summary[f"{task}_worker_s_ratio"] = round(cut["worker_s"] / full["worker_s"], 3)
-            summary[f"{task}_wall_ratio"] = round(cut["wall_s"] / full["wall_s"], 3)
-            summary[f"{task}_same_selection"] = "yes" if same else "no"
+    args.root.mkdir(parents=True, exist_ok=True)
+    for task in args.tasks.split(","):
+        sides = {}
+        for prune in (False, True):
+            if args.only is None or args.only == ("prune" if prune else "full"):
+                sides[prune] = run_once(task, prune, args, args.root)
+                print(json.dumps(sides[prune]), flush=True)
+        if len(sides) < 2:
+            continue
+        full, cut = sides[False], sides[True]
+        low, high = full["ci95"]
+        same = cut["selected"] == full["selected"] or low <= (cut["fitness"] or -math.inf) <= high
+        summary[f"{task}_timesteps"] = full["timesteps"]
+        summary[f"{task}_load"] = f"{full['load']} / {cut['load']}"
+        summary[f"{task}_steps_ratio"] = round(cut["env_steps"] / full["env_steps"], 3)
+        summary[f"{task}_worker_s_ratio"] = round(cut["worker_s"] / full["worker_s"], 3)
+        summary[f"{task}_wall_ratio"] = round(cut["wall_s"] / full["wall_s"], 3)
+        summary[f"{task}_same_selection"] = "yes" if same else "no"
     print(f"load: {os.getloadavg()[0]:.1f}")
-    print(f"timesteps: {args.timesteps}")
     for name, value in summary.items():
         print(f"{name}: {value}")
 
