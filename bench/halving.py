@@ -54,21 +54,29 @@ HOPPER = [  # good, mediocre and bad rewards for hopping forward, shuffled so th
     _program("components = {'forward': 1.5 * state.x_velocity, 'alive': 0.5 if state.height > 0.7 else 0.0}"),  # good
     _program("components = {'speed': 0.2 * abs(state.x_velocity), 'alive': 1.0}"),  # mediocre: either way
 ]
-DOORKEY = [
-    _program("components = {'spin': 0.1 if action == 0 else 0.0}"),  # bad: turns in place
+DOORKEY = [  # the good ones pay once per sub-goal reached (prev -> state) and for the goal; the mediocre ones pay
+    # every step for holding the key or an open door, so their policies learn to stay (MiniGrid's own ending
+    # would stop the pay): at 100000 steps they reach no goal
+    _program("components = {'turn': 0.1 * abs(state.agent_dir - prev.agent_dir)}"),  # bad: turns in place
     _program("components = {'key': state.carrying['key'], 'step': -0.01}"),  # mediocre: holds the key
     _program("components = {'near_goal': -0.1 * max(state.distance['goal'], 0.0)}"),  # mediocre: walls in the way
     _program(
-        "components = {'key': 0.5 * state.carrying['key'], 'door': 1.0 * state.doors_open,",
-        "              'goal': -0.05 * max(state.distance['goal'], 0.0), 'step': -0.005}",
+        "components = {'key': 1.0 * (state.carrying['key'] - prev.carrying['key']),",
+        "              'door': 1.0 * (state.doors_open - prev.doors_open),",
+        "              'goal': 5.0 if state.distance['goal'] == 0 else 0.0, 'step': -0.01}",
     ),  # good
     _program("components = {'far': 0.05 * max(state.distance['key'], 0.0)}"),  # bad: avoids the key
     _program("components = {'wall': 0.2 * state.front['wall']}"),  # bad: faces walls
     _program(
-        "components = {'door': 2.0 * state.doors_open, 'key': 0.3 * state.carrying['key'],",
-        "              'goal': -0.02 * max(state.distance['goal'], 0.0)}",
+        "components = {'key': 0.5 * (state.carrying['key'] - prev.carrying['key']),",
+        "              'door': 1.0 * (state.doors_open - prev.doors_open),",
+        "              'closer': 0.05 * (prev.distance['goal'] - state.distance['goal']),",
+        "              'goal': 10.0 if state.distance['goal'] == 0 else 0.0}",
     ),  # good
-    _program("components = {'see_goal': 0.1 * state.visible['goal']}"),  # mediocre
+    _program(
+        "components = {'key': 0.5 * state.carrying['key'], 'door': 1.0 * state.doors_open,",
+        "              'goal': -0.05 * max(state.distance['goal'], 0.0), 'step': -0.005}",
+    ),  # mediocre: pays every step for the held key and the open door, so it never walks through
 ]
 POOLS = {"hopper-forward": HOPPER, "minigrid-doorkey-5x5": DOORKEY}
 
