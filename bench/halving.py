@@ -33,6 +33,8 @@ from llm_server import ScriptedLLMServer, answer  # noqa: E402
 
 from autoreward.store import RunStore  # noqa: E402
 from autoreward.tasks import resolve_task  # noqa: E402
+from autoreward.training.halving import Halving, HalvingConfig  # noqa: E402
+from autoreward.training.hyperparams import settings_for  # noqa: E402
 
 
 def _program(*terms: str, helper: str = "") -> str:
@@ -85,17 +87,21 @@ def budget(task: str, args: argparse.Namespace) -> int:
     return args.timesteps or max(1, round(resolve_task(task).timesteps * args.fraction))
 
 
+def run_name(task: str, prune: bool, timesteps: int, seed: int) -> str:
+    return f"{task}-{'prune' if prune else 'full'}-{timesteps}-s{seed}"
+
+
 def run_once(task: str, prune: bool, args: argparse.Namespace, root: Path) -> dict:
     """One iteration of the 8 programs (stored under ``root``, read back when already there); env steps,
     worker seconds, wall and the selected candidate."""
     pool = POOLS[task]
     timesteps = budget(task, args)
-    run_id = f"{task}-{'prune' if prune else 'full'}-{timesteps}-s{args.seed}"
+    run_id = run_name(task, prune, timesteps, args.seed)
     saved = root / f"{run_id}.json"
     if saved.exists() and not args.fresh:
         return json.loads(saved.read_text())
-    runs = root / "runs"
-    shutil.rmtree(runs / run_id, ignore_errors=True)  # a half-finished one starts again: its wall would be wrong
+    runs = root / "runs" / run_id  # a store of its own: a half-finished run is removed whole and started again
+    shutil.rmtree(runs, ignore_errors=True)  # (a resumed one's wall time would be wrong)
     with ScriptedLLMServer(lambda request: answer(*pool)) as server:
         argv = [str(Path(sys.executable).parent / "autoreward"), "run", task, "--iterations", "1", "--samples",
                 str(len(pool)), "--timesteps", str(timesteps), "--workers", str(args.workers), "--no-video",
@@ -133,6 +139,23 @@ def run_once(task: str, prune: bool, args: argparse.Namespace, root: Path) -> di
     return result
 
 
+def early_rankings(task: str, full: dict, args: argparse.Namespace) -> str:
+    """Evidence for where a rung may go: at each checkpoint of the unpruned run, the PPO updates so far and
+    whether Optuna's rule (factor 3, candidates in order) on that window's training-episode fitness would have
+    kept every candidate that ends best ("kept") or cut one ("CUT")."""
+    run_id = run_name(task, False, full["timesteps"], args.seed)
+    rows = [r for r in RunStore(args.root / "runs" / run_id).candidates(run_id) if r.fitness is not None]
+    best = max(r.fitness for r in rows)
+    rollout = settings_for(resolve_task(task).env_id).rollout
+    cells = []
+    for k, checkpoint in enumerate(rows[0].result["checkpoints"]):
+        halving = Halving(HalvingConfig(rungs=1))
+        values = [(r.result["checkpoints"][k].get("fitness_mean") or 0.0) for r in rows]
+        cut = [halving.report(r.name, 0, v) and r.fitness >= best for r, v in zip(rows, values, strict=True)]
+        cells.append(f"{checkpoint['timesteps'] // rollout}u:{'CUT' if any(cut) else 'kept'}")
+    return " ".join(cells)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tasks", default=",".join(POOLS))
@@ -164,6 +187,7 @@ def main() -> None:
         summary[f"{task}_worker_s_ratio"] = round(cut["worker_s"] / full["worker_s"], 3)
         summary[f"{task}_wall_ratio"] = round(cut["wall_s"] / full["wall_s"], 3)
         summary[f"{task}_same_selection"] = "yes" if same else "no"
+        summary[f"{task}_best_kept_at_updates"] = early_rankings(task, full, args)
     print(f"load: {os.getloadavg()[0]:.1f}")
     for name, value in summary.items():
         print(f"{name}: {value}")
