@@ -96,17 +96,10 @@ class CandidateRun:
             def probe() -> float:
                 return evaluate(card, policy, reward_fn, job.checkpoint_eval_episodes, job.seed).fitness_mean
 
-        halving = None
-        if job.rungs and card.fitness_spec is not None:
-            # The probe's seeds differ from the final evaluation's, so a rung never peeks at the selection.
-            seed = job.seed + 7919
-
-            def rung_probe() -> Any:
-                return evaluate(card, policy, reward_fn, job.rung_eval_episodes, seed)
-
-            self.rungs, self.stop = RungCallback(job.rungs, rung_probe, self.emit), StopCallback(self.scratch)
-            halving = (self.rungs, self.stop)
-        self.callback, callbacks = training_callbacks(recorder, total, job.checkpoints, self.emit, probe, halving)
+        halving = (job.rungs, job.rung_window, self.scratch) if job.rungs and card.fitness_spec is not None else None
+        self.callback, callbacks, self.rungs, self.stop = training_callbacks(
+            recorder, total, job.checkpoints, self.emit, probe, halving
+        )
         started = time.perf_counter()
         trainer.train(model, total, callbacks)
         self.train_s = time.perf_counter() - started
