@@ -38,6 +38,7 @@ from autoreward.store import CandidateRow, RunStatus, RunStore, Status
 from autoreward.tasks import TaskCard
 from autoreward.templates import render
 from autoreward.training.halving import Halving, HalvingConfig
+from autoreward.training.hyperparams import settings_for
 from autoreward.training.models import TrainJob, TrainResult
 from autoreward.training.parallel import train_many
 from autoreward.types import Review, TrainOne
@@ -99,6 +100,7 @@ class Loop:
         self.designer = Designer(self.settings, self.budget)
         self.env_description: EnvDescription | None = None
         self.replay_of: str | None = store.run(run_id).meta.get("replay_of")
+        self._halving_noted = False
 
     # --- the run ----------------------------------------------------------------------------------------------
 
@@ -337,7 +339,7 @@ class Loop:
         self.observer.stage(iteration, "train", f"{len(pending)} candidates, {self.config.workers or 'all'} workers")
         scratches = [self.store.train_dir(r, fresh=True) for r in pending]  # a killed run's half training restarts
         halving = self._halving(iteration)
-        rungs = halving.config.rung_steps(self.config.timesteps or self.card.timesteps) if halving else []
+        rungs = halving.config.rung_steps(*self._budget()) if halving else []
         train_many(
             [self._job(row, [] if row.builtin else rungs) for row in pending], scratches, self.config.workers,
             on_event=self.observer.training, on_result=self._store_result, train_one=self.parts.train_one,
@@ -353,8 +355,19 @@ class Loop:
         )  # the env's own reward is a baseline
         if not self.config.prune or self.card.fitness_spec is None or competing < 2:
             return None
+        config = HalvingConfig(factor=self.config.prune_factor)
+        note = config.placement(*self._budget())
+        if note and not self._halving_noted:  # said once per run, not per iteration
+            self._halving_noted = True
+            self.observer.message(note)
+        if not config.rung_steps(*self._budget()):
+            return None
         done = [TrainResult.model_validate(r.result) for r in rows if r.result is not None]
-        return Halving(HalvingConfig(factor=self.config.prune_factor), earlier=done)
+        return Halving(config, earlier=done)
+
+    def _budget(self) -> tuple[int, int]:
+        """Each candidate's timesteps and the env steps of one PPO update (where a rung may be placed)."""
+        return self.config.timesteps or self.card.timesteps, settings_for(self.card.env_id).rollout
 
     def _job(self, row: CandidateRow, rungs: list[int]) -> TrainJob:
         return TrainJob(

@@ -1,4 +1,5 @@
-"""Successive halving: Optuna's decision on constructed fitness sequences, ties, resume, and a clean early stop."""
+"""Successive halving: Optuna's decision on constructed fitness sequences, ties, where rungs may be placed, the
+rung's value over training episodes, resume, and a clean early stop."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from llm_server import ScriptedLLMServer, answer
 
 from autoreward.store import RunStore
+from autoreward.training.callbacks import rung_report
 from autoreward.training.halving import (
     STOP_FILE,
     Halving,
@@ -22,8 +24,10 @@ from autoreward.training.halving import (
     rung_events,
     tie_broken,
 )
+from autoreward.training.hyperparams import settings_for
 from autoreward.training.job import TrainJob, train_candidate
 from autoreward.training.models import RungReport, TrainResult
+from autoreward.training.stats import EpisodeRecord
 
 CARTPOLE = """\
 def compute_reward(prev, action, state):
@@ -37,9 +41,53 @@ def decisions(halving: Halving, rung: int, values: list[float]) -> list[bool]:
     return [halving.report(f"c{i}", rung, value) for i, value in enumerate(values)]
 
 
+def episodes(fitness: list[float], builtin: list[float] | None = None) -> list[EpisodeRecord]:
+    returns = builtin or [0.0] * len(fitness)
+    return [EpisodeRecord(fitness=f, length=250, terminated=False, reward_return=1e6, builtin_return=b,
+                          component_sums={}) for f, b in zip(fitness, returns, strict=True)]  # fmt: skip
+
+
 def test_rung_steps_are_budget_over_powers_of_the_factor() -> None:
     assert HalvingConfig().rung_steps(90_000) == [10_000, 30_000]
     assert HalvingConfig(factor=2, rungs=3).rung_steps(800) == [100, 200, 400]
+
+
+def test_no_rung_comes_before_ten_ppo_updates() -> None:
+    """Hopper updates every 512 steps (rl-zoo's n_steps, one env): at 27000 steps the 1/9 rung (3000 steps,
+    5 updates) is left out and said so; at the card's 300000 both rungs stay; a budget too small has none."""
+    hopper = settings_for("Hopper-v5").rollout
+    assert hopper == 512 and settings_for("MiniGrid-DoorKey-5x5-v0").rollout == 128 * 8
+    config = HalvingConfig()
+    assert config.rung_steps(27_000, hopper) == [9_000]
+    assert "1 earlier rung(s) left out" in config.placement(27_000, hopper)
+    assert config.rung_steps(300_000, hopper) == [33_333, 100_000] and config.placement(300_000, hopper) == ""
+    assert config.rung_steps(9_000, hopper) == []
+    assert config.placement(9_000, hopper).startswith("no successive halving: 9000 steps leave no rung")
+    assert HalvingConfig(min_updates=1).rung_steps(27_000, hopper) == [3_000, 9_000]
+
+
+def test_a_rung_averages_the_training_episodes_true_fitness_never_the_reward() -> None:
+    report = rung_report(1, 5000, episodes([0.0, 1.0, 1.0, float("nan")], [0.0, 0.6, 0.8, 9.0]))
+    assert report is not None and (report.rung, report.timesteps, report.episodes) == (1, 5000, 3)
+    assert report.fitness == pytest.approx(2 / 3) and report.secondary == pytest.approx(1.4 / 3)
+    assert report.fitness < report.value < report.fitness + 1e-6  # the env's return nudges, reward_return never
+    assert rung_report(0, 100, []) is None and rung_report(0, 100, episodes([float("nan")])) is None
+
+
+def test_sparse_successes_in_training_episodes_separate_candidates_a_deterministic_probe_would_tie() -> None:
+    """DoorKey early on: a few stochastic training episodes succeed (fitness 1, the env pays more for a shorter
+    one); the candidates that succeed least are cut, the ones with none at all tie among themselves."""
+    halving = Halving(HalvingConfig(factor=3))
+    runs = [
+        episodes([0.0] * 20),
+        episodes([1.0] * 4 + [0.0] * 16, [0.7] * 4 + [0.0] * 16),
+        episodes([0.0] * 20),
+        episodes([1.0] * 4 + [0.0] * 16, [0.9] * 4 + [0.0] * 16),  # as many successes, sooner: leads
+        episodes([1.0] * 1 + [0.0] * 19, [0.9] + [0.0] * 19),
+        episodes([1.0] * 6 + [0.0] * 14, [0.5] * 6 + [0.0] * 14),
+    ]
+    values = [rung_report(0, 11_000, run).value for run in runs]  # type: ignore[union-attr]
+    assert decisions(halving, 0, values) == [False, False, True, False, True, False]
 
 
 def test_asynchronous_halving_keeps_the_top_third_of_those_that_reached_the_rung() -> None:
@@ -110,16 +158,28 @@ def test_a_stopped_training_ends_early_and_keeps_its_artefacts(tmp_path: Path) -
     """The worker's side: the stop file ends learn() at a rollout's end; model and stats are written whole."""
     (tmp_path / STOP_FILE).touch()
     job = TrainJob(task="cartpole-balance", reward_source=CARTPOLE, timesteps=20_000, eval_episodes=2,
-                   rungs=[1], rung_eval_episodes=1, checkpoints=4)  # fmt: skip
+                   rungs=[1], rung_window=5, checkpoints=4)  # fmt: skip
     events: list[dict] = []
     result = train_candidate(job, tmp_path, events.append)
     assert result.status == "pruned", result.error
     assert result.timesteps < 20_000
     assert result.evaluation is None
-    assert [r.rung for r in result.rungs] == [0]
+    assert [r.rung for r in result.rungs] == [0] and 1 <= result.rungs[0].episodes <= 5
     assert any(e.get("event") == "rung" for e in events)
     for name in ("model", "stats", "learning_curve"):
         assert (tmp_path / result.artifacts[name]).stat().st_size > 0
+
+
+def test_a_rung_reads_the_last_episodes_across_checkpoints(tmp_path: Path) -> None:
+    """A checkpoint drains the training window at the very step of the rung: the rung still averages its last
+    ``rung_window`` episodes, kept across the drain, not the empty new window."""
+    job = TrainJob(task="cartpole-balance", reward_source=CARTPOLE, timesteps=2_048, eval_episodes=1,
+                   rungs=[1_024], rung_window=12, checkpoints=8, plots=False, tensorboard=False)  # fmt: skip
+    result = train_candidate(job, tmp_path, lambda event: None)
+    assert result.status == "ok", result.error
+    (rung,) = result.rungs
+    assert rung.timesteps == 1_024 and rung.episodes == 12
+    assert sum(c.episodes for c in result.checkpoints if c.timesteps <= 1_024) >= 12
 
 
 @pytest.mark.parametrize("factor", [1, 0])
@@ -139,6 +199,42 @@ def _program(body: str) -> str:
     return f"```python\ndef compute_reward(prev, action, state):\n{body}\n    return float(sum(components.values())), components\n```"
 
 
+def _workers_under(pid: int) -> set[int]:
+    """The sandboxed training workers (``-m autoreward.sandbox.worker``) among ``pid``'s descendants."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # exited meanwhile
+        parents[int(stat.parent.name)] = int(fields[1])
+    found: set[int] = set()
+    for child in parents:
+        ancestor = parents.get(child)
+        while ancestor and ancestor != pid:
+            ancestor = parents.get(ancestor)
+        if ancestor == pid and _is_worker(child):
+            found.add(child)
+    return found
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _is_worker(pid: int) -> bool:
+    """The worker's Python itself, not the bwrap processes whose arguments name it."""
+    argv = _cmdline(pid).split(b"\0")
+    return b"autoreward.sandbox.worker" in argv and not argv[0].endswith(b"bwrap")
+
+
+def _alive(pids: set[int]) -> set[int]:
+    return {pid for pid in pids if _is_worker(pid)}
+
+
 def _cli(args: list[str], runs: Path, background: bool = False) -> subprocess.Popen | subprocess.CompletedProcess:
     env = {**os.environ, "OPENAI_API_KEY": "sk-test-halving", "AUTOREWARD_RUNS_DIR": str(runs), "MUJOCO_GL": "egl",
            "COLUMNS": "240"}  # fmt: skip
@@ -152,8 +248,9 @@ def _cli(args: list[str], runs: Path, background: bool = False) -> subprocess.Po
 @pytest.mark.slow
 def test_a_bad_candidate_is_pruned_and_a_resumed_run_does_not_retrain_it(tmp_path: Path) -> None:
     """One worker, so the order is known: the good program trains to the end (the first at each rung is kept),
-    the bad one trails it at the first rung and is cut; the run is killed once it is, and the resumed run
-    finishes the iteration without touching the pruned one."""
+    the bad one trails it at the first rung and is cut: its worker stops soon after the rung (before the next
+    one), writes its artefacts and is gone. The run is killed once it is (its workers die with it: no orphan),
+    and the resumed run finishes the iteration without touching the pruned one."""
     runs = tmp_path / "runs"
     with ScriptedLLMServer(lambda request: answer(_program(GOOD), _program(BAD), _program(GOOD_TOO))) as server:
         args = ["run", "cartpole-balance", "--iterations", "1", "--samples", "3", "--workers", "1",
@@ -162,16 +259,25 @@ def test_a_bad_candidate_is_pruned_and_a_resumed_run_does_not_retrain_it(tmp_pat
         proc = _cli(args, runs, background=True)
         deadline = time.monotonic() + 400
         pruned = None
+        seen: set[int] = set()  # every worker the run started so far
         while time.monotonic() < deadline and pruned is None:
             assert proc.poll() is None, proc.communicate()[1][-3000:]
+            seen |= _workers_under(proc.pid)
             if (runs / "runs.sqlite").exists():
                 pruned = next((c for c in RunStore(runs).candidates("cut") if c.status == "pruned"), None)
             time.sleep(0.5)
         assert pruned is not None, "the bad candidate was cut"
+        assert len(seen) >= 2, "the good and the bad candidate's workers were seen"
+        assert len(_alive(seen) | _workers_under(proc.pid)) <= 1, "only the next candidate's worker is left"
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
-        stats = runs / "cut" / "it00-c01" / "train" / "stats.json"
-        before = stats.stat().st_mtime_ns
+        seen |= _workers_under(proc.pid)
+        while _alive(seen) and time.monotonic() < deadline:
+            time.sleep(0.2)  # bwrap --die-with-parent: the workers follow the killed CLI
+        assert not _alive(seen), "no worker outlives the run"
+        home = runs / "cut" / "it00-c01"  # artefact paths are relative to the candidate's directory
+        stats, model = home / "train" / "stats.json", home / pruned.result["artifacts"]["model"]
+        before = (stats.stat().st_mtime_ns, model.stat().st_mtime_ns)
         done = _cli(["resume", "cut"], runs)
         assert done.returncode == 0, done.stderr[-3000:]
     store = RunStore(runs)
@@ -181,10 +287,14 @@ def test_a_bad_candidate_is_pruned_and_a_resumed_run_does_not_retrain_it(tmp_pat
     assert [rows[k].status for k in sorted(rows)][:2] == ["trained", "pruned"]
     assert rows["it00-c02"].status in ("trained", "pruned")
     bad = rows["it00-c01"]
-    assert stats.stat().st_mtime_ns == before, "resume never retrains a pruned candidate"
+    assert (stats.stat().st_mtime_ns, model.stat().st_mtime_ns) == before, "resume never retrains a pruned one"
     report = RungReport.model_validate(bad.result["pruned"])
     assert report.rung == 0 and report.timesteps < 27000 and bad.fitness is None
-    assert (runs / "cut" / "it00-c01" / bad.result["artifacts"]["model"]).stat().st_size > 0
+    # The worker stopped at the rollout after its cut, well before the next rung (13500 steps with factor 2).
+    assert report.timesteps <= bad.result["timesteps"] < 13500, bad.result["timesteps"]
+    assert bad.result["status"] == "pruned" and bad.result["evaluation"] is None
+    for name in ("model", "stats", "learning_curve"):
+        assert (home / bad.result["artifacts"][name]).stat().st_size > 0, name
     good = RungReport.model_validate(rows["it00-c00"].result["rungs"][0])
     assert report.value < good.value
     shown = _cli(["show", "cut"], runs)

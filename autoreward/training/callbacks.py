@@ -2,13 +2,16 @@
 
 ``StatsCallback`` drains the shared recorder into a Checkpoint at regular points and then runs its children
 (SB3's ``EventCallback``): ``ProbeCallback`` (an optional deterministic evaluation), ``TensorBoardCallback``
-(scalars) and ``ProgressCallback`` (events for the parent). Beside it, ``RungCallback`` reports the
-successive-halving probes and ``StopCallback`` ends training when the parent asks (``halving.py``).
+(scalars) and ``ProgressCallback`` (events for the parent). Beside it, ``RungCallback`` reports the true
+fitness of the last training episodes at the successive-halving rungs and ``StopCallback`` ends training when
+the parent asks (``halving.py``).
 """
 
 from __future__ import annotations
 
+import math
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,16 +19,22 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList, Event
 
 from autoreward.training.halving import STOP_FILE, tie_broken
 from autoreward.training.models import EventSink, RungReport
-from autoreward.training.stats import Checkpoint, Evaluation, WindowRecorder
+from autoreward.training.stats import Checkpoint, EpisodeRecord, WindowRecorder
 
 
 class StatsCallback(EventCallback):
     """Every ``total_timesteps / checkpoints`` steps, drains the recorder into ``last`` and runs the children.
 
-    The fitness comes from the training episodes that ended in the window (cheap, stochastic policy)."""
+    The fitness comes from the training episodes that ended in the window (cheap, stochastic policy). The last
+    ``keep`` episodes stay readable across checkpoints (``recent``): successive halving's rungs average them."""
 
     def __init__(
-        self, recorder: WindowRecorder, total_timesteps: int, checkpoints: int, children: list[BaseCallback]
+        self,
+        recorder: WindowRecorder,
+        total_timesteps: int,
+        checkpoints: int,
+        children: list[BaseCallback],
+        keep: int = 0,
     ) -> None:
         super().__init__(CallbackList(children), verbose=0)
         for child in children:
@@ -35,6 +44,7 @@ class StatsCallback(EventCallback):
         self.every = max(1, total_timesteps // max(1, checkpoints))
         self.checkpoints: list[Checkpoint] = []
         self._next = self.every
+        self._kept: deque[EpisodeRecord] = deque(maxlen=keep)
         self._start = 0.0
         self._start_steps = 0
 
@@ -64,11 +74,17 @@ class StatsCallback(EventCallback):
         if self.recorder.steps and last < self.total_timesteps:
             self._checkpoint()
 
+    def recent(self) -> list[EpisodeRecord]:
+        """The last ``keep`` training episodes, oldest first, whether or not a checkpoint drained them."""
+        episodes = [*self._kept, *self.recorder.episodes]
+        return episodes[-self._kept.maxlen :] if self._kept.maxlen else []
+
     def fps(self) -> float:
         elapsed = time.perf_counter() - self._start
         return (self.num_timesteps - self._start_steps) / elapsed if elapsed > 0 else 0.0
 
     def _checkpoint(self) -> None:
+        self._kept.extend(self.recorder.episodes)
         self.checkpoints.append(self.recorder.drain(self.num_timesteps, self.fps()))
         self._on_event()
 
@@ -131,27 +147,36 @@ class ProgressCallback(BaseCallback):
 
 
 class RungCallback(BaseCallback):
-    """At each successive-halving rung, probes the fitness deterministically and sends a ``rung`` event; the
-    parent decides, and asks ``StopCallback`` to stop when the candidate is cut."""
+    """At each successive-halving rung, sends a ``rung`` event with the true fitness of the last training
+    episodes (``episodes()``; the env's own return breaks ties); the parent decides, and asks ``StopCallback``
+    to stop when the candidate is cut. A rung waits for its first ended episode."""
 
-    def __init__(self, rungs: list[int], probe: Callable[[], Evaluation], on_event: EventSink) -> None:
+    def __init__(self, rungs: list[int], episodes: Callable[[], list[EpisodeRecord]], on_event: EventSink) -> None:
         super().__init__(verbose=0)
         self.rungs = sorted(rungs)
-        self.probe = probe
+        self.episodes = episodes
         self.on_event = on_event
         self.reports: list[RungReport] = []
 
     def _on_step(self) -> bool:
         rung = len(self.reports)
         if rung < len(self.rungs) and self.num_timesteps >= self.rungs[rung]:
-            evaluation = self.probe()
-            fitness, secondary = evaluation.fitness_mean, evaluation.builtin_return_mean
-            report = RungReport(rung=rung, timesteps=self.num_timesteps, fitness=fitness, secondary=secondary,
-                                value=tie_broken(fitness, secondary),
-                                probe_steps=round(evaluation.length_mean * evaluation.episodes))  # fmt: skip
-            self.reports.append(report)
-            self.on_event({"event": "rung", "report": report.model_dump(mode="json")})
+            report = rung_report(rung, self.num_timesteps, self.episodes())
+            if report is not None:
+                self.reports.append(report)
+                self.on_event({"event": "rung", "report": report.model_dump(mode="json")})
         return True
+
+
+def rung_report(rung: int, timesteps: int, episodes: list[EpisodeRecord]) -> RungReport | None:
+    """The rung's report over ``episodes`` (None until one with a finite fitness has ended)."""
+    finite = [e for e in episodes if math.isfinite(e.fitness)]
+    if not finite:
+        return None
+    fitness = sum(e.fitness for e in finite) / len(finite)
+    secondary = sum(e.builtin_return for e in finite) / len(finite)
+    return RungReport(rung=rung, timesteps=timesteps, fitness=fitness, secondary=secondary,
+                      value=tie_broken(fitness, secondary), episodes=len(finite))  # fmt: skip
 
 
 class StopCallback(BaseCallback):
@@ -176,10 +201,16 @@ def training_callbacks(
     checkpoints: int,
     on_event: EventSink,
     checkpoint_probe: Callable[[], float] | None = None,
-    halving: tuple[RungCallback, StopCallback] | None = None,
-) -> tuple[StatsCallback, CallbackList]:
-    """The statistics callback (the runner reads its checkpoints) and the whole list ``learn`` runs."""
+    halving: tuple[list[int], int, Path] | None = None,
+) -> tuple[StatsCallback, CallbackList, RungCallback | None, StopCallback | None]:
+    """The statistics callback (the runner reads its checkpoints), the whole list ``learn`` runs and, with
+    ``halving`` (rung timesteps, episodes per rung, scratch directory), the rung and stop callbacks."""
     children: list[BaseCallback] = [ProbeCallback(checkpoint_probe)] if checkpoint_probe is not None else []
     children += [TensorBoardCallback(), ProgressCallback(on_event)]
-    stats = StatsCallback(recorder, total_timesteps, checkpoints, children)
-    return stats, CallbackList([stats, *(halving or ())])
+    if halving is None:
+        stats = StatsCallback(recorder, total_timesteps, checkpoints, children)
+        return stats, CallbackList([stats]), None, None
+    rungs, window, scratch = halving
+    stats = StatsCallback(recorder, total_timesteps, checkpoints, children, keep=window)
+    rung, stop = RungCallback(rungs, stats.recent, on_event), StopCallback(scratch)
+    return stats, CallbackList([stats, rung, stop]), rung, stop

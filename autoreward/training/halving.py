@@ -1,16 +1,23 @@
 """Successive halving across the candidates of one iteration: compute goes to the ones whose true fitness leads.
 
-Each candidate reports a deterministic probe of the task's fitness at rungs (by default 1/9 and 1/3 of its
-budget with ``factor`` 3; the last rung is the end of training). Optuna's asynchronous ``SuccessiveHalvingPruner``
-decides: a candidate continues past a rung only if its value is in the top ``1/factor`` of the values every
-candidate reported at that rung so far. There is no barrier per rung: a pruned candidate's worker stops at once
-and its core takes the next candidate. The decision never sees the candidate's own reward (the program's process
-may forge its probes; a forgery only wastes compute: selection uses the program-free final evaluation).
+Each candidate reports at rungs (by default 1/9 and 1/3 of its budget with ``factor`` 3; the last rung is the end
+of training) the task's true fitness averaged over its last ``window`` training episodes: the episodes PPO ran
+anyway, so a rung costs no env step, and a mean over many stochastic episodes is steadier than a few
+deterministic ones (a deterministic MiniGrid policy often loops where the stochastic one already succeeds).
+Optuna's asynchronous ``SuccessiveHalvingPruner`` decides: a candidate continues past a rung only if its value
+is in the top ``1/factor`` of the values every candidate reported at that rung so far. There is no barrier per
+rung: a pruned candidate's worker stops at once and its core takes the next candidate. The decision never sees
+the candidate's own reward (the program's process may forge its episodes' fitness; a forgery only wastes
+compute: selection uses the program-free final evaluation).
 
-Ties (sparse fitness: every candidate at 0 early on) are broken by a secondary signal, the env's own return
-(``builtin_return_mean``), added with a weight too small to reorder distinct fitness values; when the fitness and
-the env's return both tie, the values are equal and Optuna's ``>=`` promotes every tied candidate, so a tie alone
-never prunes.
+A rung is judged only after ``min_updates`` PPO updates (rollouts of ``n_steps x n_envs`` from the card's
+hyper-parameters): before that every policy is close to its random initialisation and the ranking is noise.
+Rungs that fall earlier are dropped; when none is left (a budget too small), nothing is pruned and the run says so.
+
+Ties (sparse fitness: every candidate at 0 early on) are broken by a secondary signal, the env's own return over
+the same episodes (``builtin_return``; on success-terminating tasks such as MiniGrid it also pays for finishing
+sooner), added with a weight too small to reorder distinct fitness values; when the fitness and the env's return
+both tie, the values are equal and Optuna's ``>=`` promotes every tied candidate, so a tie alone never prunes.
 
 The same ``Halving`` object decides on both backends: in the parent's process for local workers, and inside one
 Ray actor that every node's trainer asks for ``--backend ray``.
@@ -28,11 +35,12 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from autoreward.sandbox.run import work_dir
-from autoreward.training.models import EventSink, RungReport, TrainResult
+from autoreward.training.models import RUNG_WINDOW, EventSink, RungReport, TrainResult
 
 STOP_FILE = "stop"  # its appearance in a training's scratch directory asks the worker to stop (callbacks.py)
 RUNGS = 2  # rungs before the end: budget / factor**2, budget / factor, then the end
 TIE_WEIGHT = 1e-9  # the secondary signal's weight, relative to the fitness' own scale
+MIN_UPDATES = 10  # PPO updates before a rung means something (bench/halving.py; README "Successive halving")
 
 
 class HalvingConfig(BaseModel):
@@ -40,12 +48,26 @@ class HalvingConfig(BaseModel):
 
     factor: int = Field(default=3, ge=2)
     rungs: int = Field(default=RUNGS, ge=1)
-    probe_episodes: int = Field(default=3, ge=1, description="deterministic episodes of the fitness probe")
+    min_updates: int = Field(default=MIN_UPDATES, ge=1, description="PPO updates before the first rung")
+    window: int = Field(default=RUNG_WINDOW, ge=1, description="training episodes a rung's fitness averages")
 
-    def rung_steps(self, total_timesteps: int) -> list[int]:
-        """The timesteps at which a candidate reports, rung 0 first (e.g. 1/9 and 1/3 of the budget)."""
-        steps = [max(1, total_timesteps // self.factor ** (self.rungs - r)) for r in range(self.rungs)]
-        return sorted(set(steps))
+    def rung_steps(self, total_timesteps: int, rollout: int = 1) -> list[int]:
+        """The timesteps at which a candidate reports, rung 0 first (e.g. 1/9 and 1/3 of the budget), leaving
+        out rungs before ``min_updates`` rollouts of ``rollout`` steps (``n_steps x n_envs``)."""
+        steps = [total_timesteps // self.factor ** (self.rungs - r) for r in range(self.rungs)]
+        return sorted({s for s in steps if s >= self.min_updates * rollout and s > 0})
+
+    def placement(self, total_timesteps: int, rollout: int) -> str:
+        """One line on the rungs that ``rung_steps`` left out ("" when none was)."""
+        kept = self.rung_steps(total_timesteps, rollout)
+        if len(kept) == self.rungs:
+            return ""
+        floor = self.min_updates * rollout
+        if not kept:
+            return (f"no successive halving: {total_timesteps} steps leave no rung after {self.min_updates} PPO "
+                    f"updates ({floor} steps); every candidate trains to the end")  # fmt: skip
+        return (f"successive halving judges from {kept[0]} steps on ({self.min_updates} PPO updates = {floor} "
+                f"steps): {self.rungs - len(kept)} earlier rung(s) left out")  # fmt: skip
 
 
 def tie_broken(fitness: float, secondary: float | None) -> float:

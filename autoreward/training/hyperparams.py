@@ -17,6 +17,8 @@ from torch import nn
 
 ZOO_SOURCE = "rl-baselines3-zoo hyperparams/ppo.yml"
 
+PPO_N_STEPS = 2048  # SB3 PPO's default n_steps
+
 _ZOO_POLICY = {"log_std_init": -2, "ortho_init": False, "activation_fn": "relu", "net_arch": [256, 256]}
 
 
@@ -32,6 +34,11 @@ class PPOSettings:
     # SB3's policy class, and why it fits the observation the suite's adapter (envs/suites.py) gives the policy.
     policy_class: str = "MlpPolicy"
     observation: str = "the env's own flat observation"
+
+    @property
+    def rollout(self) -> int:
+        """Env steps between two PPO updates: ``n_steps`` (SB3's default 2048) per env, over ``n_envs``."""
+        return int(self.ppo.get("n_steps", PPO_N_STEPS)) * self.n_envs
 
 
 ZOO: dict[str, PPOSettings] = {

@@ -14,6 +14,7 @@ from autoreward.training.stats import Checkpoint, Evaluation
 from autoreward.types import EventSink as EventSink  # re-exported: training's modules name it here
 
 Failure = Literal["reward", "setup", "internal"]
+RUNG_WINDOW = 20  # training episodes a successive-halving rung's fitness averages (halving.py)
 
 
 class TrainJob(BaseModel):
@@ -39,18 +40,19 @@ class TrainJob(BaseModel):
     save_model: bool = True
     tensorboard: bool = True
     rungs: list[int] = Field(default_factory=list, description="timesteps at which to probe for halving")
-    rung_eval_episodes: int = Field(default=3, ge=1, description="deterministic episodes per rung probe")
+    rung_window: int = Field(default=RUNG_WINDOW, ge=1, description="training episodes a rung's fitness averages")
 
 
 class RungReport(BaseModel):
-    """A candidate's deterministic fitness probe at one successive-halving rung; ``value`` is what competes."""
+    """A candidate's true fitness over its last training episodes at one successive-halving rung; ``value``
+    is what competes."""
 
     rung: int = Field(ge=0)
     timesteps: int = Field(ge=0)
     fitness: float
     secondary: float | None = Field(default=None, description="the env's own return: breaks fitness ties")
     value: float
-    probe_steps: int = Field(default=0, ge=0, description="env steps the probe's episodes took")
+    episodes: int = Field(default=0, ge=0, description="training episodes the fitness averages")
 
     def note(self) -> str:
         """How ``show``, the live table, the web page and the revision prompt word a cut candidate."""
