@@ -95,7 +95,13 @@ def _check(
 ) -> list[Reason]:
     scratch.mkdir(parents=True, exist_ok=True)
     write_npz(scratch / INPUT_FILE, data.arrays)
-    evidence = Evidence(expected=len(data.kinds), rollouts=data.kinds, fitness=data.arrays["fitness"])
+    evidence = Evidence(
+        expected=len(data.kinds),
+        rollouts=data.kinds,
+        fitness=data.arrays["fitness"],
+        idle=idle_transitions(data),
+        ends_on_success=card.ends_on_success,
+    )
     params = {"input": INPUT_FILE, "layout": data.layout, "fields": _captured(source, card)}
     job = Job(
         entry_point=ENTRY_POINT, source=source, params=params, expose=_expose(card), inputs=[scratch / INPUT_FILE]
@@ -105,6 +111,21 @@ def _check(
     if report.ok:
         return reasons
     return reasons_from_report(report) + [r for r in reasons if r.severity == "error"]
+
+
+CLOCK_FIELDS = frozenset({"step_count", "time"})  # change on every step, standing still or not
+
+
+def idle_transitions(data: Rollouts) -> np.ndarray:
+    """Per transition, whether no State field but the clocks changed: the steps where the agent stood still."""
+    before, after = data.arrays["prev"], data.arrays["state"]
+    idle = np.ones(len(before), dtype=bool)
+    for i, entry in enumerate(data.layout):
+        if entry["name"] in CLOCK_FIELDS:
+            continue
+        column = data.arrays[f"field_{i}"].reshape(len(data.arrays[f"field_{i}"]), -1)
+        idle &= np.all(column[before] == column[after], axis=1)
+    return idle
 
 
 def _captured(source: str, card: TaskCard) -> list[str] | None:
