@@ -75,16 +75,17 @@ class LLMSettings(BaseModel):
 
 
 def with_model_defaults(settings: LLMSettings) -> LLMSettings:
-    """``settings`` with the per-model defaults filled in: the local model gets the skeleton prompt, 3
-    re-sampling rounds and 8 samples per iteration (a program costs it seconds, its training minutes, and
-    duplicates are trained once); any other model the full prompt, 4 samples and no re-sampling. The grammar is
-    opt-in: in bench/local_llm.py it made no valid program where the skeleton prompt alone made a third valid."""
+    """``settings`` with the per-model defaults filled in: the local model gets the skeleton prompt, its GBNF
+    grammar, 3 re-sampling rounds and 8 samples per iteration (a program costs it seconds, its training minutes,
+    and duplicates are trained once); any other model the full prompt, 4 samples and no re-sampling. The grammar
+    forbids copying the skeleton's ``...`` back: on minigrid-doorkey-5x5 it raised valid programs from 3/8 to 7/8
+    (cartpole-balance: 7/8), at about twice the seconds per program."""
     local = settings.model == LOCAL_MODEL
     return settings.model_copy(
         update={
             "samples": settings.samples or (LOCAL_SAMPLES if local else HOSTED_SAMPLES),
             "prompt_style": settings.prompt_style or ("skeleton" if local else "full"),
-            "grammar": bool(settings.grammar),
+            "grammar": local if settings.grammar is None else settings.grammar,
             "resample": (3 if local else 0) if settings.resample is None else settings.resample,
         }
     )

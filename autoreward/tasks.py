@@ -74,6 +74,11 @@ class TaskCard(BaseModel):
         default_factory=list,
         description="State fields that mark progress towards a sparse goal, each 'field: what its change means'",
     )
+    ends_on_success: bool = Field(
+        default=False,
+        description="reaching the goal ends the episode (MiniGrid, MountainCar): a reward paid for waiting then "
+        "teaches a policy never to finish, and the Critic rejects one",
+    )
     start_from: list[str] = Field(
         default_factory=list, alias="from", description="reward programs to start from, relative to the card"
     )

@@ -12,7 +12,12 @@ a fresh process with one torch thread; throughput is timesteps / seconds inside 
 Each repeat measures every layer once, in turn; the median ratio to ``plain`` per layer is reported (the
 machine is noisy). Goal: sandbox >= 0.98 for the typical program.
 
-    python bench/overhead.py [--timesteps 8192] [--repeats 3]
+First, without PPO, the cost of a step itself: random actions through a DummyVecEnv of one env, plain
+``Monitor(Hopper-v5)`` against autoreward's training stack (``FitnessRecorder(Monitor(RewardContract(
+ProgramReward(env))))``, the State narrowed to the program's fields) with the typical and the heavy program;
+µs per step, medians of interleaved repeats in this process. ``--steps-only`` stops there.
+
+    python bench/overhead.py [--timesteps 8192] [--repeats 3] [--steps-only]
 """
 
 from __future__ import annotations
@@ -25,7 +30,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from autoreward.sandbox.jobs import Job
 from autoreward.sandbox.run import run_in_sandbox
@@ -165,12 +174,67 @@ def child(layer: str, seed: int) -> float:
         return _fps(train_candidate(_job(seed), Path(tmp)))
 
 
+def _step_stack(source: str | None) -> Any:
+    """A DummyVecEnv of one Hopper: plain ``Monitor`` (``source`` None), or autoreward's training stack."""
+    import gymnasium as gym
+    from stable_baselines3.common.monitor import Monitor
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    from autoreward.reward import load_reward, names_read
+    from autoreward.tasks import resolve_task
+    from autoreward.training.stats import WindowRecorder
+    from autoreward.training.trainer import make_training_env
+
+    if source is None:
+        return DummyVecEnv([lambda: Monitor(gym.make(ENV_ID))])
+    card = resolve_task(TASK)
+    return make_training_env(card, load_reward(source), 1, ARGS.seed, WindowRecorder(), normalize=False,
+                             program_names=names_read(source))  # fmt: skip
+
+
+def _time_steps(venv: Any, actions: np.ndarray) -> float:
+    """µs per ``venv.step`` over ``actions``."""
+    venv.reset()
+    step: Callable[[np.ndarray], Any] = venv.step
+    started = time.perf_counter()
+    for action in actions:
+        step(action)
+    return (time.perf_counter() - started) / len(actions) * 1e6
+
+
+def step_costs(steps: int, repeats: int) -> dict[str, float]:
+    """Median µs per step of each stack, repeats interleaved so that load changes hit all three alike."""
+    stacks = {"plain": _step_stack(None), "typical": _step_stack(REWARD), "heavy": _step_stack(HEAVY)}
+    actions = np.random.default_rng(ARGS.seed).uniform(-1, 1, (steps, 1, 3)).astype(np.float32)
+    for venv in stacks.values():
+        _time_steps(venv, actions[: steps // 10])  # warm up
+    times: dict[str, list[float]] = {name: [] for name in stacks}
+    for _ in range(repeats):
+        for name, venv in stacks.items():
+            times[name].append(_time_steps(venv, actions))
+    for venv in stacks.values():
+        venv.close()
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def print_step_costs() -> None:
+    costs = step_costs(ARGS.steps, max(3, ARGS.repeats))
+    for name, us in costs.items():
+        print(f"step_us_{name}: {us:.1f}")
+    for name in ("typical", "heavy"):
+        print(f"step_ratio_{name}: {costs['plain'] / costs[name]:.3f}")
+
+
 def main() -> None:
     if ARGS.child:
         import torch
 
         torch.set_num_threads(1)
         print(child(ARGS.child, ARGS.seed))
+        return
+    print(f"load: {os.getloadavg()[0]:.1f}")
+    print_step_costs()
+    if ARGS.steps_only:
         return
     ratios: dict[str, list[float]] = {layer: [] for layer in LAYERS[1:]}
     with tempfile.TemporaryDirectory() as tmp:
@@ -194,11 +258,17 @@ def _args() -> argparse.Namespace:
     parser.add_argument("--timesteps", type=int, default=8192)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=int, default=5000, help="random steps per stack per repeat, without PPO")
+    parser.add_argument("--steps-only", action="store_true", help="measure the step costs only, not PPO")
     parser.add_argument("--child", choices=("plain", "wrappers"), help=argparse.SUPPRESS)
     return parser.parse_args()
 
 
-ARGS = _args() if __name__ == "__main__" else argparse.Namespace(timesteps=8192, repeats=3, seed=0, child=None)
+ARGS = (
+    _args()
+    if __name__ == "__main__"
+    else argparse.Namespace(timesteps=8192, repeats=3, seed=0, child=None, steps=5000, steps_only=False)
+)
 
 if __name__ == "__main__":
     main()

@@ -20,7 +20,7 @@ import numpy as np
 import opensimplex
 from crafter import constants
 
-from autoreward.envs.state import Field, NamedValues, Snapshot, StateSpec, sealed
+from autoreward.envs.state import Field, NamedValues, StateSpec, sealed
 
 MATERIALS: tuple[str, ...] = tuple(constants.materials)  # water, grass, stone, path, sand, tree, lava, ...
 CREATURES: tuple[str, ...] = ("cow", "zombie", "skeleton", "arrow", "plant")
@@ -175,21 +175,22 @@ def state_spec(env: gym.Env) -> StateSpec:
     achievements = {name: i for i, name in enumerate(ACHIEVEMENTS)}
     view = f"{VIEW[0]}x{VIEW[1]} cells around the player"
 
-    def capture() -> Snapshot:
-        player = core.player
-        return {
-            "pos": tuple(int(v) for v in player.pos),
-            "facing": tuple(int(v) for v in player.facing),
-            "vitals": tuple(float(player.inventory[name]) for name in VITALS),
-            "inventory": sealed(np.array([player.inventory[name] for name in ITEMS], dtype=np.float64)),
-            "achievements": sealed(np.array([player.achievements[n] for n in ACHIEVEMENTS], dtype=np.float64)),
-            "sleeping": float(player.sleeping),
-            "daylight": float(core.world.daylight),
-            "window": sealed(core.window),
-        }
+    # One part per piece of the game, so a State narrowed to a program's fields copies only what it reads.
+    parts = {
+        "pos": lambda: tuple(int(v) for v in core.player.pos),
+        "facing": lambda: tuple(int(v) for v in core.player.facing),
+        "vitals": lambda: tuple(float(core.player.inventory[name]) for name in VITALS),
+        "inventory": lambda: sealed(np.array([core.player.inventory[name] for name in ITEMS], dtype=np.float64)),
+        "achievements": lambda: sealed(np.array([core.player.achievements[n] for n in ACHIEVEMENTS], dtype=np.float64)),
+        "sleeping": lambda: float(core.player.sleeping),
+        "daylight": lambda: float(core.world.daylight),
+        "window": lambda: sealed(core.window),
+    }
 
     def vital(i: int) -> Any:
         return lambda s: s["vitals"][i]
+
+    vitals = ("vitals",)
 
     fields = [
         Field("obs", "0..1", f"the policy's symbolic observation (not pixels): for each of the {view}, column "
@@ -197,27 +198,36 @@ def state_spec(env: gym.Env) -> StateSpec:
               f"{', '.join(CREATURES)}), {_CELL} entries a cell; then the inventory / 9 "
               f"({', '.join(constants.items)}), facing one-hot (left, right, up, down), sleeping, daylight",
               lambda s: s["obs"]),
-        Field("player_x", "cells", "player column in the 64x64 world", lambda s: float(s["pos"][0])),
-        Field("player_y", "cells", "player row in the 64x64 world", lambda s: float(s["pos"][1])),
+        Field("player_x", "cells", "player column in the 64x64 world", lambda s: float(s["pos"][0]),
+              needs=("pos",)),
+        Field("player_y", "cells", "player row in the 64x64 world", lambda s: float(s["pos"][1]),
+              needs=("pos",)),
         Field("facing", "cells", "direction the player faces (dx, dy): (-1,0) left, (1,0) right, (0,-1) up, "
-              "(0,1) down", lambda s: sealed(np.array(s["facing"], dtype=np.float64)), shape=(2,)),
-        Field("health", "0..9", "health; the episode ends when it reaches 0 (lava kills at once)", vital(0)),
-        Field("food", "0..9", "food; falls over time, eat a cow or a plant", vital(1)),
-        Field("drink", "0..9", "drink; falls over time, drink water", vital(2)),
-        Field("energy", "0..9", "energy; falls over time, sleep to restore", vital(3)),
-        Field("sleeping", "0/1", "1.0 while the player sleeps", lambda s: s["sleeping"]),
-        Field("daylight", "0..1", "daylight (zombies appear more in the dark)", lambda s: s["daylight"]),
+              "(0,1) down", lambda s: sealed(np.array(s["facing"], dtype=np.float64)), shape=(2,),
+              needs=("facing",)),
+        Field("health", "0..9", "health; the episode ends when it reaches 0 (lava kills at once)", vital(0),
+              needs=vitals),
+        Field("food", "0..9", "food; falls over time, eat a cow or a plant", vital(1), needs=vitals),
+        Field("drink", "0..9", "drink; falls over time, drink water", vital(2), needs=vitals),
+        Field("energy", "0..9", "energy; falls over time, sleep to restore", vital(3), needs=vitals),
+        Field("sleeping", "0/1", "1.0 while the player sleeps", lambda s: s["sleeping"],
+              needs=("sleeping",)),
+        Field("daylight", "0..1", "daylight (zombies appear more in the dark)", lambda s: s["daylight"],
+              needs=("daylight",)),
         Field("inventory", "count", "items held", lambda s: NamedValues("inventory", items, s["inventory"]),
-              keys=ITEMS),
+              keys=ITEMS, needs=("inventory",)),
         Field("achievements", "count", "how often each achievement was unlocked this episode",
-              lambda s: NamedValues("achievements", achievements, s["achievements"]), keys=ACHIEVEMENTS),
+              lambda s: NamedValues("achievements", achievements, s["achievements"]), keys=ACHIEVEMENTS,
+              needs=("achievements",)),
         Field("nearby", "cells", f"how many of each material or creature are in the {view}",
-              lambda s: NamedValues("nearby", things, sealed(_window_counts(s["window"]))), keys=THINGS),
+              lambda s: NamedValues("nearby", things, sealed(_window_counts(s["window"]))), keys=THINGS,
+              needs=("window",)),
         Field("nearest", "cells", f"Manhattan distance to the nearest of each material or creature in the {view}; "
               "-1 where none is in view", lambda s: NamedValues("nearest", things, sealed(_nearest(s["window"]))),
-              keys=THINGS),
+              keys=THINGS, needs=("window",)),
         Field("front", "0/1", "1.0 for the material and the creature in the cell the player faces (where `do` "
               "collects, attacks or drinks and `place_*` puts things)",
-              lambda s: NamedValues("front", things, sealed(_front(s["window"], s["facing"]))), keys=THINGS),
+              lambda s: NamedValues("front", things, sealed(_front(s["window"], s["facing"]))), keys=THINGS,
+              needs=("window", "facing")),
     ]  # fmt: skip
-    return StateSpec(fields, capture)
+    return StateSpec(fields, parts=parts)

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from autoreward.envs.reads import names_in
+
 if TYPE_CHECKING:
     from autoreward.envs.state import State
 
@@ -78,6 +80,17 @@ def unknown_fields(expr: str, fields: Iterable[str]) -> list[str]:
             and node.attr not in known
         }
     )
+
+
+def fitness_names(spec: FitnessSpec | None) -> frozenset[str]:
+    """The names the fitness expression may read State fields by (``envs/reads.py``); none without a fitness."""
+    return names_in(ast.parse(spec.expr, mode="eval")) if spec is not None else frozenset()
+
+
+def captured_names(spec: FitnessSpec | None, program_names: Iterable[str]) -> frozenset[str]:
+    """What a State narrowed for one program keeps: the names its text holds (``autoreward.reward.names_read``)
+    and the fitness's, which reads the same States."""
+    return frozenset(program_names) | fitness_names(spec)
 
 
 class EpisodeFitness:

@@ -6,13 +6,14 @@ import difflib
 import importlib
 import importlib.util
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 
 from autoreward.envs.classic import obs_layout
-from autoreward.envs.fitness import unknown_fields
+from autoreward.envs.fitness import captured_names, unknown_fields
 from autoreward.envs.state import StateSpec, build_state_spec
 from autoreward.envs.suites import adapt, prepare, suite_for, suite_state_spec
 from autoreward.errors import TaskError
@@ -118,8 +119,9 @@ def state_spec(env: gym.Env) -> StateSpec:
     return own if own is not None else build_state_spec(env, obs_layout(env_id))
 
 
-def card_state_spec(card: Any, env: gym.Env) -> StateSpec:
-    """The State of a card's env, after checking that the card's fitness reads only fields it has."""
+def card_state_spec(card: Any, env: gym.Env, program_names: Iterable[str] | None = None) -> StateSpec:
+    """The State of a card's env, after checking that the card's fitness reads only fields it has; with
+    ``program_names``, narrowed to the fields the program and the fitness read (``captured_names``)."""
     spec = state_spec(env)
     fitness = card.fitness_spec
     missing = unknown_fields(fitness.expr, spec.fields) if fitness is not None else []
@@ -130,4 +132,4 @@ def card_state_spec(card: Any, env: gym.Env) -> StateSpec:
             f"{card.source or card.name}: field 'fitness': the State of {card.env_id} has no field "
             f"{missing[0]!r}; {hint}`autoreward describe {card.name}` lists the fields"
         )
-    return spec
+    return spec if program_names is None else spec.narrowed(captured_names(card.fitness_spec, program_names))

@@ -104,19 +104,20 @@ def state_spec(env: gym.Env) -> StateSpec:
     carried = {t: i for i, t in enumerate(_CARRIED)}
     targets = {t: i for i, t in enumerate(_TARGETS)}
 
-    def capture() -> Snapshot:
-        ax, ay = (int(v) for v in core.agent_pos)
+    def front() -> str:
         dx, dy = DIR_TO_VEC[core.agent_dir]
-        front = core.grid.get(ax + dx, ay + dy) if core.grid is not None else None
-        carrying = core.carrying.type if core.carrying is not None else None
-        return {
-            "agent_pos": (ax, ay),
-            "agent_dir": int(core.agent_dir),
-            "front": front.type if front is not None else "empty",
-            "carrying": carrying,
-            "objects": _grid_objects(core.grid),
-            "step_count": int(core.step_count),
-        }
+        cell = core.grid.get(int(core.agent_pos[0]) + dx, int(core.agent_pos[1]) + dy) if core.grid else None
+        return cell.type if cell is not None else "empty"
+
+    # One part per piece of the game, so a State narrowed to a program's fields skips walking the grid.
+    parts = {
+        "agent_pos": lambda: (int(core.agent_pos[0]), int(core.agent_pos[1])),
+        "agent_dir": lambda: int(core.agent_dir),
+        "front": front,
+        "carrying": lambda: core.carrying.type if core.carrying is not None else None,
+        "objects": lambda: _grid_objects(core.grid),
+        "step_count": lambda: int(core.step_count),
+    }
 
     def one_hot(index: dict[str, int], name: str | None) -> np.ndarray:
         out = np.zeros(len(index))
@@ -134,23 +135,28 @@ def state_spec(env: gym.Env) -> StateSpec:
               f"agent's view, row by row from the farthest, one-hot object type ({', '.join(TYPES)}), colour "
               f"({', '.join(COLOR_TO_IDX)}) and door state ({', '.join(STATE_TO_IDX)}), {_CELL} entries a cell; "
               "then the direction one-hot (4)", lambda s: s["obs"]),
-        Field("agent_x", "cells", "agent column (x grows to the right)", lambda s: float(s["agent_pos"][0])),
-        Field("agent_y", "cells", "agent row (y grows downwards)", lambda s: float(s["agent_pos"][1])),
-        Field("agent_dir", "", f"direction the agent faces: {_DIRECTIONS}", lambda s: float(s["agent_dir"])),
+        Field("agent_x", "cells", "agent column (x grows to the right)", lambda s: float(s["agent_pos"][0]),
+              needs=("agent_pos",)),
+        Field("agent_y", "cells", "agent row (y grows downwards)", lambda s: float(s["agent_pos"][1]),
+              needs=("agent_pos",)),
+        Field("agent_dir", "", f"direction the agent faces: {_DIRECTIONS}", lambda s: float(s["agent_dir"]),
+              needs=("agent_dir",)),
         Field("front", "0/1", "1.0 for the type of the cell right in front of the agent (where forward, pickup "
               "and toggle act; empty for nothing)", lambda s: NamedValues("front", seen, one_hot(seen, s["front"])),
-              keys=_SEEN),
+              keys=_SEEN, needs=("front",)),
         Field("carrying", "0/1", "1.0 for the type of object the agent carries",
-              lambda s: NamedValues("carrying", carried, one_hot(carried, s["carrying"])), keys=_CARRIED),
+              lambda s: NamedValues("carrying", carried, one_hot(carried, s["carrying"])), keys=_CARRIED,
+              needs=("carrying",)),
         Field("visible", "cells", "how many cells of each type the agent sees in its view (a carried object "
               "shows in the agent's own cell)", lambda s: NamedValues("visible", seen, _visible(s, cells)),
               keys=_SEEN),
         Field("distance", "cells", "Manhattan distance from the agent to the nearest object of each type on the "
               "grid; -1 where the grid has none (a carried object is off the grid)",
-              lambda s: NamedValues("distance", targets, _distances(s)), keys=_TARGETS),
-        Field("doors_open", "", "number of open doors", lambda s: doors(s, 0)),
-        Field("doors_locked", "", "number of locked doors", lambda s: doors(s, 1)),
+              lambda s: NamedValues("distance", targets, _distances(s)), keys=_TARGETS,
+              needs=("agent_pos", "objects")),
+        Field("doors_open", "", "number of open doors", lambda s: doors(s, 0), needs=("objects",)),
+        Field("doors_locked", "", "number of locked doors", lambda s: doors(s, 1), needs=("objects",)),
         Field("step_count", "steps", f"steps taken this episode (MiniGrid ends it at {core.max_steps})",
-              lambda s: float(s["step_count"])),
+              lambda s: float(s["step_count"]), needs=("step_count",)),
     ]  # fmt: skip
-    return StateSpec(fields, capture)
+    return StateSpec(fields, parts=parts)

@@ -101,6 +101,42 @@ def test_direction_check_warns_when_the_reward_opposes_the_fitness() -> None:
     assert judge(flat) == []
 
 
+def test_waiting_check_rejects_pay_for_standing_still_where_the_goal_ends_the_episode() -> None:
+    idle = np.array([i % 2 == 0 for i in range(40)])
+    paid = _evidence([0.5 if still else -0.01 for still in idle])
+    paid.idle, paid.ends_on_success = idle, True
+    [error] = _errors(paid)
+    assert "pays +0.5 per step on average while nothing changes (20 dry-run steps" in error
+    assert "potential(state) - potential(prev)" in error
+    costed = _evidence([-0.01 if still else 1.0 for still in idle])
+    costed.idle, costed.ends_on_success = idle, True
+    assert _errors(costed) == []  # a cost per step while waiting asks for speed: right where the goal ends it
+    survival = _evidence([0.5 if still else -0.01 for still in idle])
+    survival.idle = idle  # failing, not success, ends the episode (CartPole): pay per step is the right shape
+    assert _errors(survival) == []
+    few = _evidence([0.5] * 40)
+    few.idle, few.ends_on_success = np.arange(40) < 5, True
+    assert _errors(few) == []  # too few standing-still steps to judge
+
+
+def test_waiting_check_on_real_minigrid_rollouts(tmp_path: Path) -> None:
+    """DoorKey's random play stands still often (a turn into nothing changes the State; a wall ahead): a reward
+    that pays the potential itself is rejected, its difference between prev and state is not."""
+    level = (
+        "def compute_reward(prev, action, state):\n"
+        "    def potential(s):\n"
+        "        return 1.0 * s.carrying['key'] + 2.0 * s.doors_open - 0.1 * s.distance['door'] + 1.0\n"
+        "    c = {'progress': potential(state), 'time': -0.01}\n    return sum(c.values()), c\n"
+    )
+    card = resolve_task("minigrid-doorkey-5x5")
+    assert card.ends_on_success
+    [error] = [r for r in dry_run(level, card, limits=LIMITS, scratch=tmp_path / "level") if r.severity == "error"]
+    assert "while nothing changes" in error.message
+    difference = level.replace("'progress': potential(state)", "'progress': potential(state) - potential(prev)")
+    reasons = dry_run(difference, card, limits=LIMITS, scratch=tmp_path / "difference")
+    assert [r for r in reasons if r.severity == "error"] == []
+
+
 @pytest.mark.parametrize("task", ["hopper-forward", "cartpole-balance", "minigrid-doorkey-5x5"])
 def test_rollout_states_rebuild_exactly(task: str) -> None:
     """The program's job sees the same fields, keys and values as a State made from the env."""

@@ -70,6 +70,9 @@ def test_static_accepts_a_plain_program_and_names_fields() -> None:
         ("x = state._snap", "private attribute '_snap'"),
         ("x = vars(state)", "'vars' is not allowed"),
         ("x = __builtins__", "name '__builtins__'"),
+        ("x = ...  # the skeleton's placeholder, copied back", "line 3 still holds the skeleton's placeholder"),
+        ("x = state.obs[..., 0]", None),  # numpy's ellipsis index, not a placeholder
+        ("x = 1.0 if state.height > 1 else ...", "placeholder `...`"),
     ],
 )
 def test_static_rules(snippet: str, expected: str | None) -> None:

@@ -14,6 +14,7 @@ import sys
 import sysconfig
 import textwrap
 import time
+import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -23,6 +24,8 @@ from llm_server import RecordedRequest, Reply, ScriptedLLMServer, answer
 from autoreward.config import LOCAL_MODEL, LLMSettings, with_model_defaults
 from autoreward.designer import Designer
 from autoreward.local_llm.endpoint import DEFAULT_NOTICE, default_to_local
+from autoreward.local_llm.model import ensure_model
+from autoreward.local_llm.server import LocalServer
 from autoreward.loop import Loop
 from autoreward.observer import LoopObserver
 from autoreward.parts import default_parts
@@ -196,8 +199,8 @@ def test_local_is_the_default_only_without_a_model_and_without_a_key(tmp_path: P
 
 def test_per_model_defaults() -> None:
     local = with_model_defaults(LLMSettings(model=LOCAL_MODEL))
-    assert (local.prompt_style, local.grammar, local.resample) == ("skeleton", False, 3)
-    assert with_model_defaults(LLMSettings(model=LOCAL_MODEL, grammar=True)).grammar is True
+    assert (local.prompt_style, local.grammar, local.resample) == ("skeleton", True, 3)
+    assert with_model_defaults(LLMSettings(model=LOCAL_MODEL, grammar=False)).grammar is False
     hosted = with_model_defaults(LLMSettings(model="openai/gpt-4o"))
     assert (hosted.prompt_style, hosted.grammar, hosted.resample) == ("full", False, 0)
     mine = with_model_defaults(LLMSettings(model=LOCAL_MODEL, prompt_style="full", grammar=False, resample=0))
@@ -321,6 +324,25 @@ def test_server_dies_with_a_sigkilled_parent() -> None:
             return
         time.sleep(0.2)
     pytest.fail(f"llama.cpp server {child_pid} ({api_base}) outlived its SIGKILLed parent")
+
+
+@pytest.mark.slow
+def test_grammar_keeps_the_real_model_from_copying_placeholders_back() -> None:
+    """Asked to repeat the skeleton's placeholder verbatim, the model under the grammar must write something else:
+    the skeleton's header and return line, and no `..` anywhere."""
+    skeleton = render("skeleton.j2", sparse=True, action_kind="discrete").strip()
+    ask = f"Repeat this code exactly, character for character:\n```python\n{skeleton}\n```"
+    body = {"model": "local", "messages": [{"role": "user", "content": ask}], "max_tokens": 300,
+            "temperature": 0, "grammar": render("skeleton.gbnf")}  # fmt: skip
+    with LocalServer(ensure_model(), n_ctx=2048) as server:
+        request = urllib.request.Request(
+            f"{server.api_base}/chat/completions", json.dumps(body).encode(), {"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=300) as response:
+            answer = json.loads(response.read())["choices"][0]["message"]["content"]
+    assert answer.startswith("```python\nimport numpy as np\n\n\ndef compute_reward(prev, action, state):\n")
+    assert answer.endswith("    return float(sum(components.values())), components\n```")
+    assert ".." not in answer
 
 
 @pytest.mark.slow

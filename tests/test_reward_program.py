@@ -3,12 +3,24 @@ guarded parsing."""
 
 from __future__ import annotations
 
+import math
+import random
+
 import numpy as np
 import pytest
 
 from autoreward.envs.make import card_state_spec, make_card_env
 from autoreward.envs.wrapper import ProgramReward
-from autoreward.reward import ContractError, RewardProgramError, checked, load_reward, parse_program, to_scalar
+from autoreward.reward import (
+    ContractError,
+    RewardProgramError,
+    checked,
+    load_reward,
+    parse_program,
+    to_numbers,
+    to_scalar,
+    value_problem,
+)
 from autoreward.tasks import resolve_task
 from autoreward.training.stats import WindowRecorder
 from autoreward.training.tracking import tracked_env
@@ -52,6 +64,95 @@ def test_contract(out: object, kind: str | None) -> None:
     with pytest.raises(ContractError) as err:
         checked(out)
     assert err.value.kind == kind
+
+
+class _Twin(str):
+    """A name that claims to equal, and hashes like, a valid one."""
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    def __hash__(self) -> int:
+        return hash("forward")
+
+
+class _Float(float):
+    pass
+
+
+def _full_rules(out: object) -> tuple[str | None, object]:
+    """The contract without ``checked``'s fast path: the outcome (kind, numbers) that path must reproduce."""
+    try:
+        total, components = to_numbers(out)
+    except ContractError as err:
+        return err.kind, None
+    problem = value_problem(total, components)
+    return (problem[0], None) if problem else (None, (total, components))
+
+
+def _outcome(out: object) -> tuple[str | None, object]:
+    try:
+        total, components = checked(out)
+    except ContractError as err:
+        return err.kind, None
+    assert type(total) is float and type(components) is dict
+    assert all(type(k) is str and type(v) is float for k, v in components.items())
+    return None, (total, components)
+
+
+ADVERSARIAL = [
+    (1.0, {"forward": 1.0}),
+    (1.5, {"forward": 1.0, "alive": 0.5}),
+    (1.0, {"forward": 0.5}),
+    (1.0 + 1e-5, {"forward": 1.0}),
+    (math.nan, {"forward": math.nan}),
+    (math.nan, {"forward": 1.0}),
+    (math.inf, {"forward": math.inf}),
+    (0.0, {"forward": math.inf, "alive": -math.inf}),
+    (math.inf, {"forward": 1e308, "alive": 1e308}),
+    (1.0, {"forward": 1e308, "alive": 1e308}),
+    (-0.0, {}),
+    (math.nan, {}),
+    (1.0, {}),
+    (1.0, {_Twin("x y"): 1.0}),
+    (1.0, {"forward": _Float(1.0)}),
+    (_Float(1.0), {"forward": 1.0}),
+    (True, {"forward": True}),
+    (np.float64(1.0), {"forward": np.float64(1.0)}),
+    (1.0, {"forward": np.array(1.0)}),
+    (1.0, {"x" * 65: 1.0}),
+    (1.0, {"for ward": 1.0}),
+    (1.0, {1: 1.0}),
+    (1.0, {"forward": 1.0, "ünicode": 0.0}),
+    [1.0, {"forward": 1.0}],
+    (1.0, {"forward": 1.0}, 0),
+    (np.ones(2), {"forward": 1.0}),
+    (1.0, [("forward", 1.0)]),
+    (1.0, "forward"),
+    None,
+]
+
+
+@pytest.mark.parametrize("out", ADVERSARIAL, ids=range(len(ADVERSARIAL)))
+def test_the_fast_path_accepts_and_rejects_exactly_what_the_full_rules_do(out: object) -> None:
+    """Twice: once before the names are remembered as valid, once after."""
+    assert _outcome(out) == _full_rules(out)
+    assert _outcome(out) == _full_rules(out)
+
+
+def test_the_fast_path_agrees_on_random_outputs() -> None:
+    rng = random.Random(0)
+    specials = [math.nan, math.inf, -math.inf, 1e308, -1e308, 0.0, -0.0, 5e-324]
+    names = ["forward", "alive", "control", "bad name", "x" * 70, "_private"]
+    for _ in range(3000):
+        comps = {
+            rng.choice(names): rng.choice(specials) if rng.random() < 0.1 else rng.uniform(-10, 10)
+            for _ in range(rng.randint(0, 4))
+        }
+        whole = sum(v for v in comps.values() if math.isfinite(v)) if comps else rng.uniform(-1, 1)
+        total = whole * (1 + rng.choice([0.0, 0.0, 1e-6, 1e-3])) if rng.random() < 0.9 else rng.choice(specials)
+        out = (total, comps)
+        assert _outcome(out) == _full_rules(out), out
 
 
 @pytest.mark.parametrize(

@@ -138,6 +138,54 @@ def test_tracked_env_records_components_and_episode_fitness() -> None:
     env.close()
 
 
+def test_envs_sharing_a_recorder_are_reduced_at_each_checkpoint() -> None:
+    """Each env accumulates its own steps in one pass; a checkpoint reduces them, and an episode that spans two
+    windows keeps its whole sum."""
+    card = resolve_task("cartpole-balance")
+    recorder = WindowRecorder()
+    logs: list[list[dict[str, float]]] = [[], []]
+
+    def program_for(log: list[dict[str, float]]) -> Any:
+        def program(prev: Any, action: Any, state: Any) -> tuple[float, dict[str, float]]:
+            comps = {"x": float(state.obs[0]), "tilt": -abs(float(state.obs[2])), "right": float(state.obs[1] > 0)}
+            log.append(comps)
+            return math.fsum(comps.values()), comps
+
+        return program
+
+    envs = []
+    for log in logs:
+        env = make_card_env(card)
+        envs.append(tracked_env(ProgramReward(env, program_for(log), card_state_spec(card, env)), None, recorder))
+    for i, env in enumerate(envs):
+        env.reset(seed=i)
+    starts = [0, 0]
+    expected_sums: list[dict[str, float]] = []
+    for _ in range(2):
+        window = [len(log) for log in logs]
+        for _ in range(150):
+            for i, env in enumerate(envs):
+                *_, terminated, truncated, _ = env.step(env.action_space.sample())
+                if terminated or truncated:
+                    episode = logs[i][starts[i] :]
+                    expected_sums.append({k: math.fsum(c[k] for c in episode) for k in episode[0]})
+                    starts[i] = len(logs[i])
+                    env.reset()
+        steps = [c for log, start in zip(logs, window, strict=True) for c in log[start:]]
+        episodes = list(recorder.episodes)
+        checkpoint = recorder.drain(timesteps=len(logs[0]) * 2, fps=0.0)
+        assert checkpoint.steps == len(steps) == 300 and checkpoint.episodes == len(episodes) > 2
+        for name, stats in checkpoint.components.items():
+            values = [c[name] for c in steps]
+            assert stats.mean == pytest.approx(np.mean(values))
+            assert (stats.min, stats.max) == (min(values), max(values))
+            assert stats.active == pytest.approx(np.mean([v != 0 for v in values]))
+        for got, want in zip([e.component_sums for e in episodes], expected_sums[-len(episodes) :], strict=True):
+            assert got == pytest.approx(want)
+    for env in envs:
+        env.close()
+
+
 # --- slow: real PPO -----------------------------------------------------------------------------------------
 
 

@@ -26,7 +26,16 @@ from pydantic import ValidationError
 from autoreward.critic.judge import CALL_BUDGET_MS, CALL_TIMEOUT_S, Answer, Evidence, judge
 from autoreward.critic.rollouts import ROLLOUTS_FILE, decode, read_npz, rollouts, write_npz
 from autoreward.critic.verdict import Reason
-from autoreward.reward import ContractError, locate_nonfinite, program_line, to_numbers, value_problem
+from autoreward.envs.fitness import captured_names
+from autoreward.reward import (
+    ContractError,
+    RewardProgramError,
+    locate_nonfinite,
+    names_read,
+    program_line,
+    to_numbers,
+    value_problem,
+)
 from autoreward.sandbox.jobs import Job
 from autoreward.sandbox.limits import Limits
 from autoreward.sandbox.run import run_in_sandbox
@@ -86,8 +95,14 @@ def _check(
 ) -> list[Reason]:
     scratch.mkdir(parents=True, exist_ok=True)
     write_npz(scratch / INPUT_FILE, data.arrays)
-    evidence = Evidence(expected=len(data.kinds), rollouts=data.kinds, fitness=data.arrays["fitness"])
-    params = {"input": INPUT_FILE, "layout": data.layout}
+    evidence = Evidence(
+        expected=len(data.kinds),
+        rollouts=data.kinds,
+        fitness=data.arrays["fitness"],
+        idle=idle_transitions(data),
+        ends_on_success=card.ends_on_success,
+    )
+    params = {"input": INPUT_FILE, "layout": data.layout, "fields": _captured(source, card)}
     job = Job(
         entry_point=ENTRY_POINT, source=source, params=params, expose=_expose(card), inputs=[scratch / INPUT_FILE]
     )
@@ -96,6 +111,30 @@ def _check(
     if report.ok:
         return reasons
     return reasons_from_report(report) + [r for r in reasons if r.severity == "error"]
+
+
+CLOCK_FIELDS = frozenset({"step_count", "time"})  # change on every step, standing still or not
+
+
+def idle_transitions(data: Rollouts) -> np.ndarray:
+    """Per transition, whether no State field but the clocks changed: the steps where the agent stood still."""
+    before, after = data.arrays["prev"], data.arrays["state"]
+    idle = np.ones(len(before), dtype=bool)
+    for i, entry in enumerate(data.layout):
+        if entry["name"] in CLOCK_FIELDS:
+            continue
+        column = data.arrays[f"field_{i}"].reshape(len(data.arrays[f"field_{i}"]), -1)
+        idle &= np.all(column[before] == column[after], axis=1)
+    return idle
+
+
+def _captured(source: str, card: TaskCard) -> list[str] | None:
+    """The fields training will capture for ``source`` (its States are narrowed the same way here); None, all of
+    them, for a text that does not parse (it will not load either, and says why)."""
+    try:
+        return sorted(captured_names(card.fitness_spec, names_read(source)))
+    except RewardProgramError:
+        return None
 
 
 def _expose(card: TaskCard) -> list[Path]:
@@ -195,7 +234,7 @@ def _transitions(ctx: JobContext) -> list[tuple[Any, np.ndarray, Any]]:
     the card's env out itself, still before the program loads."""
     if "input" in ctx.params:
         arrays = read_npz(ctx.scratch / ctx.params["input"])
-        states = decode(ctx.params["layout"], arrays)
+        states = decode(ctx.params["layout"], arrays, ctx.params.get("fields"))
         return [
             (states[int(p)], np.array(a), states[int(s)])
             for p, a, s in zip(arrays["prev"], arrays["action"], arrays["state"], strict=True)
@@ -205,7 +244,8 @@ def _transitions(ctx: JobContext) -> list[tuple[Any, np.ndarray, Any]]:
 
     card = TaskCard.model_validate(ctx.params["card"])
     env = make_card_env(card)
-    spec = card_state_spec(card, env)
+    fields = ctx.params.get("fields")
+    spec = card_state_spec(card, env, fields)
     steps = int(ctx.params.get("steps", DEFAULT_STEPS))
     out = [(t.prev, t.action, t.state) for t in rollouts(env, spec, steps, int(ctx.params.get("seed", 0)))]
     env.close()

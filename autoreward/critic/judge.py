@@ -24,6 +24,8 @@ DOMINANT_SHARE = 0.95
 DIRECTION_MIN_STEPS = 30
 DIRECTION_THRESHOLD = -0.25  # Pearson correlation of reward and fitness increments below this: a likely sign error
 MAX_COMPONENTS = 64
+IDLE_MIN_STEPS = 10  # standing-still transitions needed before the waiting check speaks
+IDLE_TOLERANCE = 1e-6
 
 
 class Failure(BaseModel):
@@ -55,6 +57,8 @@ class Evidence:
     arrivals: list[float] = field(default_factory=list)  # checker's clock, seconds
     ready_at: float | None = None
     protocol: str | None = None  # how the program's process broke the protocol, if it did
+    idle: np.ndarray | None = None  # per transition: True where no State field changed (the agent stood still)
+    ends_on_success: bool = False  # the card's goal ends the episode: pay for waiting and a policy never finishes
 
 
 def judge(ev: Evidence, *, finished: bool = True) -> list[Reason]:
@@ -74,6 +78,7 @@ def judge(ev: Evidence, *, finished: bool = True) -> list[Reason]:
     if not any(r.severity == "error" for r in out) and len(numeric) > 1:
         out += _balance(numeric)
         out += _direction(numeric, ev)
+        out += _waiting(numeric, ev)
     return out
 
 
@@ -209,6 +214,27 @@ def _direction(answers: list[Answer], ev: Evidence) -> list[Reason]:
         _warning(
             f"the reward falls where the task's fitness rises: correlation r = {r:.2f} between the reward and the "
             f"fitness's per-step increments over {len(pairs)} dry-run steps{hint}; check the signs of the terms"
+        )
+    ]
+
+
+def _waiting(answers: list[Answer], ev: Evidence) -> list[Reason]:
+    """An error when the goal ends the episode and the reward pays for standing still: every step waited then
+    earns more than finishing, so PPO learns never to reach the goal (the classic trap of level-based shaping)."""
+    if not ev.ends_on_success or ev.idle is None:
+        return []
+    idle = [a.total for a in answers if 0 <= a.answer < len(ev.idle) and ev.idle[a.answer]]
+    if len(idle) < IDLE_MIN_STEPS:
+        return []
+    paid = float(np.mean(idle))
+    if paid <= IDLE_TOLERANCE:
+        return []
+    return [
+        _error(
+            f"the reward pays {paid:+.3g} per step on average while nothing changes ({len(idle)} dry-run steps where "
+            "the agent stood still); reaching the goal ends the episode, so a policy paid for waiting learns never to "
+            "finish: pay progress as a change between prev and state (e.g. potential(state) - potential(prev)) "
+            "and at most a small negative cost per step"
         )
     ]
 

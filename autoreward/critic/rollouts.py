@@ -9,7 +9,7 @@ program reads the same fields and values it would read in training, and nothing 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -106,8 +106,12 @@ def encode(states: list[State], spec: StateSpec) -> tuple[list[dict[str, Any]], 
     return layout, arrays
 
 
-def decode(layout: list[dict[str, Any]], arrays: Mapping[str, np.ndarray]) -> list[State]:
-    """The States ``encode`` recorded, with the same field names, mapping keys, values and types."""
+def decode(
+    layout: list[dict[str, Any]], arrays: Mapping[str, np.ndarray], names: Iterable[str] | None = None
+) -> list[State]:
+    """The States ``encode`` recorded, with the same field names, mapping keys, values and types; with ``names``,
+    narrowed as training narrows them (``StateSpec.narrowed``), so a field the program reads by a computed name
+    fails here, before training, as it would there."""
     columns = [np.asarray(arrays[f"field_{i}"]) for i in range(len(layout))]
     for column in columns:
         column.flags.writeable = False
@@ -117,6 +121,8 @@ def decode(layout: list[dict[str, Any]], arrays: Mapping[str, np.ndarray]) -> li
         for entry in layout
     ]
     spec = StateSpec(fields, dict)
+    if names is not None:
+        spec = spec.narrowed(names)
     states = []
     for i in range(count):
         snap: dict[str, Any] = {}

@@ -61,6 +61,7 @@ def static_check(source: str, fields: Fields | None = None) -> list[Reason]:
         reasons.append(_error("the program defines no top-level function compute_reward(prev, action, state)"))
     else:
         reasons += _check_signature(func)
+        reasons += _check_placeholders(func)
         reasons += _check_reads_state(func, fields)
         if fields is not None:
             reasons += _check_fields(func, fields)
@@ -231,6 +232,20 @@ def _check_signature(func: ast.FunctionDef) -> Iterator[Reason]:
     returns = [n for n in ast.walk(func) if isinstance(n, ast.Return)]
     if not any(r.value is not None for r in returns):
         yield _error("compute_reward returns nothing; it must return (total, components)", func.lineno)
+
+
+def _check_placeholders(func: ast.FunctionDef) -> Iterator[Reason]:
+    """The skeleton's ``...`` left unfilled (small models copy it back): named as such, so a re-sample fills it.
+    An index such as ``state.obs[..., 0]`` is numpy's, not a placeholder."""
+    indices = {id(n) for sub in ast.walk(func) if isinstance(sub, ast.Subscript) for n in ast.walk(sub.slice)}
+    for node in ast.walk(func):
+        if isinstance(node, ast.Constant) and node.value is Ellipsis and id(node) not in indices:
+            yield _error(
+                f"line {node.lineno} still holds the skeleton's placeholder `...`: replace it by an expression over "
+                "State fields (e.g. state.<field> and prev.<field>)",
+                node.lineno,
+            )
+            return
 
 
 def _check_reads_state(func: ast.FunctionDef, fields: Fields | None) -> Iterator[Reason]:

@@ -12,6 +12,7 @@ from autoreward.reward.program import (
     error_line,
     load_reward,
     locate_nonfinite,
+    names_read,
     parse_program,
     program_line,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "error_line",
     "load_reward",
     "locate_nonfinite",
+    "names_read",
     "parse_program",
     "program_line",
     "to_numbers",

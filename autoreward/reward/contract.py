@@ -15,6 +15,8 @@ import numpy as np
 
 SUM_TOLERANCE = 1e-4  # relative: |sum(components) - total| <= SUM_TOLERANCE * max(1, |total|)
 MAX_NAME_CHARS = 64
+MAX_KNOWN_NAMES = 4096  # component names remembered as valid; a program inventing names each step pays the check
+_known_names: set[str] = set()  # exact ``str`` names that passed ``bad_name`` (a subclass could fake equality)
 
 
 class ContractError(ValueError):
@@ -46,6 +48,8 @@ def describe(value: Any) -> str:
 def bad_name(name: Any) -> str | None:
     """Why ``name`` cannot name a component, or None: names are ASCII identifiers (they reach tables, pages
     and prompts)."""
+    if type(name) is str and name in _known_names:
+        return None
     if not isinstance(name, str):
         return f"component names must be strings; one is {describe(name)}"
     if not (name.isascii() and name.isidentifier()) or len(name) > MAX_NAME_CHARS:
@@ -54,6 +58,8 @@ def bad_name(name: Any) -> str | None:
             f"component name {shown!r} is not a Python identifier of at most {MAX_NAME_CHARS} ASCII characters: "
             "use names like 'forward_velocity'"
         )
+    if type(name) is str and len(_known_names) < MAX_KNOWN_NAMES:
+        _known_names.add(name)
     return None
 
 
@@ -86,14 +92,46 @@ def value_problem(total: float, components: dict[str, float]) -> tuple[str, str]
     if bad or not math.isfinite(total):
         return "nonfinite", f"total={total}" + (f", {', '.join(bad)}" if bad else "")
     if components:
-        whole = math.fsum(components.values())
+        try:
+            whole = math.fsum(components.values())
+        except OverflowError:
+            return "sum", "components sum past the largest float"
         if abs(whole - total) > SUM_TOLERANCE * max(1.0, abs(total)):
             return "sum", f"components sum to {whole:.6g} but the total is {total:.6g}"
     return None
 
 
+def _accepted(out: Any) -> tuple[float, dict[str, float]] | None:
+    """``out`` itself if it is the common case and within every rule: a tuple of a ``float`` total and a ``dict``
+    of known names (exact ``str``) to ``float`` values, all finite, summing to the total. None for anything
+    else, which the full rules then judge: so this path accepts nothing they would reject."""
+    if type(out) is not tuple or len(out) != 2:
+        return None
+    total, components = out
+    if type(total) is not float or type(components) is not dict:
+        return None
+    known = _known_names
+    for name, value in components.items():
+        if type(name) is not str or type(value) is not float or name not in known:
+            return None
+    if not components:
+        return out if math.isfinite(total) else None
+    try:
+        whole = math.fsum(components.values())  # nan if any is; inf - inf raises; so finite means all finite
+    except (OverflowError, ValueError):
+        return None
+    if math.isfinite(whole) and math.isfinite(total) and abs(whole - total) <= SUM_TOLERANCE * max(1.0, abs(total)):
+        return out
+    return None
+
+
 def checked(out: Any) -> tuple[float, dict[str, float]]:
-    """``to_numbers`` then ``value_problem``: the whole contract on one call's output, raising ContractError."""
+    """``to_numbers`` then ``value_problem``: the whole contract on one call's output, raising ContractError.
+
+    Every training step calls this, so the common case (``_accepted``) skips the conversions."""
+    fast = _accepted(out)
+    if fast is not None:
+        return fast
     total, components = to_numbers(out)
     problem = value_problem(total, components)
     if problem is not None:

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from autoreward.envs.reads import names_in
 from autoreward.envs.wrapper import RewardFn
 from autoreward.errors import AutorewardError
 
@@ -65,6 +66,11 @@ def parse_program(source: str) -> ast.Module:
             line=deep or None,
         )
     return tree
+
+
+def names_read(source: str) -> frozenset[str]:
+    """The names ``source`` may read State fields by (``envs/reads.py``): a State narrowed to them serves it."""
+    return names_in(parse_program(source))
 
 
 def _too_deep(tree: ast.AST) -> int | None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from autoreward.errors import AutorewardError
-from autoreward.reward import RewardProgramError, load_reward, program_line
+from autoreward.reward import RewardProgramError, load_reward, names_read, program_line
 from autoreward.tasks import TaskCard, resolve_task
 from autoreward.training import plots, trainer
 from autoreward.training.callbacks import RungCallback, StatsCallback, StopCallback, training_callbacks
@@ -83,7 +83,8 @@ class CandidateRun:
         overrides = dict(job.hyperparams)
         gamma = float(overrides.get("gamma", settings.ppo.get("gamma", 0.99)))
         normalize = settings.normalize if job.normalize is None else job.normalize
-        venv = trainer.make_training_env(card, reward_fn, n_envs, job.seed, recorder, normalize, gamma)
+        names = names_read(job.reward_source) if job.reward_source is not None else ()
+        venv = trainer.make_training_env(card, reward_fn, n_envs, job.seed, recorder, normalize, gamma, names)
         tensorboard = self.scratch / "tensorboard" if job.tensorboard else None
         model = trainer.build_ppo(venv, settings, overrides, job.seed, tensorboard)
         if tensorboard is not None:

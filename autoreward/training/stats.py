@@ -73,9 +73,10 @@ class Evaluation(BaseModel):
     rollouts: list[EpisodeSummary]
 
 
-@dataclass
+@dataclass(slots=True)
 class ComponentAccumulator:
-    """Running sum/min/max of one component's per-step values; plain floats keep a step at ~1 µs."""
+    """One component's per-step values in one env, in one pass: the window's running sum/min/max/counts (reduced
+    over the envs at a checkpoint) and the current episode's sum. Plain floats keep a step at ~1 µs."""
 
     total: float = 0.0
     abs_total: float = 0.0
@@ -83,9 +84,11 @@ class ComponentAccumulator:
     high: float = -math.inf
     count: int = 0
     nonzero: int = 0
+    episode: float = 0.0
 
     def add(self, value: float) -> None:
         self.total += value
+        self.episode += value
         self.count += 1
         if value:
             self.nonzero += 1
@@ -94,6 +97,21 @@ class ComponentAccumulator:
             self.low = value
         if value > self.high:
             self.high = value
+
+    def absorb(self, other: ComponentAccumulator) -> None:
+        """Add ``other``'s window to this one's (not its episode: episodes belong to one env)."""
+        self.total += other.total
+        self.abs_total += other.abs_total
+        self.low = min(self.low, other.low)
+        self.high = max(self.high, other.high)
+        self.count += other.count
+        self.nonzero += other.nonzero
+
+    def restart_window(self) -> None:
+        """A new window; the episode under way keeps its sum."""
+        self.total = self.abs_total = 0.0
+        self.low, self.high = math.inf, -math.inf
+        self.count = self.nonzero = 0
 
 
 @dataclass
@@ -110,19 +128,36 @@ class EpisodeRecord:
 class WindowRecorder:
     """Shared by every env of one DummyVecEnv and the stats callback: the envs add, the callback drains.
 
-    Sharing one object in-process avoids per-step ``env_method`` calls; it relies on DummyVecEnv, which is the
-    design (parallelism is across candidates, not inside one).
+    Each env adds its steps to its own accumulators (``env_components``), one lookup per component per step; a
+    checkpoint reduces them over the envs. Sharing one object in-process avoids per-step ``env_method`` calls;
+    it relies on DummyVecEnv, which is the design (parallelism is across candidates, not inside one).
     """
 
-    components: dict[str, ComponentAccumulator] = field(default_factory=dict)
     episodes: list[EpisodeRecord] = field(default_factory=list)
     steps: int = 0
     reward_total: float = 0.0
+    envs: list[dict[str, ComponentAccumulator]] = field(default_factory=list)
+
+    def env_components(self) -> dict[str, ComponentAccumulator]:
+        """A new env's accumulators, by component name: the env fills them, ``drain`` reads them."""
+        self.envs.append({})
+        return self.envs[-1]
+
+    def components(self) -> dict[str, ComponentAccumulator]:
+        """The window's accumulators reduced over the envs."""
+        out: dict[str, ComponentAccumulator] = {}
+        for accs in self.envs:
+            for name, acc in accs.items():
+                if acc.count:
+                    out.setdefault(name, ComponentAccumulator()).absorb(acc)
+        return out
 
     def drain(self, timesteps: int, fps: float) -> Checkpoint:
         """Summarise the window as a Checkpoint and start a new one."""
         checkpoint = summarise(self, timesteps, fps)
-        self.components = {}
+        for accs in self.envs:
+            for acc in accs.values():
+                acc.restart_window()
         self.episodes = []
         self.steps = 0
         self.reward_total = 0.0
@@ -136,7 +171,8 @@ def _mean(values: list[float]) -> float | None:
 def summarise(window: WindowRecorder, timesteps: int, fps: float) -> Checkpoint:
     episodes = window.episodes
     fitness = [e.fitness for e in episodes if math.isfinite(e.fitness)]
-    abs_means = {k: acc.abs_total / acc.count for k, acc in window.components.items() if acc.count}
+    window_components = window.components()
+    abs_means = {k: acc.abs_total / acc.count for k, acc in window_components.items()}
     scale = sum(abs_means.values())
     components = {
         name: ComponentStats(
@@ -147,8 +183,7 @@ def summarise(window: WindowRecorder, timesteps: int, fps: float) -> Checkpoint:
             active=acc.nonzero / acc.count,
             episode_sum=_mean([e.component_sums.get(name, 0.0) for e in episodes]),
         )
-        for name, acc in window.components.items()
-        if acc.count
+        for name, acc in window_components.items()
     }
     return Checkpoint(
         timesteps=timesteps,

@@ -2,9 +2,9 @@
 
 - ``RewardContract`` holds the reward program to its output contract (``autoreward.reward``) and stops training
   with the program's line when a value breaks it;
-- ``FitnessRecorder`` records each step's components and each episode's true fitness, env return and ending
-  into the shared ``WindowRecorder``; the episode's length and the program's return are Monitor's, read from
-  ``info["episode"]``, not counted twice.
+- ``FitnessRecorder`` records each step's components (window statistics and episode sums in one pass over
+  them) and each episode's true fitness, env return and ending into the shared ``WindowRecorder``; the
+  episode's length and the program's return are Monitor's, read from ``info["episode"]``, not counted twice.
 
 Inside the vec env they see every State before the auto-reset replaces it, which a VecEnv callback cannot. The
 stack is ``FitnessRecorder(Monitor(RewardContract(ProgramReward(env))))``.
@@ -70,7 +70,7 @@ class FitnessRecorder(gym.Wrapper):
         self._recorder = recorder
         self._prev: State | None = None
         self._builtin_return = 0.0
-        self._sums: dict[str, float] = {}
+        self._components = recorder.env_components()
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
         obs, info = self.env.reset(seed=seed, options=options)
@@ -78,7 +78,8 @@ class FitnessRecorder(gym.Wrapper):
         if self._fitness is not None and self._prev is not None:
             self._fitness.reset(self._prev, info)
         self._builtin_return = 0.0
-        self._sums = {}
+        for acc in self._components.values():
+            acc.episode = 0.0
         return obs, info
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
@@ -100,14 +101,12 @@ class FitnessRecorder(gym.Wrapper):
         recorder = self._recorder
         recorder.steps += 1
         recorder.reward_total += total
-        accs = recorder.components
-        sums = self._sums
+        accs = self._components
         for name, value in components.items():
             acc = accs.get(name)
             if acc is None:
                 acc = accs[name] = ComponentAccumulator()
             acc.add(value)
-            sums[name] = sums.get(name, 0.0) + value
         self._builtin_return += builtin
 
     def _end_episode(self, terminated: bool, episode: dict[str, Any] | None) -> None:
@@ -121,7 +120,7 @@ class FitnessRecorder(gym.Wrapper):
                 terminated=terminated,
                 reward_return=float(episode.get("r", 0.0)),
                 builtin_return=self._builtin_return,
-                component_sums=dict(self._sums),
+                component_sums={name: acc.episode for name, acc in self._components.items()},
             )
         )
 

@@ -5,7 +5,7 @@ One DummyVecEnv per training process and one torch thread (FACTS.md): parallelis
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +25,19 @@ from autoreward.training.tracking import FitnessRecorder, tracked_env
 
 def make_training_env(
     card: TaskCard, reward_fn: RewardFn | None, n_envs: int, seed: int, recorder: WindowRecorder, normalize: bool,
-    gamma: float = 0.99,
+    gamma: float = 0.99, program_names: Iterable[str] | None = None,
 ) -> VecEnv:  # fmt: skip
-    """``n_envs`` copies of the card's env, each ``FitnessRecorder(Monitor(RewardContract(ProgramReward(env))))``."""
+    """``n_envs`` copies of the card's env, each ``FitnessRecorder(Monitor(RewardContract(ProgramReward(env))))``.
+
+    ``program_names`` (``autoreward.reward.names_read`` of the program; empty for the env's own reward) narrows
+    each State to the fields the program and the fitness read, so a step copies only those; None keeps them all."""
     fitness = card.fitness_spec
+    names = None if program_names is None else frozenset(program_names)
 
     def factory() -> Callable[[], Any]:
         def make() -> FitnessRecorder:
             env = make_card_env(card)
-            return tracked_env(ProgramReward(env, reward_fn, card_state_spec(card, env)), fitness, recorder)
+            return tracked_env(ProgramReward(env, reward_fn, card_state_spec(card, env, names)), fitness, recorder)
 
         return make
 
