@@ -299,3 +299,20 @@ def test_a_bad_candidate_is_pruned_and_a_resumed_run_does_not_retrain_it(tmp_pat
     assert report.value < good.value
     shown = _cli(["show", "cut"], runs)
     assert f"pruned at {report.timesteps} steps" in shown.stdout.replace("\n", " ")
+
+
+@pytest.mark.slow
+def test_a_budget_too_small_for_a_rung_prunes_nothing_and_says_so_once(tmp_path: Path) -> None:
+    """CartPole updates every 256 steps (8 envs x 32): 2000 steps leave no rung after 10 updates, so both
+    programs, the bad one too, train to the end, and the run says why in one line."""
+    runs = tmp_path / "runs"
+    with ScriptedLLMServer(lambda request: answer(_program(GOOD), _program(BAD))) as server:
+        done = _cli(["run", "cartpole-balance", "--iterations", "1", "--samples", "2", "--workers", "2",
+                     "--timesteps", "2000", "--no-llm-review", "--no-video", "--eval-episodes", "1", "--run-id",
+                     "small", "--model", "openai/test-model", "--api-base", server.base_url], runs)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    said = (done.stdout + done.stderr).replace("\n", " ")
+    assert said.count("no successive halving: 2000 steps leave no rung after 10 PPO updates") == 1, said[-2000:]
+    rows = RunStore(runs).candidates("small")
+    assert [r.status for r in rows] == ["trained", "trained"]
+    assert all(r.result["rungs"] == [] and r.result["timesteps"] >= 2000 for r in rows)
