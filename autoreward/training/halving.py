@@ -40,7 +40,7 @@ from autoreward.training.models import RUNG_WINDOW, EventSink, RungReport, Train
 STOP_FILE = "stop"  # its appearance in a training's scratch directory asks the worker to stop (callbacks.py)
 RUNGS = 2  # rungs before the end: budget / factor**2, budget / factor, then the end
 TIE_WEIGHT = 1e-9  # the secondary signal's weight, relative to the fitness' own scale
-MIN_UPDATES = 10  # PPO updates before a rung means something (bench/halving.py; README "Successive halving")
+MIN_UPDATES = 10  # PPO updates before a rung: enough on DoorKey, too few on Hopper (README "Successive halving")
 
 
 class HalvingConfig(BaseModel):

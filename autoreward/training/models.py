@@ -39,7 +39,7 @@ class TrainJob(BaseModel):
     plots: bool = True
     save_model: bool = True
     tensorboard: bool = True
-    rungs: list[int] = Field(default_factory=list, description="timesteps at which to probe for halving")
+    rungs: list[int] = Field(default_factory=list, description="timesteps at which to report to halving")
     rung_window: int = Field(default=RUNG_WINDOW, ge=1, description="training episodes a rung's fitness averages")
 
 
@@ -84,7 +84,7 @@ class TrainResult(BaseModel):
     hyperparams_source: str = ""
     checkpoints: list[Checkpoint] = Field(default_factory=list)
     evaluation: Evaluation | None = None
-    rungs: list[RungReport] = Field(default_factory=list, description="the halving probes, rung 0 first")
+    rungs: list[RungReport] = Field(default_factory=list, description="the halving reports, rung 0 first")
     pruned: RungReport | None = Field(default=None, description="the rung where successive halving stopped it")
     artifacts: dict[str, str] = Field(default_factory=dict, description="name -> path relative to scratch")
 
