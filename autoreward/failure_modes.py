@@ -59,7 +59,9 @@ def return_against_fitness(
         return None
     assert reward_first is not None and reward_last is not None
     rose = reward_last - reward_first > 0.25 * max(abs(reward_first), abs(reward_last), 1e-9)
-    if not rose:
+    assert fitness_first is not None and fitness_last is not None
+    improved = fitness_last - fitness_first > 0.1 * max(abs(fitness_first), abs(fitness_last), 1e-9)
+    if not rose or improved:  # a fitness that ends clearly higher (0.84 -> 1.0, "flat" by its trend) is no hack
         return None
     sign = not sparse and fitness_trend == "falls" and correlation is not None and correlation <= ANTI_CORRELATED
     evidence = {"reward_first": reward_first, "reward_last": reward_last, "fitness_first": fitness_first or 0.0,

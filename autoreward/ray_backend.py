@@ -184,16 +184,25 @@ def _train_on_node(
 
     events: EventSink = emit
     if decider is not None:
-
-        def decide(candidate_id: str, rung: int, value: float) -> bool:
-            return bool(ray.get(decider.report.remote(candidate_id, rung, value)))
-
-        events = rung_events(job.candidate_id, emit, decide, lambda: request_stop(scratch))
+        events = rung_events(job.candidate_id, emit, _ActorDecider(ray, decider), lambda: request_stop(scratch))
     try:
         return pack(train_in_sandbox(job, scratch, events), scratch)
     finally:
         _put(queue, (key, None))  # "no more events from this attempt"
         shutil.rmtree(call_dir, ignore_errors=True)
+
+
+class _ActorDecider:
+    """The halving actor's decisions, asked from a node's trainer (the ``Decider`` a sink expects)."""
+
+    def __init__(self, ray: Any, actor: Any) -> None:
+        self._ray, self._actor = ray, actor
+
+    def report(self, candidate_id: str, rung: int, value: float) -> bool:
+        return bool(self._ray.get(self._actor.report.remote(candidate_id, rung, value)))
+
+    def recheck(self, candidate_id: str) -> bool:
+        return bool(self._ray.get(self._actor.recheck.remote(candidate_id)))
 
 
 def _sweep(root: Path) -> None:

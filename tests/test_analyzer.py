@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from autoreward.analyzer import analyze, analyze_iteration, hacking_flag, summarize
+from autoreward.failure_modes import return_against_fitness
 from autoreward.tasks import resolve_task
 from autoreward.training.models import TrainResult
 from autoreward.training.stats import Checkpoint, ComponentStats, EpisodeSummary, Evaluation
@@ -186,6 +187,14 @@ def test_reward_hacking_when_the_reward_rises_and_the_fitness_stalls() -> None:
     hack = found["reward_hacking"]
     assert hack.component == "wiggle" and hack.evidence["reward_last"] > hack.evidence["reward_first"]
     assert "sign_error" not in found
+
+
+def test_no_hacking_when_the_fitness_ends_clearly_higher() -> None:
+    """DoorKey's good program in bench/halving.py: success 0.839 early, 1.0 at the end, its return rising too
+    ("flat" by the trend's 25% rule): learning, not hacking. A fall or a true stall still is."""
+    assert return_against_fitness(4.93, 6.89, "flat", 0.839, 1.0, None, "progress", sparse=True) is None
+    stalled = return_against_fitness(4.93, 6.89, "flat", 0.95, 1.0, None, "progress", sparse=True)
+    assert stalled is not None and stalled.kind == "reward_hacking"
 
 
 def test_survival_hacking_when_a_constant_bonus_pays_for_lasting() -> None:

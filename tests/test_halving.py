@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+import optuna
 import pytest
 from llm_server import ScriptedLLMServer, answer
 
@@ -20,6 +22,7 @@ from autoreward.training.halving import (
     Halving,
     HalvingConfig,
     PruneLedger,
+    promotable,
     request_stop,
     rung_events,
     tie_broken,
@@ -100,6 +103,31 @@ def test_asynchronous_halving_keeps_the_top_third_of_those_that_reached_the_rung
     assert halving.report("c2", 1, 1.0) is True
 
 
+def test_the_recheck_rule_is_optunas_promotion_rule() -> None:
+    from optuna.pruners._successive_halving import _is_trial_promotable_to_next_rung as optunas
+
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        competing = list(rng.integers(0, 5, size=int(rng.integers(1, 12))).astype(float))
+        value, factor = float(rng.choice(competing)), int(rng.integers(2, 5))
+        expected = optunas(value, list(competing), factor, optuna.study.StudyDirection.MAXIMIZE)
+        assert promotable(value, competing, factor) is expected
+
+
+def test_early_arrivals_are_cut_once_the_rung_fills() -> None:
+    """Asynchronous promotion keeps the first arrivals (nobody to trail yet); once the others have reported, a
+    promoted candidate that is no longer in the rung's top third stops at its next checkpoint."""
+    halving = Halving(HalvingConfig(factor=3))
+    assert decisions(halving, 0, [5.0, 6.0]) == [False, False]  # c0 alone, c1 ahead of it: both go on
+    assert halving.recheck("c0") is False  # behind c1, but two values are too few to cut on (factor 3)
+    late = [halving.report(f"c{i}", 0, v) for i, v in [(2, 9.0), (3, 8.0), (4, 1.0), (5, 2.0), (6, 3.0), (7, 7.0)]]
+    assert late == [False, True, True, True, True, True]  # 8 arrives when only 3 of 6 may pass: 9 alone goes on
+    assert [halving.recheck(c) for c in ("c0", "c1", "c2")] == [True, True, False]  # 8 values: 9 and 8 lead
+    assert halving.recheck("c0") is False  # cut once
+    assert halving.report("c0", 1, 9.0) is True  # a report from a cut worker still finishing its rollout
+    assert halving.recheck("c9") is False  # never reported: nothing to judge
+
+
 def test_a_tie_alone_never_prunes() -> None:
     halving = Halving(HalvingConfig(factor=3))
     assert decisions(halving, 0, [0.0] * 6) == [False] * 6
@@ -133,7 +161,7 @@ def test_a_cut_candidate_is_asked_to_stop_and_marked_pruned(tmp_path: Path) -> N
     seen: list[dict] = []
     sink = ledger.watch("c1", seen.append)
     report = RungReport(rung=0, timesteps=100, fitness=2.5, value=2.5)
-    events = rung_events("c1", sink, lambda cid, rung, value: value < 3, lambda: request_stop(tmp_path))
+    events = rung_events("c1", sink, ThresholdDecider(3.0), lambda: request_stop(tmp_path))
     events({"event": "rung", "report": report.model_dump()})
     assert (tmp_path / STOP_FILE).is_file()
     assert [e["event"] for e in seen] == ["rung", "pruned"]
@@ -143,6 +171,37 @@ def test_a_cut_candidate_is_asked_to_stop_and_marked_pruned(tmp_path: Path) -> N
     assert result.pruned.note() == "pruned at 100 steps, fitness 2.5"
     failed = TrainResult(candidate_id="c1", task="t", status="failed")
     assert ledger.mark(failed).status == "failed"
+
+
+class ThresholdDecider:
+    """Cuts below ``floor`` at a rung; on a recheck, once ``fall`` says so."""
+
+    def __init__(self, floor: float, fall: bool = False) -> None:
+        self.floor, self.fall, self.rechecks = floor, fall, 0
+
+    def report(self, candidate_id: str, rung: int, value: float) -> bool:
+        return value < self.floor
+
+    def recheck(self, candidate_id: str) -> bool:
+        self.rechecks += 1
+        return self.fall
+
+
+def test_a_candidate_past_its_rung_is_rechecked_at_each_progress_event(tmp_path: Path) -> None:
+    seen: list[dict] = []
+    decider = ThresholdDecider(1.0)
+    events = rung_events("c0", seen.append, decider, lambda: request_stop(tmp_path))
+    events({"event": "progress", "timesteps": 5000})
+    assert decider.rechecks == 0  # no rung passed yet: nothing to re-judge
+    events({"event": "rung", "report": RungReport(rung=0, timesteps=11000, fitness=2.0, value=2.0).model_dump()})
+    events({"event": "progress", "timesteps": 20000})
+    assert decider.rechecks == 1 and not (tmp_path / STOP_FILE).exists()
+    decider.fall = True  # others reported at the rung since: c0 now trails
+    events({"event": "progress", "timesteps": 30000})
+    events({"event": "progress", "timesteps": 40000})
+    assert (tmp_path / STOP_FILE).is_file() and decider.rechecks == 2  # cut once, then no more questions
+    [pruned] = [e["report"] for e in seen if e["event"] == "pruned"]
+    assert RungReport.model_validate(pruned).note() == "pruned at 30000 steps, fitness 2"
 
 
 def test_the_stop_request_never_follows_a_link_the_worker_left(tmp_path: Path) -> None:

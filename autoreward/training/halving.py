@@ -14,6 +14,12 @@ A rung is judged only after ``min_updates`` PPO updates (rollouts of ``n_steps x
 hyper-parameters): before that every policy is close to its random initialisation and the ranking is noise.
 Rungs that fall earlier are dropped; when none is left (a budget too small), nothing is pruned and the run says so.
 
+Without a barrier, the first candidates to reach a rung have nobody to trail and Optuna promotes them; on 2 workers
+the two that start first would always train to the end. So a candidate past a rung is judged again at each of its
+progress checkpoints (``recheck``): by the same rule, against every value reported at that rung since, it stops as
+soon as it has fallen out of the rung's top ``1/factor``: asynchronous promotion, with the cut a synchronous
+round would have made once the others arrive.
+
 Ties (sparse fitness: every candidate at 0 early on) are broken by a secondary signal, the env's own return over
 the same episodes (``builtin_return``; on success-terminating tasks such as MiniGrid it also pays for finishing
 sooner), added with a weight too small to reorder distinct fitness values; when the fitness and the env's return
@@ -30,13 +36,14 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
 from autoreward.sandbox.run import work_dir
 from autoreward.training.models import RUNG_WINDOW, EventSink, RungReport, TrainResult
 
+RUNG_KEY = "completed_rung_"  # Optuna's system attribute holding a trial's value at the rung it passed
 STOP_FILE = "stop"  # its appearance in a training's scratch directory asks the worker to stop (callbacks.py)
 RUNGS = 2  # rungs before the end: budget / factor**2, budget / factor, then the end
 TIE_WEIGHT = 1e-9  # the secondary signal's weight, relative to the fitness' own scale
@@ -77,6 +84,21 @@ def tie_broken(fitness: float, secondary: float | None) -> float:
     return fitness + TIE_WEIGHT * max(1.0, abs(fitness)) * secondary / (1.0 + abs(secondary))
 
 
+def promotable(value: float, competing: list[float], factor: int) -> bool:
+    """Optuna's promotion rule (``SuccessiveHalvingPruner``, maximising): ``value`` is in the top ``1/factor`` of
+    ``competing`` (which includes it), or is the best while fewer than ``factor`` values compete."""
+    keep = max(len(competing) // factor, 1)
+    return value >= sorted(competing)[-keep]
+
+
+class Decider(Protocol):
+    """What a training's event sink asks: the ``Halving`` itself, or a proxy to the Ray actor holding it."""
+
+    def report(self, candidate_id: str, rung: int, value: float) -> bool: ...
+
+    def recheck(self, candidate_id: str) -> bool: ...
+
+
 class Halving:
     """Optuna's successive-halving rule over one iteration's candidates; thread-safe (workers report at once)."""
 
@@ -90,6 +112,7 @@ class Halving:
         pruner = optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=self.config.factor)
         self._study = optuna.create_study(direction="maximize", pruner=pruner)
         self._trials: dict[str, Any] = {}
+        self._cut: set[str] = set()
         self._lock = threading.Lock()
         for result in earlier or []:
             self._replay(result)
@@ -97,14 +120,39 @@ class Halving:
     def report(self, candidate_id: str, rung: int, value: float) -> bool:
         """Record ``candidate_id``'s value at ``rung`` (0-based); True when it should stop here."""
         with self._lock:
+            if candidate_id in self._cut:
+                return True
             trial = self._trials.get(candidate_id)
             if trial is None:
                 trial = self._trials[candidate_id] = self._study.ask()
             trial.report(value, self.config.factor**rung)
             prune = trial.should_prune()
             if prune:
-                self._study.tell(trial, state=_pruned_state())
+                self._cut_trial(candidate_id)
             return prune
+
+    def recheck(self, candidate_id: str) -> bool:
+        """Whether ``candidate_id``, training on past its last rung, has fallen out of that rung's top ``1/factor``
+        since it passed (others reported there after it; at least ``factor`` values); True cuts it."""
+        with self._lock:
+            trial = self._trials.get(candidate_id)
+            if trial is None or candidate_id in self._cut:
+                return False
+            trials = self._study.get_trials(deepcopy=False)
+            mine = next(t for t in trials if t.number == trial.number).system_attrs
+            passed = [int(key.removeprefix(RUNG_KEY)) for key in mine if key.startswith(RUNG_KEY)]
+            if not passed:
+                return False
+            key = f"{RUNG_KEY}{max(passed)}"
+            competing = [t.system_attrs[key] for t in trials if key in t.system_attrs]
+            if len(competing) < self.config.factor or promotable(mine[key], competing, self.config.factor):
+                return False  # fewer values than the factor: Optuna's best-so-far fallback, too early to cut on
+            self._cut_trial(candidate_id)
+            return True
+
+    def _cut_trial(self, candidate_id: str) -> None:
+        self._study.tell(self._trials[candidate_id], state=_pruned_state())
+        self._cut.add(candidate_id)
 
     def _replay(self, result: TrainResult) -> None:
         """A stored result's rung values, as a finished trial, so that a resumed iteration judges alike."""
@@ -113,7 +161,7 @@ class Halving:
         values = {self.config.factor**r.rung: r.value for r in result.rungs}
         if not values:
             return
-        attrs = {f"completed_rung_{r.rung}": r.value for r in result.rungs}
+        attrs = {f"{RUNG_KEY}{r.rung}": r.value for r in result.rungs}
         last = values[max(values)]
         state = _pruned_state() if result.status == "pruned" else optuna.trial.TrialState.COMPLETE
         trial = optuna.trial.create_trial(
@@ -129,26 +177,37 @@ def _pruned_state() -> Any:
     return optuna.trial.TrialState.PRUNED
 
 
-Decide = Callable[[str, int, float], bool]
+def rung_events(candidate_id: str, on_event: EventSink | None, decider: Decider, stop: Callable[[], None]) -> EventSink:
+    """An event sink that puts each ``rung`` event, and after a passed rung each ``progress`` event, to ``decider``;
+    on a cut it calls ``stop`` once and passes a ``pruned`` event on (the parent marks the result from it; the
+    live table shows it) with the rung's fitness and the steps where the cut came."""
+    last: list[RungReport] = []
+    cut: list[bool] = []
 
-
-def rung_events(candidate_id: str, on_event: EventSink | None, decide: Decide, stop: Callable[[], None]) -> EventSink:
-    """An event sink that puts each ``rung`` event to ``decide`` and, on a prune, calls ``stop`` and passes a
-    ``pruned`` event on (the parent marks the result from it; the live table shows it)."""
+    def prune(report: RungReport) -> None:
+        cut.append(True)
+        stop()
+        if on_event is not None:
+            on_event({"event": "pruned", "report": report.model_dump(mode="json")})
 
     def sink(event: dict[str, Any]) -> None:
         if on_event is not None:
             on_event(event)
-        if event.get("event") != "rung":
+        if cut:
             return
-        try:
-            report = RungReport.model_validate(event.get("report") or {})
-        except ValueError:
-            return  # a malformed report from the worker decides nothing
-        if decide(candidate_id, report.rung, report.value):
-            stop()
-            if on_event is not None:
-                on_event({"event": "pruned", "report": report.model_dump(mode="json")})
+        kind = event.get("event")
+        if kind == "rung":
+            try:
+                report = RungReport.model_validate(event.get("report") or {})
+            except ValueError:
+                return  # a malformed report from the worker decides nothing
+            last[:] = [report]
+            if decider.report(candidate_id, report.rung, report.value):
+                prune(report)
+        elif kind == "progress" and last and decider.recheck(candidate_id):
+            steps = event.get("timesteps")
+            late = last[0].model_copy(update={"timesteps": steps}) if isinstance(steps, int) and steps >= 0 else last[0]
+            prune(late)
 
     return sink
 

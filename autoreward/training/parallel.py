@@ -65,7 +65,7 @@ def _train(
         return train_one(job, scratch, events)
     if getattr(train_one, "hosts_halving", False):
         return train_one(job, scratch, events, halving=halving)  # type: ignore[call-arg]
-    return train_one(job, scratch, rung_events(job.candidate_id, events, halving.report, lambda: request_stop(scratch)))
+    return train_one(job, scratch, rung_events(job.candidate_id, events, halving, lambda: request_stop(scratch)))
 
 
 def _capacity(train_one: TrainOne) -> int:
