@@ -15,7 +15,7 @@ import functools
 import signal
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,11 +57,13 @@ PROGRESS_EVERY = 100
 
 @dataclass(frozen=True)
 class Rollouts:
-    """The dry run's transitions as plain arrays, with the fitness's per-step increments."""
+    """The dry run's transitions as plain arrays, with the fitness's per-step increments and which transitions
+    stood still (computed once per card: every program's check reads them)."""
 
     layout: list[dict[str, Any]]
     kinds: list[str]
     arrays: dict[str, np.ndarray]
+    idle: np.ndarray
 
 
 def dry_run(
@@ -99,7 +101,7 @@ def _check(
         expected=len(data.kinds),
         rollouts=data.kinds,
         fitness=data.arrays["fitness"],
-        idle=idle_transitions(data),
+        idle=data.idle,
         ends_on_success=card.ends_on_success,
     )
     params = {"input": INPUT_FILE, "layout": data.layout, "fields": _captured(source, card)}
@@ -116,14 +118,15 @@ def _check(
 CLOCK_FIELDS = frozenset({"step_count", "time"})  # change on every step, standing still or not
 
 
-def idle_transitions(data: Rollouts) -> np.ndarray:
+def idle_transitions(layout: list[dict[str, Any]], arrays: Mapping[str, np.ndarray]) -> np.ndarray:
     """Per transition, whether no State field but the clocks changed: the steps where the agent stood still."""
-    before, after = data.arrays["prev"], data.arrays["state"]
+    before, after = arrays["prev"], arrays["state"]
     idle = np.ones(len(before), dtype=bool)
-    for i, entry in enumerate(data.layout):
+    for i, entry in enumerate(layout):
         if entry["name"] in CLOCK_FIELDS:
             continue
-        column = data.arrays[f"field_{i}"].reshape(len(data.arrays[f"field_{i}"]), -1)
+        column = arrays[f"field_{i}"]
+        column = column.reshape(len(column), -1)
         idle &= np.all(column[before] == column[after], axis=1)
     return idle
 
@@ -159,7 +162,8 @@ def card_rollouts(card_json: str, card_source: str, steps: int, seed: int = 0) -
         if not report.ok:
             raise RolloutError(f"the dry run could not roll out {card.name}'s env: {report.describe()}")
         arrays = read_npz(Path(tmp) / ROLLOUTS_FILE)
-    return Rollouts(report.result["layout"], list(report.result["rollouts"]), arrays)
+    layout = report.result["layout"]
+    return Rollouts(layout, list(report.result["rollouts"]), arrays, idle_transitions(layout, arrays))
 
 
 class _Collector:
