@@ -10,7 +10,9 @@ episode succeeds when the env ends it with a positive reward (the mission done),
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import copy
+from collections import deque
+from collections.abc import Hashable, Mapping
 from typing import Any, SupportsFloat
 
 import gymnasium as gym
@@ -62,6 +64,52 @@ def wrap(env: gym.Env) -> gym.Env:
 
 def action_names(env: gym.Env) -> list[str]:
     return [action.name for action in env.unwrapped.actions]
+
+
+SEARCH_LIMIT = 20_000  # states a demonstration's search may visit before it gives up
+
+
+def demonstration(env: gym.Env, limit: int = SEARCH_LIMIT) -> list[int] | None:
+    """The shortest action sequence that solves the episode ``env`` is in (MiniGrid's dynamics are
+    deterministic), by breadth-first search over copies of the env; None when ``limit`` states do not reach it.
+    The Critic scores programs along it: a reward that pays less for solving than for waiting is wrong."""
+    core = env.unwrapped
+    useful = [a for a in core.actions if a.name != "done"]
+    frontier: deque[tuple[Any, list[int]]] = deque([(copy.deepcopy(core), [])])
+    seen = {_situation(core)}
+    while frontier and len(seen) < limit:
+        node, path = frontier.popleft()
+        for action in useful:
+            child = copy.deepcopy(node)
+            _, reward, terminated, truncated, _ = child.step(action)
+            if terminated and float(reward) > 0:
+                return [*path, int(action)]
+            situation = _situation(child)
+            if terminated or truncated or situation in seen:
+                continue
+            seen.add(situation)
+            frontier.append((child, [*path, int(action)]))
+    return None
+
+
+def _situation(core: Any) -> Hashable:
+    carried = (core.carrying.type, core.carrying.color) if core.carrying is not None else None
+    return (tuple(core.agent_pos), int(core.agent_dir), carried, core.grid.encode().tobytes())
+
+
+def milestone(env: gym.Env) -> dict[str, float]:
+    """What a demonstration's stages are split by: the carried object and the doors' states (the State's own
+    ``carrying`` and ``doors_open``/``doors_locked``)."""
+    core = env.unwrapped
+    objects = _grid_objects(core.grid)
+    carried = {f'carrying["{kind}"]': 0.0 for kind in _CARRIED}
+    if core.carrying is not None and core.carrying.type in _CARRIED:
+        carried[f'carrying["{core.carrying.type}"]'] = 1.0
+    return {
+        **carried,
+        "doors_open": float(sum(1 for kind, *_, is_open, _ in objects if kind == "door" and is_open)),
+        "doors_locked": float(sum(1 for kind, *_, is_locked in objects if kind == "door" and is_locked)),
+    }
 
 
 def _grid_objects(grid: Any) -> list[tuple[str, int, int, bool, bool]]:

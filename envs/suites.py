@@ -115,6 +115,15 @@ def hide_entries(spec: StateSpec, hidden: tuple[str, ...], obs_doc: str = "") ->
     return spec
 
 
+def demonstrator(env: gym.Env) -> tuple[Callable[[gym.Env], list[int] | None], Callable[[gym.Env], dict]] | None:
+    """The suite's ``(demonstration, milestone)`` pair where it can search for a solving path (the symbolic
+    worlds with deterministic dynamics), else None."""
+    env_id = env.spec.id if env.spec is not None else ""
+    adapter = _adapter(suite_for(env_id))
+    solve, milestone = getattr(adapter, "demonstration", None), getattr(adapter, "milestone", None)
+    return (solve, milestone) if solve is not None and milestone is not None else None
+
+
 def action_names(env: gym.Env) -> list[str]:
     """Names of the action vector's entries (or of a discrete space's actions), where the env's suite knows them."""
     env_id = env.spec.id if env.spec is not None else ""

@@ -122,19 +122,72 @@ def test_waiting_check_rejects_pay_for_standing_still_where_the_goal_ends_the_ep
 def test_waiting_check_on_real_minigrid_rollouts(tmp_path: Path) -> None:
     """DoorKey's random play stands still often (a turn into nothing changes the State; a wall ahead): a reward
     that pays the potential itself is rejected, its difference between prev and state is not."""
-    level = (
-        "def compute_reward(prev, action, state):\n"
-        "    def potential(s):\n"
-        "        return 1.0 * s.carrying['key'] + 2.0 * s.doors_open - 0.1 * s.distance['door'] + 1.0\n"
-        "    c = {'progress': potential(state), 'time': -0.01}\n    return sum(c.values()), c\n"
-    )
     card = resolve_task("minigrid-doorkey-5x5")
     assert card.ends_on_success
-    [error] = [r for r in dry_run(level, card, limits=LIMITS, scratch=tmp_path / "level") if r.severity == "error"]
-    assert "while nothing changes" in error.message
-    difference = level.replace("'progress': potential(state)", "'progress': potential(state) - potential(prev)")
-    reasons = dry_run(difference, card, limits=LIMITS, scratch=tmp_path / "difference")
+    level = STAGED.replace("potential(state) - potential(prev)", "potential(state) + 1.0")
+    errors = [
+        r.message for r in dry_run(level, card, limits=LIMITS, scratch=tmp_path / "level") if r.severity == "error"
+    ]
+    assert any("while nothing changes" in e for e in errors)
+    reasons = dry_run(STAGED, card, limits=LIMITS, scratch=tmp_path / "difference")
     assert [r for r in reasons if r.severity == "error"] == []
+
+
+# DoorKey's three stages, each chosen by its flag; the target of the first stage not done is the one measured.
+STAGED = (
+    "def compute_reward(prev, action, state):\n"
+    "    def potential(s):\n"
+    "        if s.carrying['key'] < 1:\n            distance = s.distance['key']\n"
+    "        elif s.doors_open < 1:\n            distance = s.distance['door']\n"
+    "        else:\n            distance = s.distance['goal']\n"
+    "        return 1.0 * s.carrying['key'] + 2.0 * s.doors_open - 0.1 * distance\n"
+    "    c = {'progress': potential(state) - potential(prev), 'time': -0.01}\n    return sum(c.values()), c\n"
+)
+
+
+def _stages(totals: list[float], stage: list[int], names: list[str], idle: list[bool] | None = None) -> Evidence:
+    ev = _evidence(totals)
+    ev.stage, ev.stages = np.array(stage), names
+    ev.idle = np.array(idle if idle is not None else [False] * len(totals))
+    return ev
+
+
+def test_demonstration_check_rejects_a_reward_that_punishes_a_solving_stage() -> None:
+    names = ['carrying["key"] 0 -> 1', "the goal (success)"]
+    stage = [-1] * 20 + [0, 0, 0, 1, 1, 1]
+    idle = [True] * 12 + [False] * 14
+    still = [-0.01] * 20
+    good = _stages([*still, 0.09, 0.09, 1.09, 0.09, 0.09, 1.09], stage, names, idle)
+    assert _errors(good) == []
+    wrong_target = _stages([*still, 0.09, 0.09, 1.09, -0.11, -0.11, 1.09], stage, names, idle)
+    [error] = _errors(wrong_target)
+    assert "the 2 steps on the way to the goal (success) (before it is reached) earn -0.22" in error
+    assert "less than standing still as long (-0.02)" in error
+    sparse = _stages([*still, -0.01, -0.01, 0.99, -0.01, -0.01, 0.99], stage, names, idle)
+    assert _errors(sparse) == []  # no shaping on the way is not punishment: it earns what waiting earns
+    lost = _stages([*still, 0.09, 0.09, -3.0, 0.09, 0.09, 1.09], stage, names, idle)
+    [error] = _errors(lost)
+    assert 'the 3 steps that end with carrying["key"] 0 -> 1 earn -2.82' in error
+    unanswered = _stages([*still, 0.09, 0.09, 1.09, -0.11, -0.11, 1.09], stage, names, idle)
+    unanswered.answers = unanswered.answers[:-1]
+    assert not any("punishes progress" in e for e in _errors(unanswered))  # judged only when answered to the end
+
+
+def test_demonstration_check_on_real_minigrid_rollouts(tmp_path: Path) -> None:
+    """The search's solving paths through DoorKey: two stages copied from a two-stage task (the door stays the
+    target once open) and a distance paid for growing are rejected by name; the three stages pass."""
+    card = resolve_task("minigrid-doorkey-5x5")
+    data = card_rollouts(card.model_dump_json(), str(card.source or ""), 300)
+    assert data.stages.count("the goal (success)") == 3 and len(data.stages) == 9
+    assert data.stages[:3] == ['carrying["key"] 0 -> 1', "doors_open 0 -> 1, doors_locked 1 -> 0", "the goal (success)"]
+    two_stages = STAGED.replace("        elif s.doors_open < 1:\n", "        else:\n").replace(
+        "        else:\n            distance = s.distance['goal']\n", ""
+    )
+    [error] = [r for r in dry_run(two_stages, card, limits=LIMITS, scratch=tmp_path / "two") if r.severity == "error"]
+    assert "the reward punishes progress" in error.message and "the goal (success)" in error.message
+    growing = STAGED.replace("- 0.1 * distance", "+ 3.0 * distance")
+    [error] = [r for r in dry_run(growing, card, limits=LIMITS, scratch=tmp_path / "grow") if r.severity == "error"]
+    assert "the reward punishes progress" in error.message
 
 
 @pytest.mark.parametrize("task", ["hopper-forward", "cartpole-balance", "minigrid-doorkey-5x5"])

@@ -248,6 +248,30 @@ def test_minigrid_state_matches_the_grid(task: str) -> None:
         assert carried, "random play picks the key up within 300 steps of DoorKey-5x5"
 
 
+@pytest.mark.parametrize("task", task_params(SUITE_TASKS["minigrid"]))
+def test_minigrid_search_finds_a_shortest_solving_path(task: str) -> None:
+    """The Critic's demonstrations: replayed in the real env, the path the search returns succeeds, and no
+    shorter one exists (breadth-first); a search cut off before it finds one says so instead of guessing."""
+    from autoreward.envs.minigrid import demonstration
+
+    env = make_card_env(catalog()[task])
+    try:
+        env.reset(seed=100)
+        path = demonstration(env)
+        assert path is not None and len(path) >= 2
+        assert demonstration(env, limit=2) is None
+        for action in path[:-1]:
+            _, _, terminated, truncated, _ = env.step(action)
+            assert not (terminated or truncated)
+        *_, info = env.step(path[-1])
+        assert info["success"] == 1.0
+        env.reset(seed=100)
+        shorter = demonstration(env, limit=10**6)
+        assert shorter is not None and len(shorter) == len(path)
+    finally:
+        env.close()
+
+
 @needs_task("minigrid-lavagap")
 def test_minigrid_success_is_the_mission_done() -> None:
     """Walking a shortest path around the lava reaches the goal: success 1; walking into lava: success 0."""

@@ -57,13 +57,14 @@ PROGRESS_EVERY = 100
 
 @dataclass(frozen=True)
 class Rollouts:
-    """The dry run's transitions as plain arrays, with the fitness's per-step increments and which transitions
-    stood still (computed once per card: every program's check reads them)."""
+    """The dry run's transitions as plain arrays, with the fitness's per-step increments, which transitions
+    stood still (computed once per card: every program's check reads them) and the demonstration's stages."""
 
     layout: list[dict[str, Any]]
     kinds: list[str]
     arrays: dict[str, np.ndarray]
     idle: np.ndarray
+    stages: list[str]
 
 
 def dry_run(
@@ -103,6 +104,8 @@ def _check(
         fitness=data.arrays["fitness"],
         idle=data.idle,
         ends_on_success=card.ends_on_success,
+        stage=data.arrays["stage"],
+        stages=data.stages,
     )
     params = {"input": INPUT_FILE, "layout": data.layout, "fields": _captured(source, card)}
     job = Job(
@@ -163,7 +166,8 @@ def card_rollouts(card_json: str, card_source: str, steps: int, seed: int = 0) -
             raise RolloutError(f"the dry run could not roll out {card.name}'s env: {report.describe()}")
         arrays = read_npz(Path(tmp) / ROLLOUTS_FILE)
     layout = report.result["layout"]
-    return Rollouts(layout, list(report.result["rollouts"]), arrays, idle_transitions(layout, arrays))
+    kinds, stages = list(report.result["rollouts"]), [str(name) for name in report.result.get("stages", [])]
+    return Rollouts(layout, kinds, arrays, idle_transitions(layout, arrays), stages)
 
 
 class _Collector:

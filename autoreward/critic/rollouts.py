@@ -1,13 +1,15 @@
 """The dry run's states: real rollouts of the task's env, made by a job that never loads the program.
 
 ``run_job`` (job kind ``"dryrun-rollout"``) steps the env through random, extreme-action and (MuJoCo) perturbed
-rollouts, records every State as plain arrays (``encode``) with the task fitness's per-step increments, and
-writes them to ``rollouts.npz``. The program's own job rebuilds States from those arrays (``decode``): the
-program reads the same fields and values it would read in training, and nothing it does reaches the rollouts.
+rollouts, plus a solving path where the env's suite can search for one (``demonstration``), records every State
+as plain arrays (``encode``) with the task fitness's per-step increments, and writes them to ``rollouts.npz``.
+The program's own job rebuilds States from those arrays (``decode``): the program reads the same fields and
+values it would read in training, and nothing it does reaches the rollouts.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -18,6 +20,7 @@ import numpy as np
 
 from autoreward.envs.fitness import EpisodeFitness
 from autoreward.envs.state import Field, NamedValues, State, StateSpec
+from autoreward.envs.suites import demonstrator
 
 if TYPE_CHECKING:
     import gymnasium as gym
@@ -26,6 +29,8 @@ if TYPE_CHECKING:
 
 ROLLOUTS_FILE = "rollouts.npz"
 MAX_FILE_BYTES = 256 << 20
+DEMONSTRATIONS = 3  # solving paths, each in its own layout: a wrong target shows in some layouts only
+DEMONSTRATION_SEED = 100  # their episodes' first seed: layouts the random rollouts did not start from
 
 
 @dataclass
@@ -36,6 +41,7 @@ class Transition:
     rollout: str
     builtin: float
     info: dict[str, Any]
+    stage: int = -1  # the demonstration's stage it belongs to; -1 outside a demonstration
 
 
 def rollouts(env: gym.Env, spec: StateSpec, steps: int, seed: int) -> Iterator[Transition]:
@@ -59,6 +65,36 @@ def rollouts(env: gym.Env, spec: StateSpec, steps: int, seed: int) -> Iterator[T
                 if kind == "perturbed":
                     obs = _perturb(env, rng)
                 state = spec.snapshot(obs)
+
+
+def demonstration(env: gym.Env, spec: StateSpec, seed: int) -> tuple[list[Transition], list[str]]:
+    """A solving path from a fresh episode, found by the env's suite (none where it has no solver), and its
+    stages: a stage ends where the suite's milestones change (a key picked up, a door opened) or at success. Each
+    stage is named for what ends it, e.g. ``'carrying["key"] 0 -> 1'``."""
+    found = demonstrator(env)
+    if found is None:
+        return [], []
+    solve, milestone = found
+    obs, _ = env.reset(seed=seed)
+    actions = solve(env)
+    if actions is None:
+        return [], []
+    state, before = spec.snapshot(obs), milestone(env)
+    out: list[Transition] = []
+    names: list[str] = []
+    for action in actions:
+        obs, builtin, terminated, truncated, info = env.step(action)
+        prev, state = state, spec.snapshot(obs)
+        out.append(Transition(prev, np.asarray(action), state, "demonstration", float(builtin), info, len(names)))
+        after = milestone(env)
+        changes = [f"{k} {before[k]:g} -> {after[k]:g}" for k in after if after[k] != before.get(k)]
+        if terminated or truncated:
+            names.append(", ".join([*changes, "the goal (success)"]))
+            break
+        if changes:
+            names.append(", ".join(changes))
+        before = after
+    return out, names
 
 
 def _perturb(env: gym.Env, rng: np.random.Generator) -> Any:
@@ -169,7 +205,13 @@ def run_job(ctx: JobContext) -> dict[str, Any]:
         card = card.model_copy(update={"source": Path(ctx.params["card_source"])})
     env = make_card_env(card)
     spec = card_state_spec(card, env)
-    transitions = list(rollouts(env, spec, int(ctx.params["steps"]), int(ctx.params.get("seed", 0))))
+    seed = int(ctx.params.get("seed", 0))
+    transitions = list(rollouts(env, spec, int(ctx.params["steps"]), seed))
+    stages: list[str] = []
+    for k in range(DEMONSTRATIONS):
+        shown, names = demonstration(env, spec, seed + DEMONSTRATION_SEED + k)
+        transitions += [dataclasses.replace(t, stage=t.stage + len(stages)) for t in shown]
+        stages += names
     env.close()
     ctx.lock_down()  # seccomp in every job kind, a program-free one too
     fitness = EpisodeFitness(card.fitness_spec) if card.fitness_spec is not None else None
@@ -187,5 +229,6 @@ def run_job(ctx: JobContext) -> dict[str, Any]:
     increments = [fitness.increment(t.prev, t.action, t.state, t.builtin, t.info) if fitness else None
                   for t in transitions]  # fmt: skip
     arrays["fitness"] = np.array([np.nan if v is None else v for v in increments], dtype=np.float64)
+    arrays["stage"] = np.array([t.stage for t in transitions], dtype=np.int64)
     write_npz(ctx.scratch / ROLLOUTS_FILE, arrays)
-    return {"layout": layout, "rollouts": [t.rollout for t in transitions]}
+    return {"layout": layout, "rollouts": [t.rollout for t in transitions], "stages": stages}

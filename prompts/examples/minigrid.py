@@ -1,4 +1,5 @@
-# Example task (MiniGrid-Unlock-v0, 7 discrete actions): pick up the key, then unlock and open the door.
+# Example task (MiniGrid-UnlockPickup-v0, 7 discrete actions): pick up the key, unlock and open the door with it,
+# then pick up the box in the next room (the agent carries one object at a time: it drops the key first).
 
 
 def compute_reward(prev, action, state):
@@ -6,12 +7,16 @@ def compute_reward(prev, action, state):
     # each sub-goal reached earns once (losing it again costs as much, so there is no loop to exploit), and each
     # step closer to the current target earns a little.
     def potential(state):
-        reached = 1.0 * state.carrying["key"] + 2.0 * state.doors_open
-        # one branch per stage, in order: the first sub-goal not reached yet is the target
-        if state.carrying["key"] < 1:  # noqa: SIM108 (an if per stage extends to more stages)
+        key_used = max(state.carrying["key"], state.doors_open)  # dropping the key after the door costs nothing
+        reached = 1.0 * key_used + 2.0 * state.doors_open + 3.0 * state.carrying["box"]
+        # one branch per stage, in order; a stage's flag (never a distance) says it is done, and the first stage
+        # not done yet picks the target
+        if key_used < 1:
             distance = state.distance["key"]
-        else:
+        elif state.doors_open < 1:
             distance = state.distance["door"]
+        else:
+            distance = state.distance["box"]
         return reached - 0.1 * distance
 
     components = {
