@@ -145,30 +145,31 @@ STAGED = (
 )
 
 
-def _stages(totals: list[float], stage: list[int], names: list[str], idle: list[bool] | None = None) -> Evidence:
-    ev = _evidence(totals)
-    ev.stage, ev.stages = np.array(stage), names
-    ev.idle = np.array(idle if idle is not None else [False] * len(totals))
+def _stages(shown: list[float], still: list[float], stage: list[int], names: list[str]) -> Evidence:
+    """Evidence of a demonstration: its steps' totals, then each step's standing-still counterpart's."""
+    ev = _evidence([*shown, *still])
+    ev.stage = np.array(stage + [-1] * len(still))
+    ev.still = np.array([len(shown) + i for i in range(len(shown))] + [-1] * len(still))
+    ev.stages = names
     return ev
 
 
 def test_demonstration_check_rejects_a_reward_that_punishes_a_solving_stage() -> None:
     names = ['carrying["key"] 0 -> 1', "the goal (success)"]
-    stage = [-1] * 20 + [0, 0, 0, 1, 1, 1]
-    idle = [True] * 12 + [False] * 14
-    still = [-0.01] * 20
-    good = _stages([*still, 0.09, 0.09, 1.09, 0.09, 0.09, 1.09], stage, names, idle)
-    assert _errors(good) == []
-    wrong_target = _stages([*still, 0.09, 0.09, 1.09, -0.11, -0.11, 1.09], stage, names, idle)
-    [error] = _errors(wrong_target)
+    stage = [0, 0, 0, 1, 1, 1]
+    cost = [-0.01] * 6
+    assert _errors(_stages([0.09, 0.09, 1.09, 0.09, 0.09, 1.09], cost, stage, names)) == []
+    [error] = _errors(_stages([0.09, 0.09, 1.09, -0.11, -0.11, 1.09], cost, stage, names))
     assert "the 2 steps on the way to the goal (success) (before it is reached) earn -0.22" in error
-    assert "less than standing still as long (-0.02)" in error
-    sparse = _stages([*still, -0.01, -0.01, 0.99, -0.01, -0.01, 0.99], stage, names, idle)
+    assert "less than not moving from the same places (-0.02)" in error
+    sparse = _stages([-0.01, -0.01, 0.99, -0.01, -0.01, 0.99], cost, stage, names)
     assert _errors(sparse) == []  # no shaping on the way is not punishment: it earns what waiting earns
-    lost = _stages([*still, 0.09, 0.09, -3.0, 0.09, 0.09, 1.09], stage, names, idle)
-    [error] = _errors(lost)
+    [error] = _errors(_stages([0.09, 0.09, -3.0, 0.09, 0.09, 1.09], cost, stage, names))
     assert 'the 3 steps that end with carrying["key"] 0 -> 1 earn -2.82' in error
-    unanswered = _stages([*still, 0.09, 0.09, 1.09, -0.11, -0.11, 1.09], stage, names, idle)
+    # A level reward (pays where the agent is) is judged against its own level where the agent was.
+    level = _stages([0.2, 0.3, 1.4, 1.5, 1.6, 2.7], [0.1, 0.2, 0.3, 1.4, 1.5, 1.6], stage, names)
+    assert _errors(level) == []
+    unanswered = _stages([0.09, 0.09, 1.09, -0.11, -0.11, 1.09], cost, stage, names)
     unanswered.answers = unanswered.answers[:-1]
     assert not any("punishes progress" in e for e in _errors(unanswered))  # judged only when answered to the end
 

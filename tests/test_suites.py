@@ -516,8 +516,10 @@ def test_description_says_what_obs_and_actions_are(task: str) -> None:
 PROGRAMS = {
     "metaworld-reach": "    components = {'reach': -float(state.hand_goal_distance), 'effort': -0.01 * float(np.sum(action ** 2))}",
     "fetch-reach": "    components = {'reach': -float(state.grip_goal_distance)}",
-    "minigrid-doorkey-5x5": "    components = {'key': 0.1 * state.carrying['key'], 'goal': -0.01 * max(state.distance['goal'], 0.0),\n"
-    "                  'door': 0.2 * state.doors_open}",
+    "minigrid-doorkey-5x5": "    def potential(s):\n"
+    "        target = 'key' if s.carrying['key'] < 1 else 'door' if s.doors_open < 1 else 'goal'\n"
+    "        return s.carrying['key'] + 2.0 * s.doors_open - 0.1 * s.distance[target]\n\n"
+    "    components = {'progress': potential(state) - potential(prev), 'time': -0.01}",
     "crafter-collect-wood": "    components = {'wood': float(state.inventory['wood'] - prev.inventory['wood']),\n"
     "                  'tree': 0.05 * state.front['tree'], 'alive': 0.01 * state.health / 9.0}",
 }

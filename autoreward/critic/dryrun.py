@@ -105,6 +105,7 @@ def _check(
         idle=data.idle,
         ends_on_success=card.ends_on_success,
         stage=data.arrays["stage"],
+        still=data.arrays["still"],
         stages=data.stages,
     )
     params = {"input": INPUT_FILE, "layout": data.layout, "fields": _captured(source, card)}

@@ -60,6 +60,7 @@ class Evidence:
     idle: np.ndarray | None = None  # per transition: True where no State field changed (the agent stood still)
     ends_on_success: bool = False  # the card's goal ends the episode: pay for waiting and a policy never finishes
     stage: np.ndarray | None = None  # per transition: its demonstration stage, -1 outside the demonstration
+    still: np.ndarray | None = None  # per demonstration step: its standing-still counterpart's index (else -1)
     stages: list[str] = field(default_factory=list)  # what ends each stage, e.g. 'carrying["key"] 0 -> 1'
 
 
@@ -243,22 +244,21 @@ def _waiting(answers: list[Answer], ev: Evidence) -> list[Reason]:
 
 
 def _demonstration(answers: list[Answer], ev: Evidence) -> list[Reason]:
-    """An error when a stage of a solving path (found by search, program-free) earns less than standing still
-    as long, either on the way to the stage's target or in all: the reward punishes that stage's progress (a
-    sign error, a stage that keeps the previous target, a distance rewarded for growing), so PPO is taught to
-    avoid the very path that succeeds."""
-    if ev.stage is None or not ev.stages:
+    """An error when a stage of a solving path (found by search, program-free) earns less than not moving from
+    the same States would, either on the way to the stage's milestone or in all: the reward punishes that
+    stage's progress (a sign error, a stage that keeps the previous target, a distance rewarded for growing), so
+    PPO is taught to avoid the very path that succeeds."""
+    if ev.stage is None or ev.still is None or not ev.stages:
         return []
-    totals = {a.answer: a.total for a in answers if 0 <= a.answer < len(ev.stage) and a.total is not None}
-    idle = [v for i, v in totals.items() if ev.idle is not None and i < len(ev.idle) and ev.idle[i]]
-    still = float(np.mean(idle)) if len(idle) >= IDLE_MIN_STEPS else 0.0
+    totals = {a.answer: a.total for a in answers if a.total is not None}
     for number, name in enumerate(ev.stages):
         steps = [int(i) for i in np.flatnonzero(ev.stage == number)]
-        if not steps or any(i not in totals for i in steps):
+        if not steps or any(i not in totals or int(ev.still[i]) not in totals for i in steps):
             return []  # not answered to the end: the other checks say why
         for part, what in ((steps[:-1], f"the {len(steps) - 1} steps on the way to {name} (before it is reached)"),
                            (steps, f"the {len(steps)} steps that end with {name}")):  # fmt: skip
-            earned, waiting = sum(totals[i] for i in part), still * len(part)
+            earned = sum(totals[i] for i in part)
+            waiting = sum(totals[int(ev.still[i])] for i in part)
             if part and earned < waiting - IDLE_TOLERANCE * len(part):
                 return [_punished(what, earned, waiting)]
     return []
@@ -267,9 +267,9 @@ def _demonstration(answers: list[Answer], ev: Evidence) -> list[Reason]:
 def _punished(what: str, earned: float, waiting: float) -> Reason:
     return _error(
         f"the reward punishes progress: on a solving path the dry run found by search, {what} earn {earned:+.3g} in "
-        f"all, less than standing still as long ({waiting:+.3g}); in that stage the potential must rise as the agent "
-        "nears the stage's own target: check which target the stage measures (its flag, not a distance, should "
-        "decide it) and the sign of each term"
+        f"all, less than not moving from the same places ({waiting:+.3g}); in that stage the potential must rise as "
+        "the agent nears the stage's own target: check which target the stage measures (its flag, not a distance, "
+        "should decide it) and the sign of each term"
     )
 
 

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 ROLLOUTS_FILE = "rollouts.npz"
 MAX_FILE_BYTES = 256 << 20
 DEMONSTRATIONS = 3  # solving paths, each in its own layout: a wrong target shows in some layouts only
+STILL = "demonstration, standing still"
 DEMONSTRATION_SEED = 100  # their episodes' first seed: layouts the random rollouts did not start from
 
 
@@ -95,6 +96,19 @@ def demonstration(env: gym.Env, spec: StateSpec, seed: int) -> tuple[list[Transi
             names.append(", ".join(changes))
         before = after
     return out, names
+
+
+def _standing_still(transitions: list[Transition]) -> np.ndarray:
+    """Appends to ``transitions``, for each demonstration step, the same action from the same State with nothing
+    changed (``prev`` to ``prev``); returns, per transition, the index of its counterpart (-1: none). What the
+    program pays there is what it pays for not moving at that very place, level and potential designs alike."""
+    shown = [i for i, t in enumerate(transitions) if t.stage >= 0]
+    counterpart = np.full(len(transitions) + len(shown), -1, dtype=np.int64)
+    for i in shown:
+        counterpart[i] = len(transitions)
+        t = transitions[i]
+        transitions.append(Transition(t.prev, t.action, t.prev, STILL, 0.0, {}))
+    return counterpart
 
 
 def _perturb(env: gym.Env, rng: np.random.Generator) -> Any:
@@ -212,6 +226,7 @@ def run_job(ctx: JobContext) -> dict[str, Any]:
         shown, names = demonstration(env, spec, seed + DEMONSTRATION_SEED + k)
         transitions += [dataclasses.replace(t, stage=t.stage + len(stages)) for t in shown]
         stages += names
+    counterpart = _standing_still(transitions)
     env.close()
     ctx.lock_down()  # seccomp in every job kind, a program-free one too
     fitness = EpisodeFitness(card.fitness_spec) if card.fitness_spec is not None else None
@@ -226,9 +241,10 @@ def run_job(ctx: JobContext) -> dict[str, Any]:
     arrays["prev"] = np.array([index[id(t.prev)] for t in transitions], dtype=np.int64)
     arrays["state"] = np.array([index[id(t.state)] for t in transitions], dtype=np.int64)
     arrays["action"] = np.stack([t.action for t in transitions])
-    increments = [fitness.increment(t.prev, t.action, t.state, t.builtin, t.info) if fitness else None
-                  for t in transitions]  # fmt: skip
+    increments = [fitness.increment(t.prev, t.action, t.state, t.builtin, t.info)
+                  if fitness and t.rollout != STILL else None for t in transitions]  # fmt: skip
     arrays["fitness"] = np.array([np.nan if v is None else v for v in increments], dtype=np.float64)
     arrays["stage"] = np.array([t.stage for t in transitions], dtype=np.int64)
+    arrays["still"] = counterpart
     write_npz(ctx.scratch / ROLLOUTS_FILE, arrays)
     return {"layout": layout, "rollouts": [t.rollout for t in transitions], "stages": stages}
