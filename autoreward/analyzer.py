@@ -220,7 +220,7 @@ def failure_modes(
     if card is not None and card.sparse:
         best = max((v for v in (fitness.best, fitness.eval_mean) if v is not None), default=None)
         silent = [c.name for c in components if c.trend == "never fires"]
-        found.append(modes.sparse_unreached(card.subgoals, silent, best))
+        found.append(modes.sparse_unreached(card.subgoal_fields, silent, best))
     found.append(
         modes.return_against_fitness(
             fitness.reward_first, fitness.reward_last, fitness.trend, fitness.first, fitness.last,

@@ -94,12 +94,11 @@ def constant_term(name: str, value: float, terminates: bool) -> Finding | None:
     return Finding(kind="constant", component=name, value=value)
 
 
-def sparse_unreached(subgoals: list[str], silent: list[str], best_fitness: float | None) -> Finding | None:
+def sparse_unreached(fields: list[str], silent: list[str], best_fitness: float | None) -> Finding | None:
     """A sparse task whose goal was never reached in training (best fitness <= 0): the card's sub-goal fields,
     and the reward's terms that never fired, say which sub-goal never changed."""
     if best_fitness is not None and best_fitness > 0:
         return None
-    fields = [line.partition(":")[0].strip() for line in subgoals]
     return Finding(kind="sparse_unreached", fields=fields, evidence={}, component=", ".join(silent) or None)
 
 

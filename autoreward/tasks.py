@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from autoreward.envs.fitness import METRICS, REDUCTIONS, FitnessSpec, check_expression
 from autoreward.errors import TaskError
 
+_FLAG = re.compile(r"\b[01] -> [01]\b")
+_ENTRY = re.compile(r"\b[a-z_]+\[\"[A-Za-z_]+\"\]")  # a State mapping's entry named in a sub-goal: distance["key"]
 _NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 _FIX = {
@@ -136,6 +138,25 @@ class TaskCard(BaseModel):
         if isinstance(self.fitness, str):
             return self.fitness == "success_rate"
         return self.fitness is not None and self.fitness.reduce == "max"
+
+    @property
+    def subgoal_fields(self) -> list[str]:
+        """The State fields the sub-goals name (each sub-goal reads ``'field: what its change means'``)."""
+        return [line.partition(":")[0].strip() for line in self.subgoals]
+
+    @property
+    def subgoal_flags(self) -> list[str]:
+        """The sub-goal fields that are flags (their text says ``0 -> 1`` or ``1 -> 0``): reached in order, they
+        make the task staged, and the prompt's potential adds them; the others are measures to a target."""
+        return [f for f, line in zip(self.subgoal_fields, self.subgoals, strict=True) if _FLAG.search(line)]
+
+    @property
+    def subgoal_targets(self) -> list[str]:
+        """The measures the sub-goals mention that are not flags (``distance["key"]``, ...), in the order first
+        mentioned: in a staged task, each stage's target, in stage order."""
+        mentioned = [m for line in self.subgoals for m in (line.partition(":")[0].strip(), *_ENTRY.findall(line))]
+        flags = set(self.subgoal_flags)
+        return [m for m in dict.fromkeys(mentioned) if m not in flags]
 
     @property
     def fitness_text(self) -> str:

@@ -174,6 +174,18 @@ def test_demonstration_check_rejects_a_reward_that_punishes_a_solving_stage() ->
     assert not any("punishes progress" in e for e in _errors(unanswered))  # judged only when answered to the end
 
 
+def test_demonstration_check_rejects_a_stage_with_no_signal_on_its_way() -> None:
+    """Over all the paths, the ways (3 steps or more: they move the agent) to a milestone must earn more than not
+    moving; shorter ways (turns only) are not judged."""
+    names = ['carrying["key"] 0 -> 1', "the goal (success)"]
+    stage = [0, 0, 1, 1, 1, 1]
+    cost = [-0.01] * 6
+    [error] = _errors(_stages([-0.01, 0.99, -0.01, -0.01, -0.01, 0.99], cost, stage, names))
+    assert "the reward gives no signal on the way to the goal (success)" in error
+    assert "the 3 steps before it is reached earn -0.03 in all, no more than not moving" in error
+    assert _errors(_stages([-0.01, 0.99, 0.09, 0.09, -0.01, 0.99], cost, stage, names)) == []
+
+
 def test_demonstration_check_on_real_minigrid_rollouts(tmp_path: Path) -> None:
     """The search's solving paths through DoorKey: two stages copied from a two-stage task (the door stays the
     target once open) and a distance paid for growing are rejected by name; the three stages pass."""
@@ -186,6 +198,9 @@ def test_demonstration_check_on_real_minigrid_rollouts(tmp_path: Path) -> None:
     )
     [error] = [r for r in dry_run(two_stages, card, limits=LIMITS, scratch=tmp_path / "two") if r.severity == "error"]
     assert "the reward punishes progress" in error.message and "the goal (success)" in error.message
+    by_distance = STAGED.replace("if s.carrying['key'] < 1:", "if s.distance['key'] < 1:")  # -1 once carried
+    [error] = [r for r in dry_run(by_distance, card, limits=LIMITS, scratch=tmp_path / "d") if r.severity == "error"]
+    assert "the reward gives no signal on the way to the goal (success)" in error.message
     growing = STAGED.replace("- 0.1 * distance", "+ 3.0 * distance")
     [error] = [r for r in dry_run(growing, card, limits=LIMITS, scratch=tmp_path / "grow") if r.severity == "error"]
     assert "the reward punishes progress" in error.message

@@ -26,6 +26,7 @@ DIRECTION_THRESHOLD = -0.25  # Pearson correlation of reward and fitness increme
 MAX_COMPONENTS = 64
 IDLE_MIN_STEPS = 10  # standing-still transitions needed before the waiting check speaks
 IDLE_TOLERANCE = 1e-6
+MIN_WAY = 3  # steps on the way to a milestone before its silence counts: two turns face any way in MiniGrid
 
 
 class Failure(BaseModel):
@@ -244,24 +245,43 @@ def _waiting(answers: list[Answer], ev: Evidence) -> list[Reason]:
 
 
 def _demonstration(answers: list[Answer], ev: Evidence) -> list[Reason]:
-    """An error when a stage of a solving path (found by search, program-free) earns less than not moving from
-    the same States would, either on the way to the stage's milestone or in all: the reward punishes that
-    stage's progress (a sign error, a stage that keeps the previous target, a distance rewarded for growing), so
-    PPO is taught to avoid the very path that succeeds."""
+    """An error when the reward does not pay the way a solving path (found by search, program-free) takes,
+    compared with not moving from the same States: a stage, or the way to its milestone, earns less (the reward
+    punishes that stage's progress: a sign error, a stage that keeps the previous target, a distance paid for
+    growing), or the ways to a milestone earn no more over all the paths (that stage is as sparse as the task;
+    judged on ways of ``MIN_WAY`` steps or more, which must move the agent, not just turn it)."""
     if ev.stage is None or ev.still is None or not ev.stages:
         return []
     totals = {a.answer: a.total for a in answers if a.total is not None}
+    ways: dict[str, list[int]] = {}
     for number, name in enumerate(ev.stages):
         steps = [int(i) for i in np.flatnonzero(ev.stage == number)]
         if not steps or any(i not in totals or int(ev.still[i]) not in totals for i in steps):
             return []  # not answered to the end: the other checks say why
         for part, what in ((steps[:-1], f"the {len(steps) - 1} steps on the way to {name} (before it is reached)"),
                            (steps, f"the {len(steps)} steps that end with {name}")):  # fmt: skip
-            earned = sum(totals[i] for i in part)
-            waiting = sum(totals[int(ev.still[i])] for i in part)
+            earned, waiting = _earned(part, totals, ev.still)
             if part and earned < waiting - IDLE_TOLERANCE * len(part):
                 return [_punished(what, earned, waiting)]
+        if len(steps) - 1 >= MIN_WAY:
+            ways.setdefault(name, []).extend(steps[:-1])
+    for name, steps in ways.items():
+        earned, waiting = _earned(steps, totals, ev.still)
+        if steps and earned <= waiting + IDLE_TOLERANCE * len(steps):
+            return [
+                _error(
+                    f"the reward gives no signal on the way to {name}: on the solving paths the dry run found by "
+                    f"search, the {len(steps)} steps before it is reached earn {earned:+.3g} in all, no more than not "
+                    f"moving from the same places ({waiting:+.3g}); make that stage's potential rise as the agent "
+                    "nears the stage's own target (its distance, chosen by the stage's flag)"
+                )
+            ]
     return []
+
+
+def _earned(steps: list[int], totals: dict[int, float], still: np.ndarray) -> tuple[float, float]:
+    """What the program paid on ``steps``, and on their standing-still counterparts."""
+    return sum(totals[i] for i in steps), sum(totals[int(still[i])] for i in steps)
 
 
 def _punished(what: str, earned: float, waiting: float) -> Reason:
