@@ -151,6 +151,13 @@ class TaskCard(BaseModel):
         return [f for f, line in zip(self.subgoal_fields, self.subgoals, strict=True) if _FLAG.search(line)]
 
     @property
+    def subgoal_gains(self) -> list[str]:
+        """Each flag as an expression that rises 0 -> 1 when its sub-goal is reached: ``state.doors_open``, or
+        ``(1 - state.doors_locked)`` for a flag that falls (``1 -> 0``), so a sum of them only grows."""
+        falling = [f for f, line in zip(self.subgoal_fields, self.subgoals, strict=True) if "1 -> 0" in line]
+        return [f"(1 - state.{f})" if f in falling else f"state.{f}" for f in self.subgoal_flags]
+
+    @property
     def subgoal_targets(self) -> list[str]:
         """The measures the sub-goals mention that are not flags (``distance["key"]``, ...), in the order first
         mentioned: in a staged task, each stage's target, in stage order."""

@@ -116,7 +116,9 @@ def test_sparse_skeletons_follow_the_cards_own_sub_goals() -> None:
     assert doorkey.subgoal_targets == ['distance["key"]', 'distance["door"]', 'distance["goal"]']
     staged = _design_prompt("minigrid-doorkey-5x5", SKELETON)
     assert "reached = ..." in staged
-    assert 'flags here: `state.carrying["key"]`, `state.doors_open`; the targets, in stage order: ' in staged
+    assert (
+        'rise 0 -> 1 when reached: `state.carrying["key"]`, `state.doors_open`; the targets, in stage order: ' in staged
+    )
     assert '`state.distance["key"]`, `state.distance["door"]`, `state.distance["goal"]`.' in staged
     mountaincar = resolve_task("mountaincar-reach")
     assert mountaincar.sparse and mountaincar.subgoal_flags == []
@@ -127,6 +129,8 @@ def test_sparse_skeletons_follow_the_cards_own_sub_goals() -> None:
     assert "one expression of the sub-goal fields (`state.position`, `state.velocity`)" in flat
     corridor = resolve_task("minigrid-keycorridor")
     assert corridor.subgoal_flags == ['carrying["key"]', "doors_locked", 'carrying["ball"]']
+    assert corridor.subgoal_gains == ['state.carrying["key"]', "(1 - state.doors_locked)", 'state.carrying["ball"]']
+    assert "`(1 - state.doors_locked)`" in _design_prompt("minigrid-keycorridor", SKELETON)
     assert corridor.subgoal_targets == ['distance["key"]', 'distance["door"]', 'distance["ball"]']
 
 
