@@ -152,10 +152,13 @@ class TaskCard(BaseModel):
 
     @property
     def subgoal_gains(self) -> list[str]:
-        """Each flag as an expression that rises 0 -> 1 when its sub-goal is reached: ``state.doors_open``, or
-        ``(1 - state.doors_locked)`` for a flag that falls (``1 -> 0``), so a sum of them only grows."""
+        """Each flag as an expression that rises 0 -> 1 when its sub-goal is reached and stays 1 once a later one is:
+        ``state.doors_open``, ``(1 - state.doors_locked)`` for a flag that falls (``1 -> 0``), ``max(state.carrying
+        ["key"], state.doors_open)`` for one a later sub-goal may undo; a sum of them only grows on the way."""
         falling = [f for f, line in zip(self.subgoal_fields, self.subgoals, strict=True) if "1 -> 0" in line]
-        return [f"(1 - state.{f})" if f in falling else f"state.{f}" for f in self.subgoal_flags]
+        rising = [f"(1 - state.{f})" if f in falling else f"state.{f}" for f in self.subgoal_flags]
+        # Reached in order, a sub-goal stays reached once a later one is (a key dropped after its door opened).
+        return [f"max({', '.join(rising[i:])})" if i < len(rising) - 1 else g for i, g in enumerate(rising)]
 
     @property
     def subgoal_targets(self) -> list[str]:

@@ -24,7 +24,9 @@ from autoreward.envs.state import Field, NamedValues, Snapshot, StateSpec
 TYPES = tuple(OBJECT_TO_IDX)  # unseen, empty, wall, floor, door, key, ball, box, goal, lava, agent
 _SEEN = ("empty", "wall", "door", "key", "ball", "box", "goal", "lava")  # what the State counts and names
 _CARRIED = ("key", "ball", "box")
-_TARGETS = ("key", "ball", "box", "door", "goal", "lava")  # what the State measures distances to
+# What the State measures distances to; "locked_door" is the nearest door still locked (KeyCorridor's rooms have
+# many doors, and the nearest door is rarely the one the key opens).
+_TARGETS = ("key", "ball", "box", "door", "locked_door", "goal", "lava")
 _CELL = len(OBJECT_TO_IDX) + len(COLOR_TO_IDX) + len(STATE_TO_IDX)
 _DIRECTIONS = "0 right (+x), 1 down (+y), 2 left (-x), 3 up (-y)"
 
@@ -128,11 +130,11 @@ def _distances(s: Snapshot) -> np.ndarray:
     """Manhattan distance from the agent to the nearest object of each ``_TARGETS`` type; -1 where none."""
     ax, ay = s["agent_pos"]
     best = np.full(len(_TARGETS), -1.0)
-    for kind, x, y, _, _ in s["objects"]:
-        if kind in _TARGETS:
-            i = _TARGETS.index(kind)
-            d = abs(x - ax) + abs(y - ay)
-            if best[i] < 0 or d < best[i]:
+    for kind, x, y, _, is_locked in s["objects"]:
+        d = abs(x - ax) + abs(y - ay)
+        for name in (kind, "locked_door") if kind == "door" and is_locked else (kind,):
+            i = _TARGETS.index(name) if name in _TARGETS else -1
+            if i >= 0 and (best[i] < 0 or d < best[i]):
                 best[i] = d
     best.flags.writeable = False
     return best

@@ -116,9 +116,8 @@ def test_sparse_skeletons_follow_the_cards_own_sub_goals() -> None:
     assert doorkey.subgoal_targets == ['distance["key"]', 'distance["door"]', 'distance["goal"]']
     staged = _design_prompt("minigrid-doorkey-5x5", SKELETON)
     assert "reached = ..." in staged
-    assert (
-        'rise 0 -> 1 when reached: `state.carrying["key"]`, `state.doors_open`; the targets, in stage order: ' in staged
-    )
+    gains = '`max(state.carrying["key"], state.doors_open)`, `state.doors_open`; the targets, in stage order: '
+    assert "stay 1 once a later one is: " + gains in staged
     assert '`state.distance["key"]`, `state.distance["door"]`, `state.distance["goal"]`.' in staged
     mountaincar = resolve_task("mountaincar-reach")
     assert mountaincar.sparse and mountaincar.subgoal_flags == []
@@ -129,9 +128,12 @@ def test_sparse_skeletons_follow_the_cards_own_sub_goals() -> None:
     assert "one expression of the sub-goal fields (`state.position`, `state.velocity`)" in flat
     corridor = resolve_task("minigrid-keycorridor")
     assert corridor.subgoal_flags == ['carrying["key"]', "doors_locked", 'carrying["ball"]']
-    assert corridor.subgoal_gains == ['state.carrying["key"]', "(1 - state.doors_locked)", 'state.carrying["ball"]']
-    assert "`(1 - state.doors_locked)`" in _design_prompt("minigrid-keycorridor", SKELETON)
-    assert corridor.subgoal_targets == ['distance["key"]', 'distance["door"]', 'distance["ball"]']
+    assert corridor.subgoal_gains == [
+        'max(state.carrying["key"], (1 - state.doors_locked), state.carrying["ball"])',
+        'max((1 - state.doors_locked), state.carrying["ball"])', 'state.carrying["ball"]',
+    ]  # fmt: skip
+    assert '`max((1 - state.doors_locked), state.carrying["ball"])`' in _design_prompt("minigrid-keycorridor", SKELETON)
+    assert corridor.subgoal_targets == ['distance["key"]', 'distance["locked_door"]', 'distance["ball"]']
 
 
 def test_where_reaching_the_goal_ends_the_episode_no_rule_asks_for_pay_per_step() -> None:

@@ -214,6 +214,8 @@ def _minigrid_truth(core) -> dict:
                 doors[1] += obj.is_locked
             d = abs(x - ax) + abs(y - ay)
             nearest[obj.type] = min(nearest.get(obj.type, math.inf), d)
+            if obj.type == "door" and obj.is_locked:
+                nearest["locked_door"] = min(nearest.get("locked_door", math.inf), d)
     front = core.grid.get(*core.front_pos)
     image = core.gen_obs()["image"]
     from minigrid.core.constants import IDX_TO_OBJECT
