@@ -73,10 +73,19 @@ SEARCH_LIMIT = 20_000  # states a demonstration's search may visit before it giv
 
 def demonstration(env: gym.Env, limit: int = SEARCH_LIMIT) -> list[int] | None:
     """The shortest action sequence that solves the episode ``env`` is in (MiniGrid's dynamics are
-    deterministic), by breadth-first search over copies of the env; None when ``limit`` states do not reach it.
+    deterministic), by breadth-first search over copies of the env, with no drop where a path needs none; None
+    when ``limit`` states do not reach it.
     The Critic scores programs along it: a reward that pays less for solving than for waiting is wrong."""
     core = env.unwrapped
-    useful = [a for a in core.actions if a.name != "done"]
+    # Without dropping first: a drop can leave the object on any cell, which multiplies the states to search.
+    for allowed in (("done", "drop"), ("done",)):
+        path = _search(core, [a for a in core.actions if a.name not in allowed], limit)
+        if path is not None:
+            return path
+    return None
+
+
+def _search(core: Any, useful: list[Any], limit: int) -> list[int] | None:
     frontier: deque[tuple[Any, list[int]]] = deque([(copy.deepcopy(core), [])])
     seen = {_situation(core)}
     while frontier and len(seen) < limit:
