@@ -111,6 +111,36 @@ def test_zoo_settings_are_used_for_every_env_version() -> None:
     assert policy["net_arch"] == {"pi": [256, 256], "vf": [256, 256]}
 
 
+def test_minigrid_policies_are_evaluated_by_sampling_reproducibly(tmp_path: Path) -> None:
+    """A memoryless MiniGrid policy loops on its argmax, so its true fitness samples its actions (with a generator
+    seeded by the job); CartPole keeps the argmax. The same job gives the same actions twice."""
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    from autoreward.training.saved_policy import load_policy, save_policy
+
+    assert settings_for("MiniGrid-DoorKey-8x8-v0").deterministic_eval is False
+    assert settings_for("CartPole-v1").deterministic_eval is True
+    runs = {}
+    for task in ("minigrid-doorkey-5x5", "cartpole-balance"):
+        card = resolve_task(task)
+        settings = settings_for(card.env_id)
+        model = PPO(settings.policy_class, DummyVecEnv([lambda card=card: make_card_env(card)]), seed=0,
+                    **ppo_kwargs(settings, {}))  # fmt: skip
+        (tmp_path / task).mkdir()
+        save_policy(model, tmp_path / task)
+        job = TrainJob(candidate_id=task, task=task, reward_source=None, timesteps=1, seed=7)
+        obs = make_card_env(card).reset(seed=0)[0][None]
+        runs[task] = []
+        for _ in range(2):  # each evaluation job loads the policy once, then plays
+            policy = load_policy(card, job, tmp_path / task)
+            runs[task].append([int(np.ravel(policy(obs))[0]) for _ in range(40)])
+    sampled, again = runs["minigrid-doorkey-5x5"]
+    assert sampled == again and len(set(sampled)) > 1  # an untrained policy samples several actions, reproducibly
+    argmax, _ = runs["cartpole-balance"]
+    assert len(set(argmax)) == 1
+
+
 def test_tracked_env_records_components_and_episode_fitness() -> None:
     card = resolve_task("cartpole-balance")
     env = make_card_env(card)

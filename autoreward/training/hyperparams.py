@@ -34,6 +34,9 @@ class PPOSettings:
     # SB3's policy class, and why it fits the observation the suite's adapter (envs/suites.py) gives the policy.
     policy_class: str = "MlpPolicy"
     observation: str = "the env's own flat observation"
+    # How the true fitness is measured: the policy's most likely action (SB3's and rl-zoo3's default), or a sample
+    # from it where a memoryless policy on a partial view loops when it always takes its argmax.
+    deterministic_eval: bool = True
 
     @property
     def rollout(self) -> int:
@@ -110,6 +113,9 @@ SUITE_SETTINGS: tuple[tuple[str, PPOSettings], ...] = (
              "learning_rate": 2.5e-4, "clip_range": 0.2},
         observation="symbolic: one-hot object, colour and door state of the 7x7 cells in view, direction "
                     "(envs/minigrid.py); the zoo's MiniGrid entries use MlpPolicy on a flat observation too",
+        # Facing the same view, an argmax policy repeats the same action forever (a wall, a corner); MiniGrid's own
+        # training scripts (rl-starter-files' evaluate.py) sample the policy's actions unless told --argmax.
+        deterministic_eval=False,
     )),
     ("Crafter-", PPOSettings(
         n_envs=4, normalize=False, source="SB3 PPO defaults, ent_coef 0.01 for exploration (no rl-zoo3 entry)",

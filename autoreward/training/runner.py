@@ -59,7 +59,7 @@ class CandidateRun:
             model = self._train(card, reward_fn, settings, n_envs, total)
         except Exception as err:
             return self._finish(self._training_failure(err, base))
-        policy = trainer.deterministic_policy(model)
+        policy = trainer.evaluation_policy(model, settings.deterministic_eval)
         stopped = self.stop is not None and self.stop.stopped  # cut by successive halving: no evaluation, no clip
         try:
             evaluation = None if stopped else self._evaluate(card, policy, reward_fn)
@@ -89,7 +89,7 @@ class CandidateRun:
         model = trainer.build_ppo(venv, settings, overrides, job.seed, tensorboard)
         if tensorboard is not None:
             self.artifacts["tensorboard"] = "tensorboard"
-        policy = trainer.deterministic_policy(model)
+        policy = trainer.evaluation_policy(model, settings.deterministic_eval)
         probe = None
         if job.checkpoint_eval_episodes and card.fitness_spec is not None:
 

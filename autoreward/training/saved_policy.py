@@ -26,7 +26,7 @@ from autoreward.tasks import TaskCard
 from autoreward.training.evaluator import Policy
 from autoreward.training.hyperparams import ppo_kwargs, settings_for
 from autoreward.training.models import TrainJob
-from autoreward.training.trainer import deterministic_policy
+from autoreward.training.trainer import evaluation_policy
 
 WEIGHTS = "policy.pt"
 NORMALIZATION = "normalization.npz"
@@ -53,16 +53,19 @@ def save_policy(model: PPO, directory: Path) -> dict[str, str]:
 
 
 def load_policy(card: TaskCard, job: TrainJob, directory: Path) -> Policy:
-    """The deterministic policy saved by ``save_policy`` in ``directory``, rebuilt for ``job`` on ``card``."""
+    """The policy saved by ``save_policy`` in ``directory``, rebuilt for ``job`` on ``card``: deterministic, or
+    sampling with a generator seeded by the job's seed where the card's settings evaluate that way."""
     settings = settings_for(card.env_id)
     venv: Any = DummyVecEnv([lambda: make_card_env(card)])
     stats_path = directory / NORMALIZATION
     if stats_path.exists():
         venv = _normalizer(venv, np.load(io.BytesIO(read_plain(stats_path, MAX_BYTES)), allow_pickle=False))
-    model = PPO(settings.policy_class, venv, device="cpu", verbose=0, **ppo_kwargs(settings, job.hyperparams))
+    model = PPO(
+        settings.policy_class, venv, device="cpu", verbose=0, seed=job.seed, **ppo_kwargs(settings, job.hyperparams)
+    )
     weights = torch.load(io.BytesIO(read_plain(directory / WEIGHTS, MAX_BYTES)), weights_only=True, map_location="cpu")
     model.policy.load_state_dict(weights)
-    return deterministic_policy(model)
+    return evaluation_policy(model, settings.deterministic_eval)
 
 
 def _normalizer(venv: DummyVecEnv, arrays: Any) -> VecNormalize:

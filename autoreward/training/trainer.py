@@ -68,15 +68,16 @@ def train(model: PPO, timesteps: int, callback: BaseCallback) -> None:
     model.learn(total_timesteps=timesteps, callback=callback, tb_log_name="ppo", progress_bar=False)
 
 
-def deterministic_policy(model: PPO) -> Callable[[np.ndarray], np.ndarray]:
-    """``obs -> action`` for evaluation and video, with the training obs normalisation frozen in."""
+def evaluation_policy(model: PPO, deterministic: bool = True) -> Callable[[np.ndarray], np.ndarray]:
+    """``obs -> action`` for evaluation and video, with the training obs normalisation frozen in: the most likely
+    action, or (``deterministic=False``) one sampled from the policy with the model's own seeded generator."""
     venv = model.get_env()
     normalizer = venv if isinstance(venv, VecNormalize) else None
 
     def policy(obs: np.ndarray) -> np.ndarray:
         if normalizer is not None:
             obs = normalizer.normalize_obs(obs)
-        action, _ = model.predict(obs, deterministic=True)
+        action, _ = model.predict(obs, deterministic=deterministic)
         return action
 
     return policy
