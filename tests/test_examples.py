@@ -116,6 +116,9 @@ def test_sparse_skeletons_follow_the_cards_own_sub_goals() -> None:
     assert doorkey.subgoal_targets == ['distance["key"]', 'distance["door"]', 'distance["goal"]']
     staged = _design_prompt("minigrid-doorkey-5x5", SKELETON)
     assert "reached = ..." in staged
+    # PPO discounts, so an undiscounted potential difference pays for undoing and redoing a sub-goal: on DoorKey-5x5
+    # one program trained to 0/3 seeds with it and 3/3 with 0.99 * potential(state) - potential(prev).
+    assert '"progress": 10.0 * (0.99 * potential(state) - potential(prev)),' in staged
     gains = '`max(state.carrying["key"], state.doors_open)`, `state.doors_open`; the targets, in stage order: '
     assert "stay 1 once a later one is: " + gains in staged
     assert '`state.distance["key"]`, `state.distance["door"]`, `state.distance["goal"]`.' in staged
@@ -125,6 +128,7 @@ def test_sparse_skeletons_follow_the_cards_own_sub_goals() -> None:
     flat = _design_prompt("mountaincar-reach", SKELETON)
     assert "reached =" not in flat and "flag_" not in flat and "<flag" not in flat
     assert "return ...  # how close the state is to the goal" in flat
+    assert '"progress": 10.0 * (potential(state) - potential(prev)),' in flat  # MountainCar's gamma is 0.9999
     assert "one expression of the sub-goal fields (`state.position`, `state.velocity`)" in flat
     corridor = resolve_task("minigrid-keycorridor")
     assert corridor.subgoal_flags == ['carrying["key"]', "doors_locked", 'carrying["ball"]']
