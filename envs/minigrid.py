@@ -118,8 +118,8 @@ def milestone(env: gym.Env) -> dict[str, float]:
         carried[f'carrying["{core.carrying.type}"]'] = 1.0
     return {
         **carried,
-        "doors_open": float(sum(1 for kind, *_, is_open, _ in objects if kind == "door" and is_open)),
-        "doors_locked": float(sum(1 for kind, *_, is_locked in objects if kind == "door" and is_locked)),
+        "doors_open": _doors(objects, 0),
+        "doors_locked": _doors(objects, 1),
     }
 
 
@@ -133,6 +133,11 @@ def _grid_objects(grid: Any) -> list[tuple[str, int, int, bool, bool]]:
         y, x = divmod(index, width)
         out.append((obj.type, x, y, bool(getattr(obj, "is_open", False)), bool(getattr(obj, "is_locked", False))))
     return out
+
+
+def _doors(objects: list[tuple[str, int, int, bool, bool]], which: int) -> float:
+    """Doors open (``which`` 0) or locked (1) among ``_grid_objects``: the State's fields and the milestones."""
+    return float(sum(1 for kind, *_, is_open, is_locked in objects if kind == "door" and (is_open, is_locked)[which]))
 
 
 def _distances(s: Snapshot) -> np.ndarray:
@@ -185,10 +190,6 @@ def state_spec(env: gym.Env) -> StateSpec:
         out.flags.writeable = False
         return out
 
-    def doors(s: Snapshot, which: int) -> float:
-        return float(sum(1 for kind, *_, is_open, is_locked in s["objects"]
-                         if kind == "door" and (is_open, is_locked)[which]))  # fmt: skip
-
     fields = [
         Field("obs", "0/1", f"the policy's symbolic observation (not pixels): for each of the {cells} cells of the "
               f"agent's view, row by row from the farthest, one-hot object type ({', '.join(TYPES)}), colour "
@@ -213,8 +214,8 @@ def state_spec(env: gym.Env) -> StateSpec:
               "grid; -1 where the grid has none (a carried object is off the grid)",
               lambda s: NamedValues("distance", targets, _distances(s)), keys=_TARGETS,
               needs=("agent_pos", "objects")),
-        Field("doors_open", "", "number of open doors", lambda s: doors(s, 0), needs=("objects",)),
-        Field("doors_locked", "", "number of locked doors", lambda s: doors(s, 1), needs=("objects",)),
+        Field("doors_open", "", "number of open doors", lambda s: _doors(s["objects"], 0), needs=("objects",)),
+        Field("doors_locked", "", "number of locked doors", lambda s: _doors(s["objects"], 1), needs=("objects",)),
         Field("step_count", "steps", f"steps taken this episode (MiniGrid ends it at {core.max_steps})",
               lambda s: float(s["step_count"]), needs=("step_count",)),
     ]  # fmt: skip
