@@ -63,11 +63,15 @@ class Designer:
     """Writes prompts from templates and turns the LLM's answers into candidates.
 
     Garbage answers become rejected candidates; configuration faults (key, model, api base) and a spent
-    budget raise, because no later sample could do better."""
+    budget raise, because no later sample could do better.
 
-    def __init__(self, settings: LLMSettings, budget: Budget | None = None) -> None:
+    ``discount``: the training's discount (PPO's gamma); the skeleton writes the potential difference discounted by
+    it, since an undiscounted one pays for undoing and redoing a sub-goal."""
+
+    def __init__(self, settings: LLMSettings, budget: Budget | None = None, discount: float = 0.99) -> None:
         self.settings = with_model_defaults(settings)
         self.budget = budget
+        self.discount = discount
 
     @property
     def skeleton(self) -> bool:
@@ -89,7 +93,7 @@ class Designer:
         terminates = None if isinstance(description, str) else description.terminations > 0
         context: dict[str, Any] = {
             "card": card, "description": text.rstrip(), "action_kind": action_kind, "sparse": card.sparse,
-            "terminates": terminates,
+            "terminates": terminates, "discount": self.discount,
         }  # fmt: skip
         suffix = "_skeleton" if self.skeleton else ""
         if feedback is None:

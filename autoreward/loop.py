@@ -97,7 +97,7 @@ class Loop:
         self.budget = Budget.from_settings(self.settings)
         for call in store.llm_calls(run_id):  # a resumed run has already spent these
             self.budget.charge(CallRecord.model_validate(call.record))
-        self.designer = Designer(self.settings, self.budget)
+        self.designer = Designer(self.settings, self.budget, discount=settings_for(card.env_id).gamma)
         self.env_description: EnvDescription | None = None
         self.replay_of: str | None = store.run(run_id).meta.get("replay_of")
         self._halving_noted = False

@@ -152,7 +152,7 @@ def test_broken_user_template_is_one_clear_line(llm_settings: LLMSettings, tmp_p
     settings = llm_settings.model_copy(update={"prompts_dir": tmp_path})
     with pytest.raises(
         AutorewardError,
-        match=r"design.j2: 'typo_variable' is undefined; it may use: action_kind, card, description, example",
+        match=r"design.j2: 'typo_variable' is undefined; it may use: action_kind, card, description, discount, example",
     ):
         Designer(settings).messages(resolve_task("hopper-forward"), DESCRIPTION)
     (tmp_path / "design.j2").write_text("{% if %}")

@@ -14,6 +14,7 @@ from autoreward.describe import describe
 from autoreward.designer import Designer
 from autoreward.examples import FAMILY_EXAMPLES, example_name, example_source
 from autoreward.tasks import TaskCard, catalog, resolve_task
+from autoreward.training.hyperparams import settings_for
 
 SKELETON = LLMSettings(model="local")
 FULL = LLMSettings(model="openai/gpt-4o-mini")
@@ -22,7 +23,8 @@ FULL = LLMSettings(model="openai/gpt-4o-mini")
 def _design_prompt(task: str, settings: LLMSettings, prompts_dir: Path | None = None) -> str:
     card = resolve_task(task)
     settings = settings.model_copy(update={"prompts_dir": prompts_dir})
-    return Designer(settings).messages(card, describe(card, steps=50))[1].content
+    designer = Designer(settings, discount=settings_for(card.env_id).gamma)  # as the loop makes it
+    return designer.messages(card, describe(card, steps=50))[1].content
 
 
 def test_a_discrete_action_gets_no_action_cost_and_a_continuous_one_gets_a_control_cost() -> None:
@@ -128,7 +130,10 @@ def test_sparse_skeletons_follow_the_cards_own_sub_goals() -> None:
     flat = _design_prompt("mountaincar-reach", SKELETON)
     assert "reached =" not in flat and "flag_" not in flat and "<flag" not in flat
     assert "return ...  # how close the state is to the goal" in flat
-    assert '"progress": 10.0 * (potential(state) - potential(prev)),' in flat  # MountainCar's gamma is 0.9999
+    # MountainCar's PPO discounts by 0.9999 (rl-zoo3), MiniGrid's by 0.99: each prompt writes its own task's.
+    assert '"progress": 10.0 * (0.9999 * potential(state) - potential(prev)),' in flat
+    assert "keep `progress` as the difference `0.9999 * potential(state) - potential(prev)`" in flat
+    assert "`0.99 * potential(state) - potential(prev)`" in _design_prompt("minigrid-lavagap", FULL)
     assert "one expression of the sub-goal fields (`state.position`, `state.velocity`)" in flat
     corridor = resolve_task("minigrid-keycorridor")
     assert corridor.subgoal_flags == ['carrying["key"]', "doors_locked", 'carrying["ball"]']

@@ -18,6 +18,7 @@ from torch import nn
 ZOO_SOURCE = "rl-baselines3-zoo hyperparams/ppo.yml"
 
 PPO_N_STEPS = 2048  # SB3 PPO's default n_steps
+PPO_GAMMA = 0.99  # SB3 PPO's default discount
 
 _ZOO_POLICY = {"log_std_init": -2, "ortho_init": False, "activation_fn": "relu", "net_arch": [256, 256]}
 
@@ -37,6 +38,11 @@ class PPOSettings:
     # How the true fitness is measured: the policy's most likely action (SB3's and rl-zoo3's default), or a sample
     # from it where a memoryless policy on a partial view loops when it always takes its argmax.
     deterministic_eval: bool = True
+
+    @property
+    def gamma(self) -> float:
+        """PPO's discount: the prompts ask for a potential difference discounted by it (Ng et al.'s shaping)."""
+        return float(self.ppo.get("gamma", PPO_GAMMA))
 
     @property
     def rollout(self) -> int:

@@ -81,7 +81,7 @@ class CandidateRun:
         job = self.job
         recorder = WindowRecorder()
         overrides = dict(job.hyperparams)
-        gamma = float(overrides.get("gamma", settings.ppo.get("gamma", 0.99)))
+        gamma = float(overrides.get("gamma", settings.gamma))
         normalize = settings.normalize if job.normalize is None else job.normalize
         names = names_read(job.reward_source) if job.reward_source is not None else ()
         venv = trainer.make_training_env(card, reward_fn, n_envs, job.seed, recorder, normalize, gamma, names)

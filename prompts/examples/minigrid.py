@@ -20,7 +20,7 @@ def compute_reward(prev, action, state):
         return reached - 0.1 * distance
 
     components = {
-        # discounted by PPO's gamma (0.99): an undiscounted difference pays for undoing and redoing a sub-goal
+        # discounted by PPO's gamma (0.99): an undiscounted difference pays for reaching a sub-goal and undoing it
         "progress": 10.0 * (0.99 * potential(state) - potential(prev)),
         "time": -0.01,  # a discrete action has no size to penalise: a small cost per step asks for speed
     }
