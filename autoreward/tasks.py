@@ -169,6 +169,13 @@ class TaskCard(BaseModel):
         return [m for m in dict.fromkeys(mentioned) if m not in flags]
 
     @property
+    def subgoal_distances(self) -> list[str]:
+        """Each target as a distance to shrink, for the staged potential's ``- 0.1 * distance``: a target the card
+        says grows (a count, ``inventory["wood"]``) is negated, so collecting more raises the potential."""
+        growing = {f for f, line in zip(self.subgoal_fields, self.subgoals, strict=True) if "grows" in line}
+        return [f"-state.{t}" if t in growing else f"state.{t}" for t in self.subgoal_targets]
+
+    @property
     def fitness_text(self) -> str:
         if self.fitness is None:
             return "none (human preference only)"

@@ -121,9 +121,20 @@ def test_sparse_skeletons_follow_the_cards_own_sub_goals() -> None:
     # PPO discounts, so an undiscounted potential difference pays for undoing and redoing a sub-goal: on DoorKey-5x5
     # one program trained to 0/3 seeds with it and 3/3 with 0.99 * potential(state) - potential(prev).
     assert '"progress": 10.0 * (0.99 * potential(state) - potential(prev)),' in staged
-    gains = '`max(state.carrying["key"], state.doors_open)`, `state.doors_open`; the targets, in stage order: '
+    gains = '`max(state.carrying["key"], state.doors_open)`, `state.doors_open`; the targets, in stage order, '
     assert "stay 1 once a later one is: " + gains in staged
     assert '`state.distance["key"]`, `state.distance["door"]`, `state.distance["goal"]`.' in staged
+    # One branch per stage, tested on the card's own flags: left to write them, the model tested distances or
+    # nested stages wrongly in most programs (2/8 valid on DoorKey-5x5 and on KeyCorridor; 6/8 each with them).
+    branches = [
+        'if max(state.carrying["key"], state.doors_open) < 1:  # stage 1 not done yet',
+        "distance = ...  # stage 1's target",
+        "elif state.doors_open < 1:  # stage 2 not done yet",
+        "else:  # the last stage",
+        "distance = ...  # stage 3's target",
+    ]
+    skeleton = staged.split("```python")[-1]
+    assert [line.strip() for line in skeleton.splitlines() if line.strip() in branches] == branches
     mountaincar = resolve_task("mountaincar-reach")
     assert mountaincar.sparse and mountaincar.subgoal_flags == []
     assert mountaincar.subgoal_fields == mountaincar.subgoal_targets == ["position", "velocity"]
@@ -143,6 +154,9 @@ def test_sparse_skeletons_follow_the_cards_own_sub_goals() -> None:
     ]  # fmt: skip
     assert '`max((1 - state.doors_locked), state.carrying["ball"])`' in _design_prompt("minigrid-keycorridor", SKELETON)
     assert corridor.subgoal_targets == ['distance["key"]', 'distance["locked_door"]', 'distance["ball"]']
+    # A target the card says grows (a count) is negated into a distance, so collecting more raises the potential.
+    pickaxe = _design_prompt("crafter-make-wood-pickaxe", SKELETON)
+    assert 'stage 1: `-state.inventory["wood"]`, stage 2: `state.nearest["table"]`' in pickaxe
 
 
 def test_where_reaching_the_goal_ends_the_episode_no_rule_asks_for_pay_per_step() -> None:
