@@ -172,7 +172,11 @@ class TaskCard(BaseModel):
     def subgoal_distances(self) -> list[str]:
         """Each target as a distance to shrink, for the staged potential's ``- 0.1 * distance``: a target the card
         says grows (a count, ``inventory["wood"]``) is negated, so collecting more raises the potential."""
-        growing = {f for f, line in zip(self.subgoal_fields, self.subgoals, strict=True) if "grows" in line}
+        growing = {
+            f
+            for f, line in zip(self.subgoal_fields, self.subgoals, strict=True)
+            if line.partition(":")[2].strip().startswith("grows")  # the field itself grows, not one it mentions
+        }
         return [f"-state.{t}" if t in growing else f"state.{t}" for t in self.subgoal_targets]
 
     @property

@@ -157,6 +157,12 @@ def test_sparse_skeletons_follow_the_cards_own_sub_goals() -> None:
     # A target the card says grows (a count) is negated into a distance, so collecting more raises the potential.
     pickaxe = _design_prompt("crafter-make-wood-pickaxe", SKELETON)
     assert 'stage 1: `-state.inventory["wood"]`, stage 2: `state.nearest["table"]`' in pickaxe
+    # KeyCorridor's first sub-goal mentions that doors_open grows: its own target, distance["key"], still shrinks.
+    assert corridor.subgoal_distances == [
+        'state.distance["key"]',
+        'state.distance["locked_door"]',
+        'state.distance["ball"]',
+    ]
 
 
 def test_where_reaching_the_goal_ends_the_episode_no_rule_asks_for_pay_per_step() -> None:
