@@ -233,31 +233,36 @@ def drive(
         observer = observer or LoopObserver()
         log_file = store.run_dir(run_id) / "local-llm.log"
         served = serving(config.llm, log_file=log_file, notify=notify) if serve_llm else contextlib.nullcontext()
-        try:
-            with served as llm, observer:
-                loop = Loop(store, run_id, card, default_parts(config, card, ask_ranking), observer, llm)
-                outcome = loop.run()
-        except WaitingForPreference:
-            raise
-        except ReplayMissing:
-            store.set_run(run_id, status=RunStatus.STOPPED)
-            raise
-        except (AutorewardError, KeyboardInterrupt) as err:
-            store.set_run(run_id, status=RunStatus.STOPPED)
-            if isinstance(err, KeyboardInterrupt):
-                raise AutorewardError(f"interrupted: `autoreward resume {run_id}` continues where it stopped") from None
-            raise AutorewardError(f"{err} (run {run_id} is stored: `autoreward resume {run_id}` continues)") from None
-        plot, exported = finish_run(store, run_id, card)
-        rows = store.candidates(run_id)
-        tables = [
-            {"iteration": it, "candidates": [_row_data(r) for r in rows if r.iteration == it]}
-            for it in sorted({r.iteration for r in rows})
-        ]
-        return RunResult(
-            run_id=run_id, best_candidate=outcome.best_candidate, best_fitness=outcome.best_fitness,
-            success=outcome.success, iterations_done=outcome.iterations_done, exported=exported, plot=plot,
-            note=builtin_note(store, run_id), iterations=tables,
-        )  # fmt: skip
+        with store.driving(run_id):  # a second driver is refused before it touches the run
+            try:
+                with served as llm, observer:
+                    loop = Loop(store, run_id, card, default_parts(config, card, ask_ranking), observer, llm)
+                    outcome = loop.run()
+            except WaitingForPreference:
+                raise
+            except ReplayMissing:
+                store.set_run(run_id, status=RunStatus.STOPPED)
+                raise
+            except (AutorewardError, KeyboardInterrupt) as err:
+                store.set_run(run_id, status=RunStatus.STOPPED)
+                if isinstance(err, KeyboardInterrupt):
+                    raise AutorewardError(
+                        f"interrupted: `autoreward resume {run_id}` continues where it stopped"
+                    ) from None
+                raise AutorewardError(
+                    f"{err} (run {run_id} is stored: `autoreward resume {run_id}` continues)"
+                ) from None
+            plot, exported = finish_run(store, run_id, card)
+            rows = store.candidates(run_id)
+            tables = [
+                {"iteration": it, "candidates": [_row_data(r) for r in rows if r.iteration == it]}
+                for it in sorted({r.iteration for r in rows})
+            ]
+            return RunResult(
+                run_id=run_id, best_candidate=outcome.best_candidate, best_fitness=outcome.best_fitness,
+                success=outcome.success, iterations_done=outcome.iterations_done, exported=exported, plot=plot,
+                note=builtin_note(store, run_id), iterations=tables,
+            )  # fmt: skip
     finally:
         store.close()
 

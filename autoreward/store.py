@@ -7,6 +7,7 @@ few columns that queries need (status, fitness), so the schema stays stable whil
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -30,6 +31,7 @@ __all__ = ["CandidateRow", "Run", "RunStatus", "RunStore", "RunSummary", "Status
 
 DEFAULT_ROOT = "autoreward-runs"
 TRAIN_DIR = "train"  # a candidate's training scratch, under its directory
+DRIVER_LOCK = "driver.lock"  # held by the one process driving a run, under its directory
 _Model = TypeVar("_Model", bound=BaseModel)
 
 
@@ -283,6 +285,23 @@ class RunStore:
     def run_dir(self, run_id: str) -> Path:
         return self.root / run_id
 
+    @contextmanager
+    def driving(self, run_id: str) -> Iterator[None]:
+        """Held while a process drives the run: a second ``run``/``resume`` of it is refused, not interleaved (two
+        drivers would critique and train the same candidates in the same directories). The kernel drops the lock
+        when its process dies, so a killed run resumes."""
+        path = self.run_dir(run_id) / DRIVER_LOCK
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise AutorewardError(
+                    f"run {run_id} is being driven by another process: wait for it to end, or stop it and then "
+                    f"`autoreward resume {run_id}`"
+                ) from None
+            yield
+
     def create_run(self, run_id: str, task: str, card: dict, config: dict, meta: dict) -> Run:
         now = time.time()
         with self._tx() as db:
@@ -414,9 +433,12 @@ class RunStore:
             )  # fmt: skip
         return new_id
 
-    def critic_dir(self, candidate: str | CandidateRow) -> Path:
-        """Scratch for the Critic's dry run of a candidate."""
-        return self.candidate_dir(candidate) / "critic"
+    def critic_dir(self, candidate: str | CandidateRow, *, fresh: bool = False) -> Path:
+        """Scratch for the Critic's dry run of a candidate; ``fresh`` clears what a run killed mid-check left."""
+        path = self.candidate_dir(candidate) / "critic"
+        if fresh:
+            shutil.rmtree(path, ignore_errors=True)
+        return path
 
     def train_dir(self, candidate: str | CandidateRow, *, fresh: bool = False) -> Path:
         """Scratch of a candidate's training; ``fresh`` clears what a killed run's training left half done."""

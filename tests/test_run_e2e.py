@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from llm_server import RecordedRequest, Reply, ScriptedLLMServer, answer
 
+from autoreward.api import start_run
 from autoreward.store import RunStore
 
 pytestmark = pytest.mark.slow
@@ -232,3 +233,32 @@ def test_human_preference_run_waits_is_ranked_in_the_terminal_and_resumes(
     assert len(server.requests) == 2
     revise = server.requests[1].prompt_text
     assert "by a person watching them" in revise and "1. iteration 1, candidate 2" in revise
+
+
+def test_a_run_killed_mid_check_resumes_and_a_second_driver_is_refused(
+    tmp_path: Path, server: ScriptedLLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kill between the dry run's input file and its verdict leaves a designed candidate with a half-written
+    critic scratch: `resume` checks it again from a fresh scratch. While one process drives a run, a second
+    `resume` of it is one line naming the problem, and the run is left as it was."""
+    runs = tmp_path / "runs"
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    run_id = start_run(
+        "cartpole-balance", model="openai/test-model", api_base=server.base_url, iterations=1, samples=2,
+        timesteps=2048, runs_dir=runs, llm_review=False, prune=False, video=False, eval_episodes=2, run_id="half",
+    )  # fmt: skip
+    store = RunStore(runs)
+    leftover = store.critic_dir("half/it00-c00")
+    leftover.mkdir(parents=True)
+    (leftover / "dryrun-input.npz").write_bytes(b"written before the kill")
+
+    before = store.run(run_id).status
+    with store.driving(run_id):
+        refused = _run(["resume", run_id], runs, server)
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert "run half is being driven by another process" in refused.stderr.strip().splitlines()[-1]
+    assert store.run(run_id).status == before and not server.requests, "the refused driver touched the run"
+
+    done = _run(["resume", run_id], runs, server)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert [c.status for c in store.candidates(run_id)] == ["trained", "trained"]
