@@ -172,6 +172,9 @@ def test_demonstration_check_rejects_a_reward_that_punishes_a_solving_stage() ->
     unanswered = _stages([0.09, 0.09, 1.09, -0.11, -0.11, 1.09], cost, stage, names)
     unanswered.answers = unanswered.answers[:-1]
     assert not any("punishes progress" in e for e in _errors(unanswered))  # judged only when answered to the end
+    # One stage (LavaGap: only the goal): the fix named is the sign, not which flag picks a stage's target.
+    [error] = _errors(_stages([-0.11, -0.11, 1.09], [-0.01] * 3, [0, 0, 0], ["the goal (success)"]))
+    assert error.endswith("check the sign of each term (a distance enters it with a minus)") and "flag" not in error
 
 
 def test_demonstration_check_rejects_a_stage_with_no_signal_on_its_way() -> None:

@@ -253,6 +253,7 @@ def _demonstration(answers: list[Answer], ev: Evidence) -> list[Reason]:
     if ev.stage is None or ev.still is None or not ev.stages:
         return []
     totals = {a.answer: a.total for a in answers if a.total is not None}
+    staged = len(set(ev.stages)) > 1  # milestones before the goal: the hint is about choosing each stage's target
     ways: dict[str, list[int]] = {}
     for number, name in enumerate(ev.stages):
         steps = [int(i) for i in np.flatnonzero(ev.stage == number)]
@@ -262,20 +263,13 @@ def _demonstration(answers: list[Answer], ev: Evidence) -> list[Reason]:
                            (steps, f"the {len(steps)} steps that end with {name}")):  # fmt: skip
             earned, waiting = _earned(part, totals, ev.still)
             if part and earned < waiting - IDLE_TOLERANCE * len(part):
-                return [_punished(what, earned, waiting)]
+                return [_punished(what, earned, waiting, staged)]
         if len(steps) - 1 >= MIN_WAY:
             ways.setdefault(name, []).extend(steps[:-1])
     for name, steps in ways.items():
         earned, waiting = _earned(steps, totals, ev.still)
         if steps and earned <= waiting + IDLE_TOLERANCE * len(steps):
-            return [
-                _error(
-                    f"the reward gives no signal on the way to {name}: on the solving paths the dry run found by "
-                    f"search, the {len(steps)} steps before it is reached earn {earned:+.3g} in all, no more than not "
-                    f"moving from the same places ({waiting:+.3g}); make that stage's potential rise as the agent "
-                    "nears the stage's own target (its distance, chosen by the stage's flag)"
-                )
-            ]
+            return [_silent(name, len(steps), earned, waiting, staged)]
     return []
 
 
@@ -284,12 +278,31 @@ def _earned(steps: list[int], totals: dict[int, float], still: np.ndarray) -> tu
     return sum(totals[i] for i in steps), sum(totals[int(still[i])] for i in steps)
 
 
-def _punished(what: str, earned: float, waiting: float) -> Reason:
+def _silent(name: str, steps: int, earned: float, waiting: float, staged: bool) -> Reason:
+    fix = (
+        "make that stage's potential rise as the agent nears the stage's own target (its distance, chosen by the "
+        "stage's flag)"
+        if staged
+        else "make the potential rise as the agent nears the goal (e.g. minus its distance)"
+    )
+    return _error(
+        f"the reward gives no signal on the way to {name}: on the solving paths the dry run found by search, the "
+        f"{steps} steps before it is reached earn {earned:+.3g} in all, no more than not moving from the same places "
+        f"({waiting:+.3g}); {fix}"
+    )
+
+
+def _punished(what: str, earned: float, waiting: float, staged: bool) -> Reason:
+    fix = (
+        "in that stage the potential must rise as the agent nears the stage's own target: check which target the "
+        "stage measures (its flag, not a distance, should decide it) and the sign of each term"
+        if staged
+        else "the potential must rise as the agent nears the goal: check the sign of each term (a distance enters "
+        "it with a minus)"
+    )
     return _error(
         f"the reward punishes progress: on a solving path the dry run found by search, {what} earn {earned:+.3g} in "
-        f"all, less than not moving from the same places ({waiting:+.3g}); in that stage the potential must rise as "
-        "the agent nears the stage's own target: check which target the stage measures (its flag, not a distance, "
-        "should decide it) and the sign of each term"
+        f"all, less than not moving from the same places ({waiting:+.3g}); {fix}"
     )
 
 
