@@ -306,7 +306,7 @@ class Loop:
                 continue
             self.observer.stage(iteration, "critique", row.id)
             source = self.store.source(row.id) or ""
-            scratch = self.store.critic_dir(row)
+            scratch = self.store.critic_dir(row, fresh=True)  # a killed run's half check restarts
             # a program the user brought is theirs to judge: the Critic checks it, the LLM does not review it
             review = self._review(row, description) if self.config.llm_review and row.origin is None else None
             verdict = self.parts.critic(source, self.card, scratch, review)
