@@ -144,7 +144,13 @@ def test_sparse_skeletons_follow_the_cards_own_sub_goals() -> None:
     # MountainCar's PPO discounts by 0.9999 (rl-zoo3), MiniGrid's by 0.99: each prompt writes its own task's.
     assert '"progress": 10.0 * (0.9999 * potential(state) - potential(prev)),' in flat
     assert "keep `progress` as the difference `0.9999 * potential(state) - potential(prev)`" in flat
-    assert "`0.99 * potential(state) - potential(prev)`" in _design_prompt("minigrid-lavagap", FULL)
+    assert "`0.99 * potential(state) - potential(prev)`" in _design_prompt("minigrid-doorkey-5x5", FULL)
+    # Where failing ends the episode (LavaGap's lava), a discounted potential's offset is a cost per step that pays
+    # for dying early (a terminal state's potential would have to be 0): the difference stays undiscounted there.
+    # LavaGap through the bench: 0.867 undiscounted, 0.467 discounted (its best: 10 - 2 * distance, -1 a step).
+    lavagap = _design_prompt("minigrid-lavagap", SKELETON).partition("Complete this reward function")[2]
+    assert '"progress": 10.0 * (potential(state) - potential(prev)),' in lavagap and "0.99 *" not in lavagap
+    assert "PPO discounts by" not in _design_prompt("minigrid-lavagap", FULL)
     assert "one expression of the sub-goal fields (`state.position`, `state.velocity`)" in flat
     corridor = resolve_task("minigrid-keycorridor")
     assert corridor.subgoal_flags == ['carrying["key"]', "doors_locked", 'carrying["ball"]']
