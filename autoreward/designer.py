@@ -93,7 +93,10 @@ class Designer:
         terminates = None if isinstance(description, str) else description.terminations > 0
         context: dict[str, Any] = {
             "card": card, "description": text.rstrip(), "action_kind": action_kind, "sparse": card.sparse,
-            "terminates": terminates, "discount": self.discount,
+            "terminates": terminates,
+            # Discounted shaping keeps the best policy only if a terminal state's potential is 0, which a program
+            # cannot see: where failing ends the episode (LavaGap's lava) an offset in the potential pays for dying.
+            "discount": None if terminates else self.discount,
         }  # fmt: skip
         suffix = "_skeleton" if self.skeleton else ""
         if feedback is None:
