@@ -180,6 +180,16 @@ class TaskCard(BaseModel):
         return [f"-state.{t}" if t in growing else f"state.{t}" for t in self.subgoal_targets]
 
     @property
+    def goal_distance(self) -> str | None:
+        """On a sparse card without flags, the field its first sub-goal says shrinks on the way (LavaGap's
+        ``distance["goal"]``): the one-stage potential is then minus a distance, so its sign is the skeleton's,
+        not the model's (14 of 18 rejected LavaGap programs paid for a growing distance)."""
+        if self.subgoal_flags or not self.subgoals:
+            return None
+        field, _, text = self.subgoals[0].partition(":")
+        return f"state.{field.strip()}" if text.strip().startswith("shrinks") else None
+
+    @property
     def fitness_text(self) -> str:
         if self.fitness is None:
             return "none (human preference only)"

@@ -151,6 +151,13 @@ def test_sparse_skeletons_follow_the_cards_own_sub_goals() -> None:
     lavagap = _design_prompt("minigrid-lavagap", SKELETON).partition("Complete this reward function")[2]
     assert '"progress": 10.0 * (potential(state) - potential(prev)),' in lavagap and "0.99 *" not in lavagap
     assert "PPO discounts by" not in _design_prompt("minigrid-lavagap", FULL)
+    # Its potential is minus a distance, the sign written by the skeleton: left to write `return ...`, the model
+    # paid for a growing distance in 14 of 18 rejected programs (2/8 first designs valid; 8/8 sampled with this).
+    assert resolve_task("minigrid-lavagap").goal_distance == 'state.distance["goal"]'
+    assert "distance = ...  # still to go" in lavagap and "return -distance" in lavagap
+    assert 'the distance still to go: `state.distance["goal"]`; you may add the other sub-goal fields' in lavagap
+    assert mountaincar.goal_distance is None and doorkey.goal_distance is None  # MountainCar's fields grow
+    assert "return -distance" not in flat and "return -distance" not in staged
     assert "one expression of the sub-goal fields (`state.position`, `state.velocity`)" in flat
     corridor = resolve_task("minigrid-keycorridor")
     assert corridor.subgoal_flags == ['carrying["key"]', "doors_locked", 'carrying["ball"]']
