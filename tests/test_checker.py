@@ -114,9 +114,14 @@ def test_waiting_check_rejects_pay_for_standing_still_where_the_goal_ends_the_ep
     survival = _evidence([0.5 if still else -0.01 for still in idle])
     survival.idle = idle  # failing, not success, ends the episode (CartPole): pay per step is the right shape
     assert _errors(survival) == []
-    few = _evidence([0.5] * 40)
+    swings = [0.5 if i % 2 else -0.5 for i in range(40)]  # a potential's difference: as often down as up
+    few = _evidence(swings)
     few.idle, few.ends_on_success = np.arange(40) < 5, True
-    assert _errors(few) == []  # too few standing-still steps to judge
+    assert _errors(few) == []  # too few standing-still steps: judged on random play instead, which it passes
+    lingering = _evidence([0.5] * 40)
+    lingering.idle, lingering.ends_on_success = np.arange(40) < 5, True
+    [error] = _errors(lingering)  # positive on every random step: paid for not finishing yet
+    assert "positive on 100% of 40 random dry-run steps (mean +0.5)" in error and "never to finish" in error
 
 
 def test_waiting_check_on_real_minigrid_rollouts(tmp_path: Path) -> None:
@@ -131,6 +136,20 @@ def test_waiting_check_on_real_minigrid_rollouts(tmp_path: Path) -> None:
     assert any("while nothing changes" in e for e in errors)
     reasons = dry_run(STAGED, card, limits=LIMITS, scratch=tmp_path / "difference")
     assert [r for r in reasons if r.severity == "error"] == []
+
+
+def test_lingering_check_on_real_acrobot_rollouts(tmp_path: Path) -> None:
+    """Acrobot never stands still, and its goal (the tip above the bar) ends the episode: a height paid every step
+    is rejected (such programs trained to hold the tip down for all 500 steps); its change between prev and state
+    with a cost per step is not."""
+    card = resolve_task("acrobot-swingup")
+    assert card.ends_on_success
+    body = "def compute_reward(prev, action, state):\n    c = {{{}}}\n    return sum(c.values()), c\n"
+    height = body.format("'goal': 10.0 - abs(state.tip_height - 1.0)")
+    errors = [r.message for r in dry_run(height, card, limits=LIMITS, scratch=tmp_path / "h") if r.severity == "error"]
+    assert any("random dry-run steps" in e and "never to finish" in e for e in errors)
+    rise = body.format("'rise': 5.0 * (state.tip_height - prev.tip_height), 'time': -0.1")
+    assert [r for r in dry_run(rise, card, limits=LIMITS, scratch=tmp_path / "r") if r.severity == "error"] == []
 
 
 # DoorKey's three stages, each chosen by its flag; the target of the first stage not done is the one measured.

@@ -184,3 +184,12 @@ def test_where_reaching_the_goal_ends_the_episode_no_rule_asks_for_pay_per_step(
     rule = "pay a positive reward on every step the state is good"
     assert rule in _design_prompt("cartpole-balance", SKELETON)
     assert rule not in _design_prompt("minigrid-lavagap", SKELETON)
+    # A dense task whose goal ends the episode (Acrobot: the tip above the bar) is told the opposite: a positive
+    # reward every step (a height) pays for never finishing; 4 of 8 trained Acrobot programs held at -500 steps.
+    trap = "Reaching the goal ends the episode: never pay a positive reward on every step"
+    assert resolve_task("acrobot-swingup").ends_on_success
+    assert trap in _design_prompt("acrobot-swingup", SKELETON) and rule not in _design_prompt(
+        "acrobot-swingup", SKELETON
+    )
+    assert trap not in _design_prompt("cartpole-balance", SKELETON)  # failing ends CartPole's episode, not success
+    assert trap not in _design_prompt("mountaincar-reach", SKELETON)  # sparse: its potential rule covers it

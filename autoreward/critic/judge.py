@@ -26,6 +26,7 @@ DIRECTION_THRESHOLD = -0.25  # Pearson correlation of reward and fitness increme
 MAX_COMPONENTS = 64
 IDLE_MIN_STEPS = 10  # standing-still transitions needed before the waiting check speaks
 IDLE_TOLERANCE = 1e-6
+LINGER_SHARE = 0.9  # where nothing stands still, random steps this often paid a positive reward: pay for lingering
 MIN_WAY = 3  # steps on the way to a milestone before its silence counts: two turns face any way in MiniGrid
 
 
@@ -96,8 +97,7 @@ def _warning(message: str) -> Reason:
 
 
 def _where(index: int, ev: Evidence) -> str:
-    rollout = ev.rollouts[index] if 0 <= index < len(ev.rollouts) else "?"
-    return f"step {index}, {rollout} rollout"
+    return f"step {index}, {_rollout(index, ev)} rollout"
 
 
 def _failure(answer: Answer, ev: Evidence) -> Reason:
@@ -230,7 +230,7 @@ def _waiting(answers: list[Answer], ev: Evidence) -> list[Reason]:
         return []
     idle = [a.total for a in answers if 0 <= a.answer < len(ev.idle) and ev.idle[a.answer]]
     if len(idle) < IDLE_MIN_STEPS:
-        return []
+        return _lingering(answers, ev)
     paid = float(np.mean(idle))
     if paid <= IDLE_TOLERANCE:
         return []
@@ -242,6 +242,31 @@ def _waiting(answers: list[Answer], ev: Evidence) -> list[Reason]:
             "and at most a small negative cost per step"
         )
     ]
+
+
+def _lingering(answers: list[Answer], ev: Evidence) -> list[Reason]:
+    """Where the dynamics never stand still (Acrobot swings on), the waiting check's stand-in: random play, which
+    almost never reaches the goal, earning a positive reward on nearly every step. A potential's difference is
+    positive about as often as negative; a height or ``1 - error`` paid per step is always positive, and on
+    Acrobot such programs trained to hold the tip below the bar for all 500 steps."""
+    paid = [a.total for a in answers if a.total is not None and _rollout(a.answer, ev) == "random"]
+    if len(paid) < IDLE_MIN_STEPS:
+        return []
+    share = float(np.mean([total > IDLE_TOLERANCE for total in paid]))
+    if share < LINGER_SHARE:
+        return []
+    return [
+        _error(
+            f"the reward is positive on {share:.0%} of {len(paid)} random dry-run steps (mean {np.mean(paid):+.3g}), "
+            "which pays a policy for every step it has not finished yet; reaching the goal ends the episode, so it "
+            "learns never to finish: pay progress as a change between prev and state and add a small negative cost "
+            "per step"
+        )
+    ]
+
+
+def _rollout(index: int, ev: Evidence) -> str:
+    return ev.rollouts[index] if 0 <= index < len(ev.rollouts) else "?"
 
 
 def _demonstration(answers: list[Answer], ev: Evidence) -> list[Reason]:
