@@ -22,19 +22,21 @@ FAMILY_EXAMPLES = {
 }
 
 
-def example_name(family: str, action_kind: str | None) -> str:
-    """The template path of the example for ``family``; the classic one differs by action space."""
-    stem = FAMILY_EXAMPLES.get(family) or ("classic_box" if action_kind == "box" else "classic_discrete")
-    return f"examples/{stem}.py"
+def example_name(family: str, action_kind: str | None, reach: bool = False) -> str:
+    """The template path of the example for ``family``. The classic one differs by action space, and where
+    ``reach`` (a dense reward whose goal ends the episode: Acrobot) it is a reaching task, since CartPole's pay for
+    every good step would pay such a policy for never finishing."""
+    classic = "classic_reach" if reach else "classic_box" if action_kind == "box" else "classic_discrete"
+    return f"examples/{FAMILY_EXAMPLES.get(family) or classic}.py"
 
 
-def example_source(family: str, action_kind: str | None, prompts_dir: Path | None = None) -> str:
+def example_source(family: str, action_kind: str | None, prompts_dir: Path | None = None, reach: bool = False) -> str:
     """The example's text as written (not rendered: it is Python, not a template); "" when a user's prompts
     directory replaced it with an empty file."""
     env = environment(prompts_dir)
     assert env.loader is not None
     try:
-        source, _, _ = env.loader.get_source(env, example_name(family, action_kind))
+        source, _, _ = env.loader.get_source(env, example_name(family, action_kind, reach))
     except jinja2.TemplateNotFound:
         return ""
     return source.strip()

@@ -62,8 +62,11 @@ def test_every_catalog_family_has_an_example_file() -> None:
     for card in catalog().values():
         for kind in ("box", "discrete"):
             assert example_source(card.family, kind), (card.family, kind)
-    assert set(FAMILY_EXAMPLES.values()) | {"classic_box", "classic_discrete"} == {
-        Path(example_name(f, k)).stem for f in [*FAMILY_EXAMPLES, "classic"] for k in ("box", "discrete")
+    assert set(FAMILY_EXAMPLES.values()) | {"classic_box", "classic_discrete", "classic_reach"} == {
+        Path(example_name(f, k, reach)).stem
+        for f in [*FAMILY_EXAMPLES, "classic"]
+        for k in ("box", "discrete")
+        for reach in (False, True)
     }
 
 
@@ -77,6 +80,7 @@ EXAMPLE_ENVS = [
     ("classic", "box", "pendulum-swingup"), ("classic", "discrete", "cartpole-balance"),
     ("locomotion", "box", "ant-forward"), ("manipulation", "box", "pusher-push"),
     ("minigrid", "discrete", "minigrid-doorkey-5x5"), ("crafter", "discrete", "crafter-collect-wood"),
+    ("reach", "discrete", "mountaincar-reach"),  # the reaching example reads MountainCar's fields
 ]  # fmt: skip
 
 
@@ -87,7 +91,8 @@ def test_the_worked_examples_pass_the_critic(family: str, kind: str, task: str, 
         pytest.skip("suite not installed")
     card = UNLOCK_PICKUP if family == "minigrid" else resolve_task(task)
     assert example_source(family, kind).startswith(f"# Example task ({card.env_id}") or family != "minigrid"
-    verdict = critique(example_source(family, kind), card, scratch=tmp_path / "critic")
+    source = example_source("classic", kind, reach=True) if family == "reach" else example_source(family, kind)
+    verdict = critique(source, card, scratch=tmp_path / "critic")
     assert verdict.accepted, [str(r) for r in verdict.reasons]
 
 
@@ -193,3 +198,9 @@ def test_where_reaching_the_goal_ends_the_episode_no_rule_asks_for_pay_per_step(
     )
     assert trap not in _design_prompt("cartpole-balance", SKELETON)  # failing ends CartPole's episode, not success
     assert trap not in _design_prompt("mountaincar-reach", SKELETON)  # sparse: its potential rule covers it
+    # Its worked example is a reaching task, not CartPole's pay for every good step (whose rule it is not given).
+    for settings in (SKELETON, FULL):
+        acrobot = _design_prompt("acrobot-swingup", settings)
+        assert "# Example task (MountainCar-v0" in acrobot and "CartPole-v1" not in acrobot
+    assert "# Example task (CartPole-v1" in _design_prompt("cartpole-balance", SKELETON)
+    assert "# Example task (Pendulum-v1" in _design_prompt("mountaincar-reach", SKELETON)  # sparse: as before
