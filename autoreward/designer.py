@@ -100,9 +100,7 @@ class Designer:
         }  # fmt: skip
         suffix = "_skeleton" if self.skeleton else ""
         if feedback is None:
-            # A dense reward whose goal ends the episode gets a reaching example (sparse ones get the potential).
-            reach = card.ends_on_success and not card.sparse
-            example = example_source(card.family, action_kind, prompts, reach)
+            example = example_source(card.family, action_kind, prompts, reach=card.reaching)
             user = render_prompt(f"design{suffix}.j2", prompts, example=example, **context)
             if past:
                 user += "\n\n" + render_prompt("past_runs.j2", prompts, examples=list(past), card=card)

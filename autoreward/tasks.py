@@ -180,6 +180,13 @@ class TaskCard(BaseModel):
         return [f"-state.{t}" if t in growing else f"state.{t}" for t in self.subgoal_targets]
 
     @property
+    def reaching(self) -> bool:
+        """Whether reaching the goal ends the episode while the fitness is dense (Acrobot: steps to the bar): a
+        reward positive on every step then pays for never finishing, so prompts show a reaching example and say
+        so (a sparse card's potential difference covers it)."""
+        return self.ends_on_success and not self.sparse
+
+    @property
     def goal_distance(self) -> str | None:
         """On a sparse card without flags, the field its first sub-goal says shrinks on the way (LavaGap's
         ``distance["goal"]``): the one-stage potential is then minus a distance, so its sign is the skeleton's,

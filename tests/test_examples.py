@@ -192,7 +192,7 @@ def test_where_reaching_the_goal_ends_the_episode_no_rule_asks_for_pay_per_step(
     # A dense task whose goal ends the episode (Acrobot: the tip above the bar) is told the opposite: a positive
     # reward every step (a height) pays for never finishing; 4 of 8 trained Acrobot programs held at -500 steps.
     trap = "Reaching the goal ends the episode: never pay a positive reward on every step"
-    assert resolve_task("acrobot-swingup").ends_on_success
+    assert resolve_task("acrobot-swingup").reaching and not resolve_task("mountaincar-reach").reaching
     assert trap in _design_prompt("acrobot-swingup", SKELETON) and rule not in _design_prompt(
         "acrobot-swingup", SKELETON
     )
