@@ -193,8 +193,8 @@ class TaskCard(BaseModel):
         not the model's (14 of 18 rejected LavaGap programs paid for a growing distance)."""
         if self.subgoal_flags or not self.subgoals:
             return None
-        field, _, text = self.subgoals[0].partition(":")
-        return f"state.{field.strip()}" if text.strip().startswith("shrinks") else None
+        shrinks = self.subgoals[0].partition(":")[2].strip().startswith("shrinks")
+        return f"state.{self.subgoal_fields[0]}" if shrinks else None
 
     @property
     def fitness_text(self) -> str:

@@ -193,9 +193,8 @@ def test_where_reaching_the_goal_ends_the_episode_no_rule_asks_for_pay_per_step(
     # reward every step (a height) pays for never finishing; 4 of 8 trained Acrobot programs held at -500 steps.
     trap = "Reaching the goal ends the episode: never pay a positive reward on every step"
     assert resolve_task("acrobot-swingup").reaching and not resolve_task("mountaincar-reach").reaching
-    assert trap in _design_prompt("acrobot-swingup", SKELETON) and rule not in _design_prompt(
-        "acrobot-swingup", SKELETON
-    )
+    acrobot = _design_prompt("acrobot-swingup", SKELETON)
+    assert trap in acrobot and rule not in acrobot
     assert trap not in _design_prompt("cartpole-balance", SKELETON)  # failing ends CartPole's episode, not success
     assert trap not in _design_prompt("mountaincar-reach", SKELETON)  # sparse: its potential rule covers it
     # Its worked example is a reaching task, not CartPole's pay for every good step (whose rule it is not given).
