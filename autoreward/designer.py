@@ -16,6 +16,7 @@ from autoreward.errors import AutorewardError
 from autoreward.examples import example_source
 from autoreward.extract import extract_program
 from autoreward.feedback import Feedback
+from autoreward.grammar import potential_lines
 from autoreward.llm import Budget, CallRecord, ChatMessage, complete
 from autoreward.tasks import TaskCard
 from autoreward.templates import render
@@ -87,20 +88,10 @@ class Designer:
     ) -> list[ChatMessage]:
         """The prompt; ``past``: earlier runs' best programs, appended to a first design (``past_runs.j2``)."""
         prompts = self.settings.prompts_dir
-        text = description if isinstance(description, str) else description.render(prompts)
-        # A stored description from an older run is text only: then the prompts cannot fit the action space.
-        action_kind = None if isinstance(description, str) else description.action.kind
-        terminates = None if isinstance(description, str) else description.terminations > 0
-        context: dict[str, Any] = {
-            "card": card, "description": text.rstrip(), "action_kind": action_kind, "sparse": card.sparse,
-            "terminates": terminates,
-            # Discounted shaping keeps the best policy only if a terminal state's potential is 0, which a program
-            # cannot see: where failing ends the episode (LavaGap's lava) an offset in the potential pays for dying.
-            "discount": None if terminates else self.discount,
-        }  # fmt: skip
+        context = self._context(card, description)
         suffix = "_skeleton" if self.skeleton else ""
         if feedback is None:
-            example = example_source(card.family, action_kind, prompts, reach=card.reaching)
+            example = example_source(card.family, context["action_kind"], prompts, reach=card.reaching)
             user = render_prompt(f"design{suffix}.j2", prompts, example=example, **context)
             if past:
                 user += "\n\n" + render_prompt("past_runs.j2", prompts, examples=list(past), card=card)
@@ -111,11 +102,28 @@ class Designer:
             ChatMessage(role="user", content=user),
         ]
 
-    def extra_body(self) -> dict[str, Any] | None:
-        """The request fields beyond the OpenAI API: llama.cpp's ``grammar`` forcing the skeleton, when on."""
+    def _context(self, card: TaskCard, description: EnvDescription | str) -> dict[str, Any]:
+        """What the design, revision and skeleton templates are rendered with."""
+        text = description if isinstance(description, str) else description.render(self.settings.prompts_dir)
+        # A stored description from an older run is text only: then the prompts cannot fit the action space.
+        action_kind = None if isinstance(description, str) else description.action.kind
+        terminates = None if isinstance(description, str) else description.terminations > 0
+        return {
+            "card": card, "description": text.rstrip(), "action_kind": action_kind, "sparse": card.sparse,
+            "terminates": terminates,
+            # Discounted shaping keeps the best policy only if a terminal state's potential is 0, which a program
+            # cannot see: where failing ends the episode (LavaGap's lava) an offset in the potential pays for dying.
+            "discount": None if terminates else self.discount,
+        }  # fmt: skip
+
+    def extra_body(self, card: TaskCard, description: EnvDescription | str) -> dict[str, Any] | None:
+        """The request fields beyond the OpenAI API: llama.cpp's ``grammar`` forcing the skeleton the prompt
+        shows (autoreward.grammar), when on."""
         if not (self.skeleton and self.settings.grammar):
             return None
-        return {"grammar": render_prompt("skeleton.gbnf", self.settings.prompts_dir)}
+        prompts = self.settings.prompts_dir
+        skeleton = render_prompt("skeleton.j2", prompts, **self._context(card, description))
+        return {"grammar": render_prompt("skeleton.gbnf", prompts, potential=potential_lines(skeleton))}
 
     def design(
         self,
@@ -128,20 +136,20 @@ class Designer:
         """Sample ``k`` (default ``settings.samples``) programs in one call."""
         purpose = "design" if feedback is None else "revise"
         messages = self.messages(card, description, feedback, past)
-        record = complete(
-            messages, self.settings, n=k, budget=self.budget, purpose=purpose, extra_body=self.extra_body()
-        )
+        extra_body = self.extra_body(card, description)
+        record = complete(messages, self.settings, n=k, budget=self.budget, purpose=purpose, extra_body=extra_body)
         return Design(candidates=candidates_from(record), record=record)
 
-    def resample(self, asked: CallRecord, rejected: list[str], k: int) -> Design:
-        """``k`` replacements for rejected programs: the call that produced them (``asked``) again, with the
-        rejection reasons appended. The prompt's long prefix is unchanged, so a local server that caches it
-        only reads the short note; the call is cheap where it matters."""
+    def resample(
+        self, asked: CallRecord, rejected: list[str], k: int, card: TaskCard, description: EnvDescription | str
+    ) -> Design:
+        """``k`` replacements for rejected programs: the call that produced them (``asked``, for ``card`` and
+        ``description``) again, with the rejection reasons appended. The prompt's long prefix is unchanged, so a
+        local server that caches it only reads the short note; the call is cheap where it matters."""
         note = render_prompt("resample.j2", self.settings.prompts_dir, rejected=rejected)
         messages = [*asked.messages[:-1], ChatMessage(role="user", content=f"{asked.messages[-1].content}\n\n{note}")]
-        record = complete(
-            messages, self.settings, n=k, budget=self.budget, purpose="resample", extra_body=self.extra_body()
-        )
+        extra_body = self.extra_body(card, description)
+        record = complete(messages, self.settings, n=k, budget=self.budget, purpose="resample", extra_body=extra_body)
         return Design(candidates=candidates_from(record), record=record)
 
 

@@ -286,7 +286,8 @@ class Loop:
                     iteration, "resample", f"round {number + 1}/{rounds}: {wanted} programs for rejected ones"
                 )
                 self._may_ask(iteration, f"re-sample round {number + 1}")
-                return self.designer.resample(asked, rejection_lines(rows), wanted).record
+                prompt = self._prompt_description(description)
+                return self.designer.resample(asked, rejection_lines(rows), wanted, self.card, prompt).record
 
             try:
                 call = self._llm_call(iteration, "resample", ask, number)

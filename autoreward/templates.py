@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -18,6 +19,11 @@ def _num(value: float, digits: int = 3) -> str:
     return f"{value:.{digits}g}".replace("e+0", "e").replace("e-0", "e-")
 
 
+def _gbnf(text: str) -> str:
+    """``text`` as a GBNF string literal (llama.cpp grammars read JSON's escapes)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
 @cache
 def environment(prompts_dir: Path | None = None) -> jinja2.Environment:
     shipped = str(resources.files("autoreward.prompts"))
@@ -31,6 +37,7 @@ def environment(prompts_dir: Path | None = None) -> jinja2.Environment:
         autoescape=False,
     )
     env.filters["num"] = _num
+    env.filters["gbnf"] = _gbnf
     return env
 
 

@@ -49,6 +49,7 @@ LAYERS: dict[str, int] = {
     "autoreward.feedback": 2,
     "autoreward.designer": 2,
     "autoreward.examples": 2,  # worked examples for the design prompt
+    "autoreward.grammar": 2,  # the llama.cpp grammar that holds a small model to its skeleton
     # 3: the Critic
     "autoreward.critic": 3,
     # 4: training

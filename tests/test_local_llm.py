@@ -23,6 +23,7 @@ from llm_server import RecordedRequest, Reply, ScriptedLLMServer, answer
 
 from autoreward.config import LOCAL_MODEL, LLMSettings, with_model_defaults
 from autoreward.designer import Designer
+from autoreward.grammar import potential_lines
 from autoreward.local_llm.endpoint import DEFAULT_NOTICE, default_to_local
 from autoreward.local_llm.model import ensure_model
 from autoreward.local_llm.server import LocalServer
@@ -222,6 +223,40 @@ def test_grammar_forces_the_skeleton_the_prompt_shows() -> None:
     assert f'root ::= "```python\\n{header}" line+ "{skeleton[-1]}\\n```"' in grammar
 
 
+def _staged_skeleton(task: str = "minigrid-doorkey-5x5") -> str:
+    return render("skeleton.j2", sparse=True, card=resolve_task(task), discount=0.99, action_kind="discrete")
+
+
+def test_grammar_holds_a_staged_potential_line_for_line() -> None:
+    """Where the skeleton stages its potential, the grammar keeps every line of it and leaves the model only what
+    replaces each `...`: one `distance` name in every branch, so none is left unbound."""
+    skeleton = _staged_skeleton()
+    block = skeleton[skeleton.index("    def potential") : skeleton.index("\n\n    components")].splitlines()
+    lines = potential_lines(skeleton)
+    assert [line.text for line in lines] == [line.split("...")[0] if "..." in line else line for line in block]
+    assert [line.text.strip() for line in lines if line.hole] == ["reached =", "distance =", "distance =", "distance ="]
+    grammar = render("skeleton.gbnf", potential=lines)
+    assert '\\n" potential line+ "    return' in grammar
+    # a long expression may go on over deeper lines, which cannot be statements of their own
+    assert '"            distance = " code ("\\n                " code)* "\\n"' in grammar
+    assert '"        return reached - 0.1 * distance\\n"' in grammar
+    # a one-line potential (`return ...`) holds nothing in place: the model may compute it in steps
+    assert potential_lines(render("skeleton.j2", sparse=True, action_kind="box")) == []
+    assert potential_lines(render("skeleton.j2")) == []
+
+
+def test_resample_sends_the_grammar_of_the_skeleton_it_repeats() -> None:
+    card = resolve_task("minigrid-doorkey-5x5")
+    with ScriptedLLMServer([answer(GOOD), answer(GOOD)]) as server:
+        settings = LLMSettings(model="openai/test-model", api_base=server.base_url, samples=1)
+        designer = Designer(settings.model_copy(update={"prompt_style": "skeleton", "grammar": True}))
+        design = designer.design(card, "DESCRIPTION")
+        designer.resample(design.record, ["a reason"], 1, card, "DESCRIPTION")
+        first, again = server.requests
+    assert first.body["grammar"] == again.body["grammar"]
+    assert "potential ::=" in first.body["grammar"] and "Earlier answers" in again.prompt_text
+
+
 def test_skeleton_prompt_sends_the_grammar_and_full_prompt_does_not() -> None:
     card = resolve_task("cartpole-balance")
     with ScriptedLLMServer([answer(GOOD), answer(GOOD)]) as server:
@@ -343,6 +378,30 @@ def test_grammar_keeps_the_real_model_from_copying_placeholders_back() -> None:
     assert answer.startswith("```python\nimport numpy as np\n\n\ndef compute_reward(prev, action, state):\n")
     assert answer.endswith("    return float(sum(components.values())), components\n```")
     assert ".." not in answer
+
+
+@pytest.mark.slow
+def test_grammar_keeps_the_real_model_to_one_distance_name() -> None:
+    """Asked to repeat a program that names the distance per branch (the embedded model's habit, which leaves two
+    names unbound), the model under the staged skeleton's grammar writes `distance` in every branch."""
+    renamed = _staged_skeleton().replace("...  # sub-goals reached so far", "1.0 * state.doors_open  #")
+    for stage, name in enumerate(["key", "door", "goal"], start=1):
+        renamed = renamed.replace(
+            f"distance = ...  # stage {stage}'s target", f'distance_{name} = state.distance["{name}"]'
+        )
+    renamed = renamed.replace("0.1 * distance", "0.1 * (distance_key + distance_door + distance_goal)")
+    ask = f"Repeat this code exactly, character for character:\n```python\n{renamed}\n```"
+    grammar = render("skeleton.gbnf", potential=potential_lines(_staged_skeleton()))
+    body = {"model": "local", "messages": [{"role": "user", "content": ask}], "max_tokens": 500,
+            "temperature": 0, "grammar": grammar}  # fmt: skip
+    with LocalServer(ensure_model(), n_ctx=2048) as server:
+        request = urllib.request.Request(
+            f"{server.api_base}/chat/completions", json.dumps(body).encode(), {"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=300) as response:
+            answer = json.loads(response.read())["choices"][0]["message"]["content"]
+    assert answer.count("            distance = ") == 3 and "distance_key =" not in answer
+    assert "        return reached - 0.1 * distance\n" in answer
 
 
 @pytest.mark.slow
