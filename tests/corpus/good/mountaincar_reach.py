@@ -5,10 +5,10 @@ import numpy as np
 
 def compute_reward(prev, action, state):
     def energy(s):
-        return 0.5 * s.velocity**2 + 0.0025 * np.sin(3.0 * s.position)
+        return np.sin(3.0 * s.position) / 3.0 + 200.0 * s.velocity**2  # the car's energy, times 400
 
     components = {
-        "energy": 1000.0 * (energy(state) - energy(prev)),
+        "energy": 10.0 * (energy(state) - energy(prev)),
         "goal": 10.0 if state.position >= 0.45 else 0.0,
         "time": -0.01,
     }
