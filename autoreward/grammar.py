@@ -21,8 +21,8 @@ class SkeletonLine(NamedTuple):
 
     @property
     def continuation(self) -> str:
-        """What starts a further line of a long filled-in expression: deeper than the line itself, so it cannot be
-        a statement of its own (Python would reject the indent)."""
+        """What starts a further line of a long filled-in expression: deeper than the line itself, where Python
+        takes only the rest of an open expression (a statement written there is a syntax error)."""
         return "\n" + " " * (len(self.text) - len(self.text.lstrip()) + 4)
 
 
