@@ -14,6 +14,7 @@ from autoreward.envs.make import card_state_spec, make_card_env
 from autoreward.envs.wrapper import ProgramReward
 from autoreward.reward import RewardProgramError, load_reward, locate_nonfinite
 from autoreward.tasks import resolve_task
+from autoreward.training.evaluator import evaluate
 from autoreward.training.hyperparams import ppo_kwargs, settings_for
 from autoreward.training.job import TrainJob, train_candidate
 from autoreward.training.parallel import train_many
@@ -299,3 +300,82 @@ def test_video_is_written_and_decodes(tmp_path: Path) -> None:
     assert len(frames) > 0
     assert frames[0].shape == (160, 160, 3)
     assert float(np.std(frames[0])) > 0 and not math.isnan(float(np.mean(frames[-1])))
+
+
+def _lavagap_model(tmp_path: Path) -> tuple[Any, Any]:
+    """A real PPO on LavaGap's training env (the env's own reward) and the recorder its envs share."""
+    from autoreward.training.trainer import build_ppo, make_training_env
+
+    card = resolve_task("minigrid-lavagap")
+    recorder = WindowRecorder()
+    venv = make_training_env(card, None, 8, 0, recorder, normalize=True)
+    return build_ppo(venv, settings_for(card.env_id), {}, 0, None), recorder
+
+
+def test_best_rollout_keeps_the_weights_that_collected_it(tmp_path: Path) -> None:
+    """The snapshot holds the weights (and observation statistics) of the best-scored rollout as they were when
+    it was collected, before the update that followed; too few ended episodes leave a rollout unscored."""
+    import copy
+
+    from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+
+    from autoreward.training.callbacks import BestRolloutCallback, rung_report
+
+    model, recorder = _lavagap_model(tmp_path)
+    seen: list[tuple[float, int, dict[str, Any], np.ndarray]] = []
+
+    class Spy(BaseCallback):
+        def _on_rollout_end(self) -> None:
+            report = rung_report(0, self.num_timesteps, recorder.rollout)
+            assert report is not None
+            mean = self.model.get_env().obs_rms.mean.copy()
+            seen.append((report.value, self.num_timesteps, copy.deepcopy(self.model.policy.state_dict()), mean))
+
+        def _on_step(self) -> bool:
+            return True
+
+    best, unscored = BestRolloutCallback(recorder, 10), BestRolloutCallback(recorder, 100_000)
+    model.learn(5 * 1024, callback=CallbackList([best, unscored, Spy()]))
+    assert unscored.best is None and best.best is not None and len(seen) == 5
+    top = max(value for value, *_ in seen)
+    value, timesteps, weights, mean = [s for s in seen if s[0] == top][-1]  # a later rollout wins a tie
+    assert (best.best.value, best.best.timesteps) == (value, timesteps)
+    assert all(np.array_equal(best.best.weights[k], weights[k]) for k in weights)
+    final = model.policy.state_dict()
+    assert not all(np.array_equal(final[k], weights[k]) for k in weights)  # PPO updated after that rollout
+    best.best.restore(model)
+    assert all(np.array_equal(model.policy.state_dict()[k], weights[k]) for k in weights)
+    assert np.array_equal(model.get_env().obs_rms.mean, mean)
+
+
+def test_the_run_ends_on_the_policy_that_validates_better(tmp_path: Path) -> None:
+    """Where the last update broke the policy (here: always push left), the run keeps the snapshot that validates
+    better (a policy trained for a few thousand steps); where the final policy is the better one, it stays."""
+    import torch
+
+    from autoreward.training.runner import CandidateRun
+    from autoreward.training.snapshot import PolicySnapshot
+    from autoreward.training.trainer import build_ppo, evaluation_policy, make_training_env
+
+    card = resolve_task("cartpole-balance")
+    model = build_ppo(
+        make_training_env(card, None, 8, 0, WindowRecorder(), False), settings_for(card.env_id), {}, 0, None
+    )
+    model.learn(6000)
+    policy = evaluation_policy(model)
+    trained = PolicySnapshot.take(model, 1.0, 10)
+    with torch.no_grad():
+        model.policy.action_net.weight.zero_()
+        model.policy.action_net.bias.copy_(torch.tensor([10.0, -10.0]))
+    broken = PolicySnapshot.take(model, 0.0, 10)
+
+    def kept(final: PolicySnapshot, best: PolicySnapshot) -> bool:
+        final.restore(model)
+        run = CandidateRun(TrainJob(task=card.name, reward_source=None, timesteps=1), tmp_path, lambda e: None)
+        run._keep_better(card, model, policy, None, best)
+        ends = evaluate(card, policy, None, 3, 0).fitness_mean
+        assert ends > 20, ends  # either way the run ends on the trained weights (always left: about 9 steps)
+        return run.kept_timesteps is not None
+
+    assert kept(broken, trained)
+    assert not kept(trained, broken)

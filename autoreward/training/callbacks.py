@@ -3,8 +3,8 @@
 ``StatsCallback`` drains the shared recorder into a Checkpoint at regular points and then runs its children
 (SB3's ``EventCallback``): ``ProbeCallback`` (an optional deterministic evaluation), ``TensorBoardCallback``
 (scalars) and ``ProgressCallback`` (events for the parent). Beside it, ``RungCallback`` reports the true
-fitness of the last training episodes at the successive-halving rungs and ``StopCallback`` ends training when
-the parent asks (``halving.py``).
+fitness of the last training episodes at the successive-halving rungs, ``StopCallback`` ends training when
+the parent asks (``halving.py``), and ``BestRolloutCallback`` keeps the weights whose rollout scored best.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList, Event
 
 from autoreward.training.halving import STOP_FILE, tie_broken
 from autoreward.training.models import EventSink, RungReport
+from autoreward.training.snapshot import PolicySnapshot
 from autoreward.training.stats import Checkpoint, EpisodeRecord, WindowRecorder
 
 
@@ -177,6 +178,32 @@ def rung_report(rung: int, timesteps: int, episodes: list[EpisodeRecord]) -> Run
     secondary = sum(e.builtin_return for e in finite) / len(finite)
     return RungReport(rung=rung, timesteps=timesteps, fitness=fitness, secondary=secondary,
                       value=tie_broken(fitness, secondary), episodes=len(finite))  # fmt: skip
+
+
+class BestRolloutCallback(BaseCallback):
+    """Scores each rollout by the true fitness of the training episodes that ended in it (ranked as the rungs
+    rank) and keeps a ``PolicySnapshot`` of the weights that collected the best one; a later rollout wins a tie.
+    A rollout in which fewer than ``min_episodes`` ended is not scored: its measure is too noisy."""
+
+    def __init__(self, recorder: WindowRecorder, min_episodes: int) -> None:
+        super().__init__(verbose=0)
+        self.recorder = recorder
+        self.min_episodes = min_episodes
+        self.best: PolicySnapshot | None = None
+
+    def _on_rollout_start(self) -> None:
+        self.recorder.rollout.clear()
+
+    def _on_rollout_end(self) -> None:
+        # SB3 calls this after collecting and before ``train``: the weights are still those that collected.
+        report = rung_report(0, self.num_timesteps, self.recorder.rollout)
+        if report is None or report.episodes < self.min_episodes:
+            return
+        if self.best is None or report.value >= self.best.value:
+            self.best = PolicySnapshot.take(self.model, report.value, report.episodes)
+
+    def _on_step(self) -> bool:
+        return True
 
 
 class StopCallback(BaseCallback):

@@ -86,6 +86,9 @@ class TrainResult(BaseModel):
     evaluation: Evaluation | None = None
     rungs: list[RungReport] = Field(default_factory=list, description="the halving reports, rung 0 first")
     pruned: RungReport | None = Field(default=None, description="the rung where successive halving stopped it")
+    kept_timesteps: int | None = Field(
+        default=None, description="the policy kept collected the rollout ending here (None: the final update's)"
+    )
     artifacts: dict[str, str] = Field(default_factory=dict, description="name -> path relative to scratch")
 
     @field_validator("error", "traceback")

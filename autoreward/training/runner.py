@@ -1,4 +1,5 @@
-"""The steps of one candidate's run, in order: set up, train, save, evaluate, plot, film, write stats."""
+"""The steps of one candidate's run, in order: set up, train, keep the better policy, save, evaluate, plot, film,
+write stats."""
 
 from __future__ import annotations
 
@@ -8,17 +9,33 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from stable_baselines3.common.callbacks import CallbackList
+
 from autoreward.errors import AutorewardError
 from autoreward.reward import RewardProgramError, load_reward, names_read, program_line
 from autoreward.tasks import TaskCard, resolve_task
 from autoreward.training import plots, trainer
-from autoreward.training.callbacks import RungCallback, StatsCallback, StopCallback, training_callbacks
-from autoreward.training.evaluator import evaluate
+from autoreward.training.callbacks import (
+    BestRolloutCallback,
+    RungCallback,
+    StatsCallback,
+    StopCallback,
+    training_callbacks,
+)
+from autoreward.training.evaluator import Policy, evaluate
+from autoreward.training.halving import tie_broken
 from autoreward.training.hyperparams import settings_for
 from autoreward.training.models import EventSink, TrainJob, TrainResult, failed_result
 from autoreward.training.saved_policy import save_policy
+from autoreward.training.snapshot import PolicySnapshot
 from autoreward.training.stats import WindowRecorder
 from autoreward.training.video import record_video
+
+# A rollout is scored only when this many training episodes ended in it; the kept policy and the final one are
+# then compared on this many episodes whose seeds the final evaluation never uses.
+MIN_ROLLOUT_EPISODES = 10
+VALIDATION_EPISODES = 10
+VALIDATION_SEED_SHIFT = 1_000_000
 
 
 class CandidateRun:
@@ -36,6 +53,7 @@ class CandidateRun:
         self.rungs: RungCallback | None = None
         self.stop: StopCallback | None = None
         self.train_s = 0.0
+        self.kept_timesteps: int | None = None
         self.artifacts: dict[str, str] = {}
 
     def run(self) -> TrainResult:
@@ -73,7 +91,8 @@ class CandidateRun:
             TrainResult(
                 candidate_id=job.candidate_id, task=job.task, status="pruned" if stopped else "ok",
                 timesteps=model.num_timesteps, fps=model.num_timesteps / self.train_s if self.train_s else 0.0,
-                evaluation=evaluation, checkpoints=self._checkpoints(), rungs=self._rungs(), **base,
+                evaluation=evaluation, checkpoints=self._checkpoints(), rungs=self._rungs(),
+                kept_timesteps=self.kept_timesteps, **base,
             )
         )  # fmt: skip
 
@@ -100,12 +119,33 @@ class CandidateRun:
         self.callback, callbacks, self.rungs, self.stop = training_callbacks(
             recorder, total, job.checkpoints, self.emit, probe, halving
         )
+        best = BestRolloutCallback(recorder, MIN_ROLLOUT_EPISODES)
         started = time.perf_counter()
-        trainer.train(model, total, callbacks)
+        trainer.train(model, total, CallbackList([callbacks, best]))
         self.train_s = time.perf_counter() - started
+        if best.best is not None and not (self.stop is not None and self.stop.stopped):
+            self._keep_better(card, model, policy, reward_fn, best.best)
         if job.save_model:
             self.artifacts.update(save_policy(model, self.scratch))
         return model
+
+    def _keep_better(self, card: TaskCard, model: Any, policy: Policy, reward_fn: Any, best: PolicySnapshot) -> None:
+        """End on the weights that collected the best rollout if, on validation episodes, they beat the weights
+        the last update left (which no rollout measured); the final evaluation's seeds stay unseen by both."""
+        if not self.job.eval_episodes or card.fitness_spec is None:
+            return
+        final = PolicySnapshot.take(model, float("nan"), 0)
+        seed = self.job.seed + VALIDATION_SEED_SHIFT
+        scores = []
+        for snapshot in (final, best):
+            snapshot.restore(model)
+            result = evaluate(card, policy, reward_fn, VALIDATION_EPISODES, seed)
+            scores.append(tie_broken(result.fitness_mean, result.builtin_return_mean))
+        if scores[1] > scores[0]:
+            self.kept_timesteps = best.timesteps
+            self.emit({"event": "kept", "timesteps": best.timesteps, "validation": scores[1], "final": scores[0]})
+        else:
+            final.restore(model)
 
     def _evaluate(self, card: TaskCard, policy: Any, reward_fn: Any) -> Any:
         if not self.job.eval_episodes or card.fitness_spec is None:

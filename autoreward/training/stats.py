@@ -134,6 +134,7 @@ class WindowRecorder:
     """
 
     episodes: list[EpisodeRecord] = field(default_factory=list)
+    rollout: list[EpisodeRecord] = field(default_factory=list)  # ended since the policy last changed
     steps: int = 0
     reward_total: float = 0.0
     envs: list[dict[str, ComponentAccumulator]] = field(default_factory=list)
@@ -142,6 +143,11 @@ class WindowRecorder:
         """A new env's accumulators, by component name: the env fills them, ``drain`` reads them."""
         self.envs.append({})
         return self.envs[-1]
+
+    def record(self, episode: EpisodeRecord) -> None:
+        """An ended episode, counted in the checkpoint window and in the current rollout."""
+        self.episodes.append(episode)
+        self.rollout.append(episode)
 
     def components(self) -> dict[str, ComponentAccumulator]:
         """The window's accumulators reduced over the envs."""

@@ -113,7 +113,7 @@ class FitnessRecorder(gym.Wrapper):
         """``episode`` is Monitor's summary (``r``: the program's return, ``l``: the length)."""
         fitness = self._fitness.result() if self._fitness is not None else math.nan
         episode = episode or {}
-        self._recorder.episodes.append(
+        self._recorder.record(
             EpisodeRecord(
                 fitness=fitness,
                 length=int(episode.get("l", 0)),
