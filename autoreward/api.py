@@ -108,13 +108,14 @@ def check(
     ``verdict.accepted`` says whether it would train; ``verdict.reasons`` say why not, with line numbers."""
     from autoreward.critic import critique
     from autoreward.tasks import resolve_task
+    from autoreward.training.hyperparams import settings_for
 
     source = read_program(source_or_path)
     card = resolve_task(str(task))
     review = configured_review(card, notify) if llm_review is None or llm_review else None
     if llm_review and review is None:
         raise AutorewardError("llm_review=True needs a model: set AUTOREWARD_MODEL or `model` in autoreward.toml")
-    return critique(source, card, review=review, steps=steps)
+    return critique(source, card, review=review, steps=steps, discount=settings_for(card.env_id).gamma)
 
 
 def configured_review(card: TaskCard, notify: Notify = _quiet) -> Review | None:
@@ -198,13 +199,14 @@ def _checked_start(card: TaskCard, values: list[str], log: Notify) -> tuple[list
     a run is created or any LLM asked; a rejected one stops here with one line per reason."""
     from autoreward.critic import critique
     from autoreward.start import check_start_programs, start_programs
+    from autoreward.training.hyperparams import settings_for
     from autoreward.types import StartProgram
 
     programs = start_programs(card, values)
 
     def judge(program: StartProgram) -> Verdict:
         log(f"checking {program.origin} with the Critic")
-        return critique(program.source or "", card)
+        return critique(program.source or "", card, discount=settings_for(card.env_id).gamma)
 
     return programs, check_start_programs(programs, judge)
 

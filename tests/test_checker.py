@@ -124,18 +124,51 @@ def test_waiting_check_rejects_pay_for_standing_still_where_the_goal_ends_the_ep
     assert "positive on 100% of 40 random dry-run steps (mean +0.5)" in error and "never to finish" in error
 
 
+def test_waiting_is_valued_as_ppo_values_it_on_solving_paths() -> None:
+    """On a solving path, waiting forever at a place (its pay / (1 - discount)) is weighed against finishing from
+    there (the path's discounted rewards). A discounted potential difference pays for waiting where the potential
+    is negative, yet never as much as finishing: accepted; the per-step rule, used without a discount, rejected
+    it. The potential itself paid every step waits better than it finishes: rejected, naming where."""
+    names = ['carrying["key"] 0 -> 1', "the goal (success)", 'carrying["key"] 0 -> 1', "the goal (success)"]
+    stage = [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]
+    potential = [-1.2, -1.0, -0.8, -0.6, -0.4, -0.2, 1.0] * 2  # two paths of 6 steps, 1.0 at the goal
+    ends = [6, 13]
+    shaped = [0.99 * potential[i + 1] - potential[i] for i in range(14) if i not in ends]
+    still = [(0.99 - 1.0) * potential[i] for i in range(14) if i not in ends]
+    ev = _stages(shaped, still, stage, names)
+    ev.idle, ev.ends_on_success = np.arange(24) >= 12, True
+    assert max(still) > 0  # it pays for standing still where the potential is negative
+    ev.discount = 0.99
+    assert _errors(ev) == []
+    ev.discount = None
+    assert any("while nothing changes" in e for e in _errors(ev))
+    paid = [potential[i + 1] + 1.0 for i in range(14) if i not in ends]  # the potential itself, every step
+    level = _stages(paid, [potential[i] + 1.0 for i in range(14) if i not in ends], stage, names)
+    level.idle, level.ends_on_success, level.discount = np.arange(24) >= 12, True, 0.99
+    [error] = _errors(level)
+    assert "pays +0.8 per step for standing still" in error and "(6 steps), waiting at step 5 is worth +80" in error
+    assert "more than finishing from there (+2)" in error and "0.99 * potential(state) - potential(prev)" in error
+
+
 def test_waiting_check_on_real_minigrid_rollouts(tmp_path: Path) -> None:
     """DoorKey's random play stands still often (a turn into nothing changes the State; a wall ahead): a reward
-    that pays the potential itself is rejected, its difference between prev and state is not."""
+    that pays the potential itself is rejected, its difference between prev and state is not, discounted or not."""
     card = resolve_task("minigrid-doorkey-5x5")
     assert card.ends_on_success
     level = STAGED.replace("potential(state) - potential(prev)", "potential(state) + 1.0")
     errors = [
         r.message for r in dry_run(level, card, limits=LIMITS, scratch=tmp_path / "level") if r.severity == "error"
     ]
-    assert any("while nothing changes" in e for e in errors)
-    reasons = dry_run(STAGED, card, limits=LIMITS, scratch=tmp_path / "difference")
-    assert [r for r in reasons if r.severity == "error"] == []
+    assert any("per step for standing still" in e and "more than finishing" in e for e in errors)
+    # Discounted, with an offset that leaves the potential negative everywhere but at the goal: standing still
+    # pays on every step (+0.28 on average; the per-step rule rejected it), yet finishing is worth more to PPO.
+    offset = STAGED.replace("- 0.1 * distance\n", "- 0.1 * distance - 3.0\n")
+    discounted = offset.replace(
+        "potential(state) - potential(prev)", "10.0 * (0.99 * potential(state) - potential(prev))"
+    )
+    for name, program in (("difference", STAGED), ("discounted", discounted)):
+        reasons = dry_run(program, card, limits=LIMITS, scratch=tmp_path / name)
+        assert [r for r in reasons if r.severity == "error"] == [], name
 
 
 def test_lingering_check_on_real_acrobot_rollouts(tmp_path: Path) -> None:

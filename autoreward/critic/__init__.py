@@ -32,9 +32,11 @@ def critique(
     limits: Limits | None = None,
     scratch: Path | None = None,
     on_event: Callable[[dict[str, Any]], None] | None = None,
+    discount: float | None = None,
 ) -> Verdict:
-    """Judge one reward program for ``card``: static -> dry run -> ``review`` (skipped when None)."""
-    from autoreward.critic.dryrun import DEFAULT_STEPS, dry_run
+    """Judge one reward program for ``card``: static -> dry run -> ``review`` (skipped when None).
+    ``discount``: the training's (PPO's gamma; None: SB3's default)."""
+    from autoreward.critic.dryrun import DEFAULT_DISCOUNT, DEFAULT_STEPS, dry_run
     from autoreward.critic.static import static_check
 
     start = time.perf_counter()
@@ -43,7 +45,10 @@ def critique(
     verdict.stages_run.append("static")
     if verdict.accepted:
         steps = steps or DEFAULT_STEPS
-        verdict.reasons += dry_run(source, card, steps=steps, limits=limits, scratch=scratch, on_event=on_event)
+        verdict.reasons += dry_run(
+            source, card, steps=steps, limits=limits, scratch=scratch, on_event=on_event,
+            discount=DEFAULT_DISCOUNT if discount is None else discount,
+        )  # fmt: skip
         verdict.stages_run.append("dryrun")
     if verdict.accepted and review is not None:
         verdict.reasons += review(source, card)

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from autoreward.tasks import TaskCard
 
 DEFAULT_STEPS = 300
+DEFAULT_DISCOUNT = 0.99  # SB3 PPO's; the loop passes its training's own
 INPUT_FILE = "dryrun-input.npz"
 ENTRY_POINT = "autoreward.critic.dryrun:run_job"
 ROLLOUT_ENTRY_POINT = "autoreward.critic.rollouts:run_job"
@@ -75,17 +76,19 @@ def dry_run(
     limits: Limits | None = None,
     scratch: Path | None = None,
     on_event: Callable[[dict[str, Any]], None] | None = None,
+    discount: float = DEFAULT_DISCOUNT,
 ) -> list[Reason]:
-    """The dry run's reasons for ``source`` on ``card``'s env (an empty list: nothing to object to)."""
+    """The dry run's reasons for ``source`` on ``card``'s env (an empty list: nothing to object to);
+    ``discount``: the training's, which values waiting against finishing."""
     try:
         data = card_rollouts(card.model_dump_json(), str(card.source or ""), steps)
     except RolloutError as err:
         return [Reason(stage="dryrun", severity="error", message=str(err))]
     limits = limits or Limits(wall_seconds=30, cpu_seconds=20)
     if scratch is not None:
-        return _check(source, card, data, Path(scratch), limits, on_event)
+        return _check(source, card, data, Path(scratch), limits, on_event, discount)
     with tempfile.TemporaryDirectory(prefix="autoreward-dryrun-") as tmp:
-        return _check(source, card, data, Path(tmp), limits, on_event)
+        return _check(source, card, data, Path(tmp), limits, on_event, discount)
 
 
 def _check(
@@ -95,6 +98,7 @@ def _check(
     scratch: Path,
     limits: Limits,
     on_event: Callable[[dict[str, Any]], None] | None,
+    discount: float,
 ) -> list[Reason]:
     scratch.mkdir(parents=True, exist_ok=True)
     write_npz(scratch / INPUT_FILE, data.arrays)
@@ -107,6 +111,7 @@ def _check(
         stage=data.arrays["stage"],
         still=data.arrays["still"],
         stages=data.stages,
+        discount=discount,
     )
     params = {"input": INPUT_FILE, "layout": data.layout, "fields": _captured(source, card)}
     job = Job(

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from pydantic import BaseModel, Field
 
+from autoreward.critic.rollouts import GOAL_STAGE
 from autoreward.critic.verdict import Reason
 from autoreward.reward import bad_name, value_problem
 
@@ -64,6 +65,7 @@ class Evidence:
     stage: np.ndarray | None = None  # per transition: its demonstration stage, -1 outside the demonstration
     still: np.ndarray | None = None  # per demonstration step: its standing-still counterpart's index (else -1)
     stages: list[str] = field(default_factory=list)  # what ends each stage, e.g. 'carrying["key"] 0 -> 1'
+    discount: float | None = None  # the training's (PPO's gamma): what waiting is worth to it, against finishing
 
 
 def judge(ev: Evidence, *, finished: bool = True) -> list[Reason]:
@@ -224,10 +226,14 @@ def _direction(answers: list[Answer], ev: Evidence) -> list[Reason]:
 
 
 def _waiting(answers: list[Answer], ev: Evidence) -> list[Reason]:
-    """An error when the goal ends the episode and the reward pays for standing still: every step waited then
-    earns more than finishing, so PPO learns never to reach the goal (the classic trap of level-based shaping)."""
+    """An error when the goal ends the episode and the reward pays for standing still more than for finishing.
+    On the solving paths (``_waiting_on_paths``) that is judged as PPO values it, discounted; without them, any
+    positive pay per step waited (the classic trap of level-based shaping)."""
     if not ev.ends_on_success or ev.idle is None:
         return []
+    judged = _waiting_on_paths(answers, ev)
+    if judged is not None:
+        return judged
     idle = [a.total for a in answers if 0 <= a.answer < len(ev.idle) and ev.idle[a.answer]]
     if len(idle) < IDLE_MIN_STEPS:
         return _lingering(answers, ev)
@@ -242,6 +248,61 @@ def _waiting(answers: list[Answer], ev: Evidence) -> list[Reason]:
             "and at most a small negative cost per step"
         )
     ]
+
+
+def _waiting_on_paths(answers: list[Answer], ev: Evidence) -> list[Reason] | None:
+    """Waiting against finishing, as PPO (discount ``g``) values them, from every place on a solving path: standing
+    still forever there is worth ``w / (1 - g)`` (SB3 bootstraps at the time limit, so the horizon does not end
+    it), finishing the discounted sum of the path's rewards from there. A discounted potential difference pays
+    ``(g - 1) * potential`` per step waited, positive where the potential is negative, yet waiting never beats
+    finishing under it: that is sound shaping, which the per-step rule rejected. None: no path to judge on."""
+    if ev.discount is None or ev.stage is None or ev.still is None or not ev.stages:
+        return None
+    totals = {a.answer: a.total for a in answers if a.total is not None}
+    paths = _paths(ev)
+    if not paths or any(i not in totals or int(ev.still[i]) not in totals for path in paths for i in path):
+        return None
+    worst: tuple[float, float, float, int, int] | None = None
+    for path in paths:
+        finishing = 0.0
+        for place, i in reversed(list(enumerate(path))):
+            finishing = totals[i] + ev.discount * finishing
+            paid = totals[int(ev.still[i])]
+            waiting = paid / (1.0 - ev.discount)
+            if (
+                paid > IDLE_TOLERANCE
+                and waiting > finishing + IDLE_TOLERANCE
+                and (worst is None or waiting - finishing > worst[1] - worst[2])
+            ):
+                worst = (paid, waiting, finishing, place, len(path))
+    if worst is None:
+        return []
+    paid, waiting, finishing, place, steps = worst
+    return [
+        _error(
+            f"the reward pays {paid:+.3g} per step for standing still: on a solving path the dry run found by search "
+            f"({steps} steps), waiting at step {place} is worth {waiting:+.3g} to PPO (discount {ev.discount:g}), "
+            f"more than finishing from there ({finishing:+.3g}); reaching the goal ends the episode, so it learns "
+            "never to finish: pay progress as a change between prev and state (e.g. "
+            f"{ev.discount:g} * potential(state) - potential(prev), the potential highest at the goal) and at most a "
+            "small negative cost per step"
+        )
+    ]
+
+
+def _paths(ev: Evidence) -> list[list[int]]:
+    """The demonstration's transitions split into its solving paths (each ends with the stage that reaches the
+    goal), in order."""
+    assert ev.stage is not None
+    paths: list[list[int]] = [[]]
+    shown = [int(i) for i in np.flatnonzero(ev.stage >= 0)]
+    for n, i in enumerate(shown):
+        paths[-1].append(i)
+        stage = int(ev.stage[i])
+        last_of_stage = n + 1 == len(shown) or int(ev.stage[shown[n + 1]]) != stage
+        if last_of_stage and stage < len(ev.stages) and ev.stages[stage].endswith(GOAL_STAGE):
+            paths.append([])
+    return [p for p in paths if p]
 
 
 def _lingering(answers: list[Answer], ev: Evidence) -> list[Reason]:

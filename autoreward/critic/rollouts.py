@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 ROLLOUTS_FILE = "rollouts.npz"
 MAX_FILE_BYTES = 256 << 20
+GOAL_STAGE = "the goal (success)"  # how the name of a solving path's last stage ends
 DEMONSTRATIONS = 3  # solving paths, each in its own layout: a wrong target shows in some layouts only
 STILL = "demonstration, standing still"
 DEMONSTRATION_SEED = 100  # their episodes' first seed: layouts the random rollouts did not start from
@@ -90,7 +91,7 @@ def demonstration(env: gym.Env, spec: StateSpec, seed: int) -> tuple[list[Transi
         after = milestone(env)
         changes = [f"{k} {before[k]:g} -> {after[k]:g}" for k in after if after[k] != before.get(k)]
         if terminated or truncated:
-            names.append(", ".join([*changes, "the goal (success)"]))
+            names.append(", ".join([*changes, GOAL_STAGE]))
             break
         if changes:
             names.append(", ".join(changes))
