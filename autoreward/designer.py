@@ -87,8 +87,13 @@ class Designer:
         past: Sequence[PastProgram] = (),
     ) -> list[ChatMessage]:
         """The prompt; ``past``: earlier runs' best programs, appended to a first design (``past_runs.j2``)."""
+        return self._messages(self._context(card, description), feedback, past)
+
+    def _messages(
+        self, context: dict[str, Any], feedback: Feedback | None, past: Sequence[PastProgram]
+    ) -> list[ChatMessage]:
         prompts = self.settings.prompts_dir
-        context = self._context(card, description)
+        card: TaskCard = context["card"]
         suffix = "_skeleton" if self.skeleton else ""
         if feedback is None:
             example = example_source(card.family, context["action_kind"], prompts, reach=card.reaching)
@@ -119,10 +124,13 @@ class Designer:
     def extra_body(self, card: TaskCard, description: EnvDescription | str) -> dict[str, Any] | None:
         """The request fields beyond the OpenAI API: llama.cpp's ``grammar`` forcing the skeleton the prompt
         shows (autoreward.grammar), when on."""
+        return self._extra_body(self._context(card, description))
+
+    def _extra_body(self, context: dict[str, Any]) -> dict[str, Any] | None:
         if not (self.skeleton and self.settings.grammar):
             return None
         prompts = self.settings.prompts_dir
-        skeleton = render_prompt("skeleton.j2", prompts, **self._context(card, description))
+        skeleton = render_prompt("skeleton.j2", prompts, **context)
         return {"grammar": render_prompt("skeleton.gbnf", prompts, potential=potential_lines(skeleton))}
 
     def design(
@@ -135,8 +143,8 @@ class Designer:
     ) -> Design:
         """Sample ``k`` (default ``settings.samples``) programs in one call."""
         purpose = "design" if feedback is None else "revise"
-        messages = self.messages(card, description, feedback, past)
-        extra_body = self.extra_body(card, description)
+        context = self._context(card, description)  # renders the description once for the prompt and the grammar
+        messages, extra_body = self._messages(context, feedback, past), self._extra_body(context)
         record = complete(messages, self.settings, n=k, budget=self.budget, purpose=purpose, extra_body=extra_body)
         return Design(candidates=candidates_from(record), record=record)
 
