@@ -405,7 +405,9 @@ def show(
             fitness = "-" if c.fitness is None else f"{c.fitness:.4g}"
             flag = hacking_flag(c.result)
             verdict = c.verdict_line() + (f"; {flag}" if flag else "")
-            table.add_row(Text(c.display_name), c.status, fitness, verdict)
+            kept = (c.result or {}).get("kept_timesteps")
+            status = c.status + (f", policy of step {kept}" if isinstance(kept, int) else "")  # training/snapshot.py
+            table.add_row(Text(c.display_name), status, fitness, verdict)
         stdout.print(table)
     for line in provenance_lines(run.meta.get("provenance", {})):
         stdout.print(line, highlight=False, soft_wrap=True)

@@ -94,3 +94,18 @@ def test_installed_console_script_runs_from_any_directory(tmp_path: Path) -> Non
     bad = subprocess.run([str(script), "describe", "nope"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and bad.stderr.startswith("error: unknown task 'nope'")
     assert "Traceback" not in bad.stderr
+
+
+def test_show_says_when_a_candidate_ends_on_an_earlier_policy(tmp_path: Path) -> None:
+    """Training may end on the weights of its best rollout (training/snapshot.py): ``show`` says which step's."""
+    from autoreward.store import RunStore
+
+    store = RunStore(tmp_path)
+    store.create_run("kept", "cartpole-balance", {}, {}, {})
+    program = "def compute_reward(prev, action, state):\n    return 1.0, {'alive': 1.0}\n"
+    ids = [store.add_candidate("kept", 0, i, program, llm_call_id=None) for i in range(2)]
+    for cid, kept in zip(ids, (98304, None), strict=True):
+        result = {"candidate_id": cid, "task": "cartpole-balance", "status": "ok", "kept_timesteps": kept}
+        store.set_result(cid, result, 1.0, "trained")
+    shown = CliRunner().invoke(app, ["show", "kept", "--runs-dir", str(tmp_path)], terminal_width=200).stdout
+    assert shown.count("policy of step") == 1 and "trained, policy of step 98304" in shown
