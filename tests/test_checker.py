@@ -169,6 +169,13 @@ def test_waiting_check_on_real_minigrid_rollouts(tmp_path: Path) -> None:
     for name, program in (("difference", STAGED), ("discounted", discounted)):
         reasons = dry_run(program, card, limits=LIMITS, scratch=tmp_path / name)
         assert [r for r in reasons if r.severity == "error"] == [], name
+    # Time passes while standing still: a potential that grows with the step count pays for every step waited
+    # (LavaGap's `distance["goal"] - step_count` trained to 0.1), though the place stays the same.
+    clock = STAGED.replace("- 0.1 * distance\n", "- 0.1 * distance + 1.0 * s.step_count\n")
+    errors = [
+        r.message for r in dry_run(clock, card, limits=LIMITS, scratch=tmp_path / "clock") if r.severity == "error"
+    ]
+    assert any("pays +0.99 per step for standing still" in e for e in errors), errors
 
 
 def test_lingering_check_on_real_acrobot_rollouts(tmp_path: Path) -> None:

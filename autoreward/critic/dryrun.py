@@ -24,7 +24,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from autoreward.critic.judge import CALL_BUDGET_MS, CALL_TIMEOUT_S, Answer, Evidence, judge
-from autoreward.critic.rollouts import ROLLOUTS_FILE, decode, read_npz, rollouts, write_npz
+from autoreward.critic.rollouts import CLOCK_FIELDS, ROLLOUTS_FILE, decode, read_npz, rollouts, write_npz
 from autoreward.critic.verdict import Reason
 from autoreward.envs.fitness import captured_names
 from autoreward.reward import (
@@ -122,9 +122,6 @@ def _check(
     if report.ok:
         return reasons
     return reasons_from_report(report) + [r for r in reasons if r.severity == "error"]
-
-
-CLOCK_FIELDS = frozenset({"step_count", "time"})  # change on every step, standing still or not
 
 
 def idle_transitions(layout: list[dict[str, Any]], arrays: Mapping[str, np.ndarray]) -> np.ndarray:

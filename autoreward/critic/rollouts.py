@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 ROLLOUTS_FILE = "rollouts.npz"
 MAX_FILE_BYTES = 256 << 20
+CLOCK_FIELDS = frozenset({"step_count", "time"})  # change on every step, standing still or not
 GOAL_STAGE = "the goal (success)"  # how the name of a solving path's last stage ends
 DEMONSTRATIONS = 3  # solving paths, each in its own layout: a wrong target shows in some layouts only
 STILL = "demonstration, standing still"
@@ -101,8 +102,9 @@ def demonstration(env: gym.Env, spec: StateSpec, seed: int) -> tuple[list[Transi
 
 def _standing_still(transitions: list[Transition]) -> np.ndarray:
     """Appends to ``transitions``, for each demonstration step, the same action from the same State with nothing
-    changed (``prev`` to ``prev``); returns, per transition, the index of its counterpart (-1: none). What the
-    program pays there is what it pays for not moving at that very place, level and potential designs alike."""
+    changed (``prev`` to ``prev``; ``_tick_still`` then lets its clocks run); returns, per transition, the index of
+    its counterpart (-1: none). What the program pays there is what it pays for not moving at that very place,
+    level and potential designs alike."""
     shown = [i for i, t in enumerate(transitions) if t.stage >= 0]
     counterpart = np.full(len(transitions) + len(shown), -1, dtype=np.int64)
     for i in shown:
@@ -110,6 +112,21 @@ def _standing_still(transitions: list[Transition]) -> np.ndarray:
         t = transitions[i]
         transitions.append(Transition(t.prev, t.action, t.prev, STILL, 0.0, {}))
     return counterpart
+
+
+def _tick_still(layout: list[dict[str, Any]], arrays: dict[str, np.ndarray], counterpart: np.ndarray) -> None:
+    """Standing still takes a step of time too: each standing-still counterpart's State becomes its place's
+    (``prev``) with the clocks (``CLOCK_FIELDS``) of the step it stands in for, so a reward that pays for time
+    passing (``step_count`` in a potential) is paid there as a policy standing still would be paid."""
+    shown = np.flatnonzero(counterpart >= 0)
+    if not len(shown) or not layout:
+        return
+    first = len(arrays["field_0"])
+    for k, entry in enumerate(layout):
+        column = arrays[f"field_{k}"]
+        rows = arrays["state" if entry["name"] in CLOCK_FIELDS else "prev"][shown]
+        arrays[f"field_{k}"] = np.concatenate([column, column[rows]])
+    arrays["state"][counterpart[shown]] = first + np.arange(len(shown))
 
 
 def _perturb(env: gym.Env, rng: np.random.Generator) -> Any:
@@ -247,5 +264,6 @@ def run_job(ctx: JobContext) -> dict[str, Any]:
     arrays["fitness"] = np.array([np.nan if v is None else v for v in increments], dtype=np.float64)
     arrays["stage"] = np.array([t.stage for t in transitions], dtype=np.int64)
     arrays["still"] = counterpart
+    _tick_still(layout, arrays, counterpart)
     write_npz(ctx.scratch / ROLLOUTS_FILE, arrays)
     return {"layout": layout, "rollouts": [t.rollout for t in transitions], "stages": stages}
