@@ -160,7 +160,15 @@ def test_sparse_skeletons_follow_the_cards_own_sub_goals() -> None:
     # paid for a growing distance in 14 of 18 rejected programs (2/8 first designs valid; 8/8 sampled with this).
     assert resolve_task("minigrid-lavagap").goal_distance == 'state.distance["goal"]'
     assert "distance = ...  # still to go" in lavagap and "return -distance" in lavagap
-    assert 'the distance still to go: `state.distance["goal"]`; you may add the other sub-goal fields' in lavagap
+    assert 'the distance still to go: `state.distance["goal"]`; keep `return -distance`' in lavagap
+    # Lava is a hazard, not a sub-goal: listed as one, the model paid for facing it (distance["goal"] -
+    # front["lava"]), and trained policies stepped into it. A card with more fields still offers them.
+    assert 'state.front["lava"]' not in lavagap
+    card = resolve_task("minigrid-lavagap")
+    wider = card.model_copy(update={"subgoals": [*card.subgoals, 'visible["goal"]: 1 once the goal is in view']})
+    description = describe(card, steps=50)
+    prompt = Designer(SKELETON, discount=0.99).messages(wider, description)[1].content
+    assert '; you may add the other sub-goal fields (`state.visible["goal"]`), each weighted' in prompt
     assert mountaincar.goal_distance is None and doorkey.goal_distance is None  # MountainCar's fields grow
     assert "return -distance" not in flat and "return -distance" not in staged
     assert "one expression of the sub-goal fields (`state.position`, `state.velocity`)" in flat
