@@ -56,6 +56,11 @@ class CandidateRun:
         self.kept_timesteps: int | None = None
         self.artifacts: dict[str, str] = {}
 
+    @property
+    def stopped(self) -> bool:
+        """Successive halving cut this candidate (``StopCallback``)."""
+        return self.stop is not None and self.stop.stopped
+
     def run(self) -> TrainResult:
         job = self.job
         self.scratch.mkdir(parents=True, exist_ok=True)
@@ -78,7 +83,7 @@ class CandidateRun:
         except Exception as err:
             return self._finish(self._training_failure(err, base))
         policy = trainer.evaluation_policy(model, settings.deterministic_eval)
-        stopped = self.stop is not None and self.stop.stopped  # cut by successive halving: no evaluation, no clip
+        stopped = self.stopped  # cut by successive halving: no evaluation, no clip
         try:
             evaluation = None if stopped else self._evaluate(card, policy, reward_fn)
         except Exception as err:
@@ -123,7 +128,7 @@ class CandidateRun:
         started = time.perf_counter()
         trainer.train(model, total, CallbackList([callbacks, best]))
         self.train_s = time.perf_counter() - started
-        if best.best is not None and not (self.stop is not None and self.stop.stopped):
+        if best.best is not None and not self.stopped:
             self._keep_better(card, model, policy, reward_fn, best.best)
         if job.save_model:
             self.artifacts.update(save_policy(model, self.scratch))
