@@ -8,6 +8,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -237,6 +238,11 @@ def test_grammar_holds_a_staged_potential_line_for_line() -> None:
     assert [line.text.strip() for line in lines if line.hole] == ["reached =", "distance =", "distance =", "distance ="]
     grammar = render("skeleton.gbnf", potential=lines)
     assert '\\n" potential line+ "    return' in grammar
+    # `reached` keeps the card's flags: the model writes one positive weight for each, then at most a comment or terms
+    reached = (
+        ' weight " * max(state.carrying[\\"key\\"], state.doors_open) + " weight " * state.doors_open" code? "\\n"'
+    )
+    assert f'"        reached = "{reached}' in grammar
     # a long expression may go on over deeper lines, which cannot be statements of their own
     assert '"            distance = " code ("\\n                " code)* "\\n"' in grammar
     assert '"        return reached - 0.1 * distance\\n"' in grammar
@@ -383,8 +389,11 @@ def test_grammar_keeps_the_real_model_from_copying_placeholders_back() -> None:
 @pytest.mark.slow
 def test_grammar_keeps_the_real_model_to_one_distance_name() -> None:
     """Asked to repeat a program that names the distance per branch (the embedded model's habit, which leaves two
-    names unbound), the model under the staged skeleton's grammar writes `distance` in every branch."""
-    renamed = _staged_skeleton().replace("...  # sub-goals reached so far", "1.0 * state.doors_open  #")
+    names unbound) and weighs no sub-goal (`reached = 0.0`, its habit too), the model under the staged skeleton's
+    grammar writes `distance` in every branch and a weight of at least 1 for each of the card's flags."""
+    skeleton = _staged_skeleton()
+    reached = next(line for line in skeleton.splitlines() if "reached = " in line)
+    renamed = skeleton.replace(reached, "        reached = 0.0  # nothing weighs")
     for stage, name in enumerate(["key", "door", "goal"], start=1):
         renamed = renamed.replace(
             f"distance = ...  # stage {stage}'s target", f'distance_{name} = state.distance["{name}"]'
@@ -402,6 +411,10 @@ def test_grammar_keeps_the_real_model_to_one_distance_name() -> None:
             answer = json.loads(response.read())["choices"][0]["message"]["content"]
     assert answer.count("            distance = ") == 3 and "distance_key =" not in answer
     assert "        return reached - 0.1 * distance\n" in answer
+    weights = re.search(
+        r"reached = (\S+) \* max\(state.carrying\[\"key\"\], state.doors_open\) \+ (\S+) \* state.doors_open", answer
+    )
+    assert weights is not None and all(float(w) >= 1 for w in weights.groups()), answer
 
 
 @pytest.mark.slow
