@@ -238,7 +238,7 @@ def test_grammar_holds_a_staged_potential_line_for_line() -> None:
     assert [line.text.strip() for line in lines if line.hole] == ["reached =", "distance =", "distance =", "distance ="]
     grammar = render("skeleton.gbnf", potential=lines)
     assert '\\n" potential line+ "    return' in grammar
-    # `reached` keeps the card's flags: the model writes one positive weight for each, then at most a comment or terms
+    # `reached` keeps the card's flags: the model writes one weight (at least 1) for each, then a comment or more terms
     reached = (
         ' weight " * max(state.carrying[\\"key\\"], state.doors_open) + " weight " * state.doors_open" code? "\\n"'
     )
