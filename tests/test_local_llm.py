@@ -400,7 +400,7 @@ def test_grammar_keeps_the_real_model_to_one_distance_name() -> None:
         )
     renamed = renamed.replace("0.1 * distance", "0.1 * (distance_key + distance_door + distance_goal)")
     ask = f"Repeat this code exactly, character for character:\n```python\n{renamed}\n```"
-    grammar = render("skeleton.gbnf", potential=potential_lines(_staged_skeleton()))
+    grammar = render("skeleton.gbnf", potential=potential_lines(skeleton))
     body = {"model": "local", "messages": [{"role": "user", "content": ask}], "max_tokens": 500,
             "temperature": 0, "grammar": grammar}  # fmt: skip
     with LocalServer(ensure_model(), n_ctx=2048) as server:
