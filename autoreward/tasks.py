@@ -189,7 +189,7 @@ class TaskCard(BaseModel):
     @property
     def goal_distance(self) -> str | None:
         """On a sparse card without flags, the field its first sub-goal says shrinks on the way (LavaGap's
-        ``distance["goal"]``): the one-stage potential is then minus a distance, so its sign is the skeleton's,
+        ``path["goal"]``): the one-stage potential is then minus a distance, so its sign is the skeleton's,
         not the model's (14 of 18 rejected LavaGap programs paid for a growing distance)."""
         if self.subgoal_flags or not self.subgoals:
             return None

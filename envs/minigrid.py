@@ -3,9 +3,9 @@
 The policy sees what MiniGrid's agent sees, symbolically, not as pixels: each of the 7x7 cells in front of it as
 one-hot object type, colour and door state, plus its direction one-hot. The State reads the env's own objects
 (``agent_pos``, ``agent_dir``, ``carrying``, ``grid``): positions, what is in front, what is carried, counts of
-what is in view, distances to the nearest key, door, goal..., doors opened. Success is MiniGrid's own: an
-episode succeeds when the env ends it with a positive reward (the mission done), reported as
-``info["success"]`` for the ``success_rate`` fitness.
+what is in view, distances to the nearest key, door, goal... (straight and along the way the agent can walk),
+doors opened. Success is MiniGrid's own: an episode succeeds when the env ends it with a positive reward (the
+mission done), reported as ``info["success"]`` for the ``success_rate`` fitness.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ _CARRIED = ("key", "ball", "box")
 # What the State measures distances to; "locked_door" is the nearest door still locked (KeyCorridor's rooms have
 # many doors, and the nearest door is rarely the one the key opens).
 _TARGETS = ("key", "ball", "box", "door", "locked_door", "goal", "lava")
+# What the agent can walk onto (a door counts: the agent opens it on the way, with the key where it is locked).
+_WALKABLE = ("empty", "floor", "goal", "door")
 _CELL = len(OBJECT_TO_IDX) + len(COLOR_TO_IDX) + len(STATE_TO_IDX)
 _DIRECTIONS = "0 right (+x), 1 down (+y), 2 left (-x), 3 up (-y)"
 
@@ -154,6 +156,40 @@ def _distances(s: Snapshot) -> np.ndarray:
     return best
 
 
+def _paths(core: Any) -> np.ndarray:
+    """Fewest forward moves from the agent to the nearest object of each ``_TARGETS`` type, walking only over
+    ``_WALKABLE`` cells (the target's own cell is the last move); -1 where none is reachable.
+    Breadth-first from the agent, so the first time a type is met is its nearest."""
+    grid = core.grid
+    start = (int(core.agent_pos[0]), int(core.agent_pos[1]))
+    best = np.full(len(_TARGETS), -1.0)
+
+    def meet(cell: Any, moves: int) -> None:
+        if cell is None:
+            return
+        names = (cell.type, "locked_door") if cell.type == "door" and cell.is_locked else (cell.type,)
+        for name in names:
+            if name in _TARGETS and best[_TARGETS.index(name)] < 0:
+                best[_TARGETS.index(name)] = moves
+
+    meet(grid.get(*start), 0)
+    moves = {start: 0}
+    frontier = deque([start])
+    while frontier:
+        x, y = frontier.popleft()
+        for dx, dy in DIR_TO_VEC:
+            nxt = (int(x + dx), int(y + dy))
+            if nxt in moves or not (0 <= nxt[0] < grid.width and 0 <= nxt[1] < grid.height):
+                continue
+            moves[nxt] = moves[(x, y)] + 1
+            cell = grid.get(*nxt)
+            meet(cell, moves[nxt])
+            if cell is None or cell.type in _WALKABLE:
+                frontier.append(nxt)
+    best.flags.writeable = False
+    return best
+
+
 def _visible(s: Snapshot, cells: int) -> np.ndarray:
     """Cells of each type in view, read from the one-hot observation (the env's own view of the grid)."""
     counts = s["obs"][: cells * _CELL].reshape(cells, _CELL)[:, : len(OBJECT_TO_IDX)].sum(axis=0)
@@ -180,6 +216,7 @@ def state_spec(env: gym.Env) -> StateSpec:
         "front": front,
         "carrying": lambda: core.carrying.type if core.carrying is not None else None,
         "objects": lambda: _grid_objects(core.grid),
+        "paths": lambda: _paths(core),
         "step_count": lambda: int(core.step_count),
     }
 
@@ -214,6 +251,10 @@ def state_spec(env: gym.Env) -> StateSpec:
               "grid; -1 where the grid has none (a carried object is off the grid)",
               lambda s: NamedValues("distance", targets, _distances(s)), keys=_TARGETS,
               needs=("agent_pos", "objects")),
+        Field("path", "moves", "fewest forward moves from the agent to the nearest object of each type, walking "
+              "around walls, lava and objects (through doors); -1 where none is reachable. Unlike `distance`, it "
+              "shrinks only on the way that really leads there", lambda s: NamedValues("path", targets, s["paths"]),
+              keys=_TARGETS, needs=("paths",)),
         Field("doors_open", "", "number of open doors", lambda s: _doors(s["objects"], 0), needs=("objects",)),
         Field("doors_locked", "", "number of locked doors", lambda s: _doors(s["objects"], 1), needs=("objects",)),
         Field("step_count", "steps", f"steps taken this episode (MiniGrid ends it at {core.max_steps})",

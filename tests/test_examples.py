@@ -158,9 +158,9 @@ def test_sparse_skeletons_follow_the_cards_own_sub_goals() -> None:
     assert "PPO discounts by" not in _design_prompt("minigrid-lavagap", FULL)
     # Its potential is minus a distance, the sign written by the skeleton: left to write `return ...`, the model
     # paid for a growing distance in 14 of 18 rejected programs (2/8 first designs valid; 8/8 sampled with this).
-    assert resolve_task("minigrid-lavagap").goal_distance == 'state.distance["goal"]'
+    assert resolve_task("minigrid-lavagap").goal_distance == 'state.path["goal"]'
     assert "distance = ...  # still to go" in lavagap and "return -distance" in lavagap
-    assert 'the distance still to go: `state.distance["goal"]`; keep `return -distance`' in lavagap
+    assert 'the distance still to go: `state.path["goal"]`; keep `return -distance`' in lavagap
     # Lava is a hazard, not a sub-goal: listed as one, the model paid for facing it (distance["goal"] -
     # front["lava"]), and trained policies stepped into it. A card with more fields still offers them.
     assert 'state.front["lava"]' not in lavagap

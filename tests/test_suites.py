@@ -225,6 +225,35 @@ def _minigrid_truth(core) -> dict:
             "seen": seen, "carrying": core.carrying.type if core.carrying else None}  # fmt: skip
 
 
+def _walks(core) -> dict[str, float]:
+    """Fewest moves to the nearest object of each type, by networkx over the cells the agent can stand on."""
+    import networkx as nx
+
+    grid = nx.grid_2d_graph(core.grid.width, core.grid.height)
+    blocked = [
+        c for c in grid if (o := core.grid.get(*c)) is not None and o.type in ("wall", "lava", "key", "ball", "box")
+    ]
+    start = tuple(int(v) for v in core.agent_pos)
+    walk = grid.subgraph([c for c in grid if c not in blocked or c == start])
+    moves = nx.single_source_shortest_path_length(walk, start)
+    out: dict[str, float] = {}
+    for cell in grid:
+        obj = core.grid.get(*cell)
+        if obj is None:
+            continue
+        # A blocked cell is entered only as the last move, from a cell the agent walks to (or stood on: lava).
+        d = (
+            moves.get(cell)
+            if cell not in blocked or cell == start
+            else min((moves[n] + 1 for n in grid[cell] if n in moves), default=None)
+        )
+        if d is None:
+            continue
+        for kind in (obj.type, "locked_door") if obj.type == "door" and obj.is_locked else (obj.type,):
+            out[kind] = min(out.get(kind, math.inf), d)
+    return out
+
+
 @pytest.mark.parametrize("task", task_params(SUITE_TASKS["minigrid"]))
 def test_minigrid_state_matches_the_grid(task: str) -> None:
     env = make_card_env(catalog()[task])
@@ -240,6 +269,10 @@ def test_minigrid_state_matches_the_grid(task: str) -> None:
             carried |= truth["carrying"] is not None
             for kind in state.distance:
                 assert state.distance[kind] == truth["nearest"].get(kind, -1.0), kind
+            walks = _walks(core)
+            for kind in state.path:
+                assert state.path[kind] == walks.get(kind, -1.0), kind
+                assert state.path[kind] == -1 or state.path[kind] >= state.distance[kind], kind
             assert [state.doors_open, state.doors_locked] == truth["doors"]
             for kind in state.visible:
                 assert state.visible[kind] == truth["seen"].get(kind, 0), kind
