@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import gymnasium as gym
+import networkx as nx
 import numpy as np
 import pytest
 from llm_server import ScriptedLLMServer, answer
@@ -227,8 +228,6 @@ def _minigrid_truth(core) -> dict:
 
 def _walks(core) -> dict[str, float]:
     """Fewest moves to the nearest object of each type, by networkx over the cells the agent can stand on."""
-    import networkx as nx
-
     grid = nx.grid_2d_graph(core.grid.width, core.grid.height)
     blocked = [
         c for c in grid if (o := core.grid.get(*c)) is not None and o.type in ("wall", "lava", "key", "ball", "box")
