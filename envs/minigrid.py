@@ -142,15 +142,20 @@ def _doors(objects: list[tuple[str, int, int, bool, bool]], which: int) -> float
     return float(sum(1 for kind, *_, is_open, is_locked in objects if kind == "door" and (is_open, is_locked)[which]))
 
 
+def _targets_of(kind: str, is_locked: bool) -> tuple[int, ...]:
+    """Where an object counts in ``_TARGETS``: its own type, and a locked door as "locked_door" too."""
+    names = (kind, "locked_door") if kind == "door" and is_locked else (kind,)
+    return tuple(_TARGETS.index(name) for name in names if name in _TARGETS)
+
+
 def _distances(s: Snapshot) -> np.ndarray:
     """Manhattan distance from the agent to the nearest object of each ``_TARGETS`` type; -1 where none."""
     ax, ay = s["agent_pos"]
     best = np.full(len(_TARGETS), -1.0)
     for kind, x, y, _, is_locked in s["objects"]:
         d = abs(x - ax) + abs(y - ay)
-        for name in (kind, "locked_door") if kind == "door" and is_locked else (kind,):
-            i = _TARGETS.index(name) if name in _TARGETS else -1
-            if i >= 0 and (best[i] < 0 or d < best[i]):
+        for i in _targets_of(kind, is_locked):
+            if best[i] < 0 or d < best[i]:
                 best[i] = d
     best.flags.writeable = False
     return best
@@ -167,10 +172,9 @@ def _paths(core: Any) -> np.ndarray:
     def meet(cell: Any, moves: int) -> None:
         if cell is None:
             return
-        names = (cell.type, "locked_door") if cell.type == "door" and cell.is_locked else (cell.type,)
-        for name in names:
-            if name in _TARGETS and best[_TARGETS.index(name)] < 0:
-                best[_TARGETS.index(name)] = moves
+        for i in _targets_of(cell.type, bool(getattr(cell, "is_locked", False))):
+            if best[i] < 0:
+                best[i] = moves
 
     meet(grid.get(*start), 0)
     moves = {start: 0}
