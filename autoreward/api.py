@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # the stages are imported when a function needs them: `import
 
     from autoreward.critic.verdict import Verdict
     from autoreward.observer import LoopObserver
-    from autoreward.store import CandidateRow, Run, RunSummary
+    from autoreward.store import CandidateRow, Run, RunStore, RunSummary
     from autoreward.tasks import TaskCard
     from autoreward.types import Review
 
@@ -153,11 +153,17 @@ def start_run(
 ) -> str:  # fmt: skip
     """Check the options, store a new run and return its id; nothing trains yet (``drive`` runs it)."""
     from autoreward.config import load_settings
+    from autoreward.envs.make import check_card_env
+    from autoreward.llm import check_model
     from autoreward.local_llm.endpoint import default_to_local, is_local, prepare
     from autoreward.runs import create_run
-    from autoreward.store import RunStore
+    from autoreward.store import RunStore, check_run_id
     from autoreward.tasks import resolve_task
 
+    card = resolve_task(str(task))  # a typo in the task is the first thing said, before any model is prepared
+    check_card_env(card)
+    if run_id is not None:
+        check_run_id(run_id)
     for name, value, allowed in (("preference", preference, ("none", "synthetic", "human")),
                                  ("backend", backend, ("local", "ray"))):  # fmt: skip
         if value not in allowed:
@@ -175,9 +181,10 @@ def start_run(
     if prune and "samples" not in settings.model_fields_set:  # the compute halving saves buys more samples
         settings = settings.model_copy(update={"samples": SAMPLES_WITH_PRUNING})
     prepare(settings)  # the local model is assembled and verified before any run is created
+    if not is_local(settings):
+        check_model(settings)  # an unknown model is refused before a run exists that could never call it
     if llm_review is None:  # a 1.5B model's review rejects sound programs: the static + dry-run Critic remains
         llm_review = not is_local(settings)
-    card = resolve_task(str(task))
     programs, verdicts = _checked_start(card, list(start_from), log)
     config = RunConfig(
         task=str(card.source) if card.source and str(task).endswith(".toml") else card.name,
@@ -214,13 +221,16 @@ def _checked_start(card: TaskCard, values: list[str], log: Notify) -> tuple[list
 def drive(
     run_id: str, *, runs_dir: str | Path | None = None, observer: LoopObserver | None = None,
     ask_ranking: AskRanking | None = None, notify: Notify = _quiet, serve_llm: bool = True,
+    model: str | None = None, api_base: str | None = None,
 ) -> RunResult:  # fmt: skip
     """Run or resume a stored run to its end, then plot it and export its best program. ``serve_llm=False``
-    starts no local model (a replay asks none).
+    starts no local model (a replay asks none). ``model`` / ``api_base`` switch the LLM of the calls still to
+    come (stored answers are replayed as they are).
 
     Raises ``WaitingForPreference`` when a human-preference run needs a ranking (store one with
     ``autoreward prefer`` or the web page, then ``resume``), and an ``AutorewardError`` that says how to resume
     when the run stops on an error or an interrupt."""
+    from autoreward.llm import LLMConfigError
     from autoreward.local_llm.endpoint import serving
     from autoreward.loop import Loop, ReplayMissing, WaitingForPreference
     from autoreward.observer import LoopObserver
@@ -228,9 +238,11 @@ def drive(
     from autoreward.runs import builtin_note, finish_run, stored_card
     from autoreward.store import RunStore
 
-    store = RunStore(runs_dir)
+    store = RunStore(runs_dir, create=False)
     try:
         config = RunConfig.model_validate(store.run(run_id).config)
+        if model is not None or api_base is not None:
+            config = _switch_model(store, run_id, config, model, api_base, notify)
         card = stored_card(store, run_id)
         observer = observer or LoopObserver()
         log_file = store.run_dir(run_id) / "local-llm.log"
@@ -251,8 +263,9 @@ def drive(
                     raise AutorewardError(
                         f"interrupted: `autoreward resume {run_id}` continues where it stopped"
                     ) from None
+                how = "--model provider/model (or --api-base URL)" if isinstance(err, LLMConfigError) else ""
                 raise AutorewardError(
-                    f"{err} (run {run_id} is stored: `autoreward resume {run_id}` continues)"
+                    f"{err} (run {run_id} is stored: `autoreward resume {run_id}{' ' + how if how else ''}` continues)"
                 ) from None
             plot, exported = finish_run(store, run_id, card)
             rows = store.candidates(run_id)
@@ -267,6 +280,26 @@ def drive(
             )  # fmt: skip
     finally:
         store.close()
+
+
+def _switch_model(
+    store: RunStore, run_id: str, config: RunConfig, model: str | None, api_base: str | None, notify: Notify
+) -> RunConfig:  # fmt: skip
+    """The run's settings with another model / endpoint for its coming LLM calls, checked, then stored."""
+    from autoreward.llm import check_model
+    from autoreward.local_llm.endpoint import is_local, prepare
+
+    update = {k: v for k, v in (("model", model), ("api_base", api_base)) if v is not None}
+    llm = config.llm.model_copy(update=update)
+    if llm == config.llm:
+        return config
+    prepare(llm)
+    if not is_local(llm):
+        check_model(llm)
+    switched = config.model_copy(update={"llm": llm})
+    store.set_config(run_id, switched.model_dump(mode="json"))
+    notify(f"run {run_id} continues with {llm.model}" + (f" at {llm.api_base}" if llm.api_base else ""))
+    return switched
 
 
 def _row_data(row: CandidateRow) -> dict[str, Any]:
@@ -290,17 +323,22 @@ def run(
 
 def resume(
     run_id: str, *, runs_dir: str | Path | None = None, observer: LoopObserver | None = None,
-    ask_ranking: AskRanking | None = None, notify: Notify = _quiet,
+    ask_ranking: AskRanking | None = None, notify: Notify = _quiet, model: str | None = None,
+    api_base: str | None = None,
 ) -> RunResult:  # fmt: skip
-    """Continue a killed or stopped run from its first unfinished stage (``autoreward resume``)."""
-    return drive(run_id, runs_dir=runs_dir, observer=observer, ask_ranking=ask_ranking, notify=notify)
+    """Continue a killed or stopped run from its first unfinished stage (``autoreward resume``); ``model`` /
+    ``api_base`` switch the LLM of its coming calls."""
+    return drive(
+        run_id, runs_dir=runs_dir, observer=observer, ask_ranking=ask_ranking, notify=notify, model=model,
+        api_base=api_base,
+    )  # fmt: skip
 
 
 def load_run(run_id: str, runs_dir: str | Path | None = None) -> StoredRun:
     """A stored run with its candidates, their code, training results and the Analyzer's reports."""
     from autoreward.store import RunStore
 
-    store = RunStore(runs_dir)
+    store = RunStore(runs_dir, create=False)
     try:
         run_record = store.run(run_id)
         rows = store.candidates(run_id)
@@ -318,7 +356,7 @@ def export(run_id: str, output: str | Path | None = None, runs_dir: str | Path |
     from autoreward.runs import export_best
     from autoreward.store import RunStore
 
-    store = RunStore(runs_dir)
+    store = RunStore(runs_dir, create=False)
     try:
         return export_best(store, run_id, Path(output) if output is not None else None)
     finally:

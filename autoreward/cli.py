@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 from typer.core import TyperGroup
 
-from autoreward.errors import AutorewardError
+from autoreward.errors import AutorewardError, TaskError
 from autoreward.runconfig import EVAL_EPISODES, ITERATIONS, SAMPLES_WITH_PRUNING
 
 stdout = Console()
@@ -88,13 +88,20 @@ def describe(
     from autoreward.tasks import resolve_task
 
     card = resolve_task(task)
-    description = build(card, steps=steps, seed=seed)
+    broken: TaskError | None = None
+    try:
+        description = build(card, steps=steps, seed=seed)
+    except TaskError as err:  # a fitness over a missing field: show the fields it can read, then fail
+        broken = err
+        description = build(card, steps=steps, seed=seed, check_fitness=False)
     text = description.render(prompts)
     tokens = description.tokens(prompts)
     if as_json:
         typer.echo(json.dumps({**description.model_dump(mode="json"), "text": text, "tokens": tokens}, indent=2))
         return
     typer.echo(text, nl=False)
+    if broken is not None:
+        raise broken
     stderr.print(f"[dim]{tokens} tokens (o200k_base); fitness of {card.name}: {card.fitness_text}[/]")
 
 
@@ -224,15 +231,17 @@ def run(
 @app.command()
 def resume(
     run_id: Annotated[str, typer.Argument(help="The run to continue (see `autoreward runs`).")],
+    model: Annotated[str | None, typer.Option(help="Another litellm model string for the calls still to come.")] = None,
+    api_base: Annotated[str | None, typer.Option(help="Another OpenAI-compatible endpoint for them.")] = None,
     runs_dir: RunsDir = None,
     quiet: Quiet = False,
 ) -> None:
     """Continue a killed or stopped run from its first unfinished stage."""
     from autoreward.store import RunStatus, RunStore
 
-    if RunStore(runs_dir).run(run_id).status == RunStatus.FINISHED:
+    if RunStore(runs_dir, create=False).run(run_id).status == RunStatus.FINISHED:
         stderr.print(f"run {run_id} is already finished", highlight=False)
-    _drive(runs_dir, run_id, quiet)
+    _drive(runs_dir, run_id, quiet, model=model, api_base=api_base)
 
 
 @app.command()
@@ -249,7 +258,7 @@ def replay(
     from autoreward.replay import start_replay
     from autoreward.store import RunStore
 
-    store = RunStore(runs_dir)
+    store = RunStore(runs_dir, create=False)
     replay_id = start_replay(store, run_id, new_id, seed)
     answers = len(store.llm_calls(replay_id))
     stderr.print(f"replay [bold]{replay_id}[/] of {run_id}: {answers} stored LLM answers, no LLM call", highlight=False)
@@ -260,23 +269,33 @@ def _notice(text: str) -> None:
     stderr.print(Text.assemble(("note: ", "bold"), text), highlight=False, soft_wrap=True)
 
 
-def _drive(runs_dir: Path | None, run_id: str, quiet: bool, *, serve_llm: bool = True) -> None:
+def _drive(
+    runs_dir: Path | None,
+    run_id: str,
+    quiet: bool,
+    *,
+    serve_llm: bool = True,
+    model: str | None = None,
+    api_base: str | None = None,
+) -> None:
     """Run or resume the loop with the live view, then print the best fitness, the run id and the export."""
     from autoreward.api import drive
     from autoreward.export import unexportable
     from autoreward.live import LiveObserver, PlainObserver
     from autoreward.loop import WaitingForPreference
+    from autoreward.runs import no_trained_candidate
     from autoreward.store import RunStore
 
-    store = RunStore(runs_dir)
+    store = RunStore(runs_dir, create=False)
     run = store.run(run_id)
     quiet = quiet or not stdout.is_terminal
     observer = PlainObserver(stderr) if quiet else LiveObserver(stderr, run.config["iterations"])
     ask = _terminal_ranking(store, run_id, observer) if sys.stdin.isatty() and not quiet else None
     try:
         result = drive(
-            run_id, runs_dir=runs_dir, observer=observer, ask_ranking=ask, notify=_notice, serve_llm=serve_llm
-        )
+            run_id, runs_dir=runs_dir, observer=observer, ask_ranking=ask, notify=_notice, serve_llm=serve_llm,
+            model=model, api_base=api_base,
+        )  # fmt: skip
     except WaitingForPreference as waiting:
         stderr.print(str(waiting), highlight=False, soft_wrap=True)
         return
@@ -289,6 +308,9 @@ def _drive(runs_dir: Path | None, run_id: str, quiet: bool, *, serve_llm: bool =
     typer.echo(f"exported: {exported}")
     if result.plot:
         typer.echo(f"plot: {result.plot}")
+    if result.best_candidate is None:
+        stderr.print(Text.assemble(("error: ", "bold red"), no_trained_candidate(run_id)), soft_wrap=True)
+        raise typer.Exit(1)
 
 
 def _terminal_ranking(store: Any, run_id: str, observer: Any) -> Any:
@@ -331,10 +353,11 @@ def prefer(
     runs_dir: RunsDir = None,
 ) -> None:
     """A preference session in the terminal: rank the latest iteration's policies."""
-    from autoreward.preference import parse_ranking, rankable, store_ranking
+    from autoreward.preference import check_rankable_run, parse_ranking, rankable, store_ranking
     from autoreward.store import RunStore
 
-    store = RunStore(runs_dir)
+    store = RunStore(runs_dir, create=False)
+    check_rankable_run(store, run_id)
     target = rankable(store, run_id)
     if target is None:
         raise AutorewardError(f"run {run_id} has no trained policy to rank yet")
@@ -352,7 +375,7 @@ def runs(as_json: JsonFlag = False, runs_dir: RunsDir = None) -> None:
     """List stored runs."""
     from autoreward.store import RunStore
 
-    store = RunStore(runs_dir)
+    store = RunStore(runs_dir, create=False)
     rows = store.runs()
     if as_json:
         typer.echo(json.dumps([store.summary(r).model_dump(mode="json") for r in rows], indent=2))
@@ -378,7 +401,7 @@ def show(
     from autoreward.provenance import provenance_lines
     from autoreward.store import RunStore
 
-    store = RunStore(runs_dir)
+    store = RunStore(runs_dir, create=False)
     if store.has_evaluation(run_id):
         _show_evaluation(store, run_id, as_json)
         return
@@ -539,7 +562,7 @@ def report(
     from autoreward.report import write_report
     from autoreward.store import RunStore
 
-    markdown, png = write_report(RunStore(runs_dir), ids, output)
+    markdown, png = write_report(RunStore(runs_dir, create=False), ids, output)
     typer.echo(str(markdown))
     if png is not None:
         typer.echo(str(png))
@@ -555,7 +578,7 @@ def export(
     from autoreward.runs import builtin_note, export_best
     from autoreward.store import RunStore
 
-    store = RunStore(runs_dir)
+    store = RunStore(runs_dir, create=False)
     path = export_best(store, run_id, output)
     note = builtin_note(store, run_id)
     if note:

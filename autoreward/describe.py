@@ -14,7 +14,7 @@ import gymnasium as gym
 import numpy as np
 from pydantic import BaseModel
 
-from autoreward.envs.make import card_state_spec, make_card_env
+from autoreward.envs.make import card_state_spec, make_card_env, state_spec
 from autoreward.envs.state import StateSpec, actuator_names, field_values
 from autoreward.envs.suites import action_names
 from autoreward.tasks import TaskCard
@@ -163,11 +163,12 @@ def _describe_action(env: gym.Env) -> ActionDescription:
     return ActionDescription(kind="other", shape=[], low=[], high=[], names=[], text=str(space))
 
 
-def describe(card: TaskCard, steps: int = 300, seed: int = 0) -> EnvDescription:
-    """Make the card's env, roll it out randomly for ``steps`` steps, and describe what the State holds."""
+def describe(card: TaskCard, steps: int = 300, seed: int = 0, *, check_fitness: bool = True) -> EnvDescription:
+    """Make the card's env, roll it out randomly for ``steps`` steps, and describe what the State holds.
+    ``check_fitness=False`` describes a card whose fitness reads a missing field (to help fix it)."""
     env = make_card_env(card)
     try:
-        spec = card_state_spec(card, env)
+        spec = card_state_spec(card, env) if check_fitness else state_spec(env)
         obs, values, terminations = _random_rollout(env, spec, steps, seed)
         return EnvDescription(
             task=card.name,

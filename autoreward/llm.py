@@ -180,6 +180,12 @@ def _litellm() -> Any:
     return litellm
 
 
+def check_model(settings: LLMSettings) -> None:
+    """Raise ``LLMConfigError`` now when litellm cannot tell ``settings.model``'s provider (before a run is stored
+    that could never make its first call)."""
+    _provider(settings)
+
+
 def _provider(settings: LLMSettings) -> str:
     try:
         return str(_litellm().get_llm_provider(settings.model, api_base=settings.api_base)[1])

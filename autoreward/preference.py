@@ -10,7 +10,7 @@ import random
 from collections.abc import Callable, Sequence
 
 from autoreward.errors import AutorewardError
-from autoreward.store import CandidateRow, RunStore, Status
+from autoreward.store import CandidateRow, RunStatus, RunStore, Status
 
 
 class RankingError(AutorewardError):
@@ -59,15 +59,28 @@ def rankable(store: RunStore, run_id: str) -> tuple[int, list[CandidateRow]] | N
     return latest, [row for row in trained if row.iteration == latest]
 
 
-def store_ranking(store: RunStore, run_id: str, ranking: Sequence[str], iteration: int | None = None) -> int:
-    """Check and store a person's ranking (best first) of the latest trained iteration; returns that iteration.
-
-    The terminal and the web page store the same record, so ``autoreward resume`` cannot tell them apart."""
-    if store.run(run_id).config.get("preference") == "synthetic":
+def check_rankable_run(store: RunStore, run_id: str) -> None:
+    """Raise unless ``run_id`` exists and a ranking stored now would steer it (a human-preference run, not
+    finished)."""
+    run = store.run(run_id)
+    if run.config.get("preference") == "synthetic":
         raise RankingConflict(
             f"run {run_id!r} is ranked by the synthetic oracle (--preference synthetic); a ranking stored here would "
             "replace the oracle's. Start a run with --preference human to rank it yourself"
         )
+    if run.config.get("preference") != "human" or run.status == RunStatus.FINISHED:
+        why = "is finished" if run.status == RunStatus.FINISHED else "was started without --preference human"
+        raise RankingConflict(
+            f"run {run_id!r} {why}: no later iteration reads a ranking. Start a run with --preference human to "
+            "steer it by your rankings"
+        )
+
+
+def store_ranking(store: RunStore, run_id: str, ranking: Sequence[str], iteration: int | None = None) -> int:
+    """Check and store a person's ranking (best first) of the latest trained iteration; returns that iteration.
+
+    The terminal and the web page store the same record, so ``autoreward resume`` cannot tell them apart."""
+    check_rankable_run(store, run_id)
     target = rankable(store, run_id)
     if target is None:
         raise RankingError(f"run {run_id!r} has no trained policies to rank yet")

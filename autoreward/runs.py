@@ -13,7 +13,7 @@ from autoreward.provenance import provenance
 from autoreward.run_plot import plot_fitness
 from autoreward.runconfig import RunConfig
 from autoreward.start import add_start_candidates
-from autoreward.store import CandidateRow, RunStore, Status
+from autoreward.store import CandidateRow, RunStatus, RunStore, Status
 from autoreward.tasks import TaskCard, load_card, resolve_task
 
 
@@ -57,11 +57,22 @@ def export_path(store: RunStore, run_id: str) -> Path:
     return store.run_dir(run_id) / f"{task.replace('-', '_')}_reward.py"
 
 
+def no_trained_candidate(run_id: str) -> str:
+    """What to do about a run that ended with no trained candidate (every program rejected or failed)."""
+    return (
+        f"run {run_id} ended with no trained candidate: every program was rejected or failed (`autoreward show "
+        f"{run_id}` says why); start again with more --iterations or --samples, a stronger --model, or your own "
+        "reward with --from FILE"
+    )
+
+
 def export_best(store: RunStore, run_id: str, output: Path | None = None) -> Path:
     """Write the run's best program as a standalone file (default: in the run directory)."""
     run = store.run(run_id)
     if run.best_candidate is None:
         best = store.best(run_id)
+        if best is None and run.status == RunStatus.FINISHED:
+            raise AutorewardError(no_trained_candidate(run_id))
         if best is None:
             raise AutorewardError(f"run {run_id} has no trained candidate yet: `autoreward resume {run_id}` first")
         best_id, fitness = best.id, best.fitness

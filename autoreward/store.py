@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import shutil
 import sqlite3
 import time
@@ -251,13 +252,36 @@ def _candidate_row(r: tuple[Any, ...]) -> CandidateRow:
     return CandidateRow(r[0], r[1], r[2], r[3], Status(r[4]), r[5], r[6], _loads(r[7]), _loads(r[8]), r[9], r[10])
 
 
-class RunStore:
-    """Every run under one root: ``<root>/runs.sqlite`` and ``<root>/<run_id>/`` for files."""
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
-    def __init__(self, root: str | Path | None = None) -> None:
+
+def check_run_id(run_id: str) -> str:
+    """A run id is a plain name: it becomes a directory under the store's root and must stay there."""
+    if not RUN_ID.fullmatch(run_id) or ".." in run_id:
+        raise AutorewardError(
+            f"run id {run_id!r} is not a plain name: use letters, digits, '.', '_' and '-' (no '/' or '..'), "
+            "starting with a letter or digit"
+        )
+    return run_id
+
+
+class RunStore:
+    """Every run under one root: ``<root>/runs.sqlite`` and ``<root>/<run_id>/`` for files.
+
+    ``create=False`` (the commands that only read or continue runs) never makes a missing root: it then reads
+    as an empty store."""
+
+    def __init__(self, root: str | Path | None = None, *, create: bool = True) -> None:
         self.root = runs_root(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+        if self.root.exists() and not self.root.is_dir():
+            raise AutorewardError(
+                f"--runs-dir {self.root} is a file, not a directory: pass a directory (it is made if missing)"
+            )
         self.path = self.root / "runs.sqlite"
+        if create:
+            self.root.mkdir(parents=True, exist_ok=True)
+        elif not self.path.is_file():
+            self.path = Path(":memory:")
         self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -303,6 +327,7 @@ class RunStore:
             yield
 
     def create_run(self, run_id: str, task: str, card: dict, config: dict, meta: dict) -> Run:
+        check_run_id(run_id)
         now = time.time()
         with self._tx() as db:
             if db.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone():
@@ -346,6 +371,13 @@ class RunStore:
             and not r.builtin
         ]  # fmt: skip
         return max(rows, key=lambda r: r.fitness or 0.0, default=None)
+
+    def set_config(self, run_id: str, config: dict) -> None:
+        """Replace a run's stored settings (``resume --model`` switches the LLM of the calls still to come)."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE runs SET config = ?, updated = ? WHERE id = ?", (json.dumps(config), time.time(), run_id)
+            )
 
     def set_run(self, run_id: str, *, status: str | None = None, best: tuple[str, float] | None = None) -> None:
         with self._tx() as db:

@@ -128,8 +128,19 @@ def card_state_spec(card: Any, env: gym.Env, program_names: Iterable[str] | None
     if missing:
         close = difflib.get_close_matches(missing[0], list(spec.fields), n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
+        fields = ", ".join(name for name in spec.fields if name != "obs")
         raise TaskError(
             f"{card.source or card.name}: field 'fitness': the State of {card.env_id} has no field "
-            f"{missing[0]!r}; {hint}`autoreward describe {card.name}` lists the fields"
+            f"{missing[0]!r}; {hint}its fields are obs, {fields} (`autoreward describe` shows their ranges)"
         )
     return spec if program_names is None else spec.narrowed(captured_names(card.fitness_spec, program_names))
+
+
+def check_card_env(card: Any) -> None:
+    """Make the card's env once and check that its fitness reads only fields the State has (before a run is
+    stored that could never describe it)."""
+    env = make_card_env(card)
+    try:
+        card_state_spec(card, env)
+    finally:
+        env.close()

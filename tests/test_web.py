@@ -266,7 +266,7 @@ def test_malformed_ranking_bodies_are_422(client: TestClient) -> None:
 
 def test_a_run_without_trained_candidates_has_nothing_to_rank(tmp_path: Path) -> None:
     store = RunStore(tmp_path)
-    store.create_run("fresh", "t", {}, {}, {})
+    store.create_run("fresh", "t", {}, {"preference": "human"}, {})
     store.add_candidate("fresh", 0, 0, FIRST, llm_call_id=None)
     with TestClient(create_app(tmp_path)) as client:
         assert client.get("/api/runs/fresh").json()["ranking"] is None
