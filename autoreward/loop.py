@@ -42,6 +42,7 @@ from autoreward.training.hyperparams import settings_for
 from autoreward.training.models import TrainJob, TrainResult
 from autoreward.training.parallel import train_many
 from autoreward.types import Review, TrainOne
+from autoreward.worker_report import checked_report
 
 Critic = Callable[[str, TaskCard, Path, Review | None], Verdict]
 Analyze = Callable[[TaskCard, list[tuple[str, TrainResult]], Path | None], str]  # (..., prompts_dir)
@@ -380,7 +381,11 @@ class Loop:
 
     def _store_result(self, job: TrainJob, result: TrainResult) -> None:
         """Stored as soon as each candidate finishes: a kill later loses none of the finished ones. A pruned
-        candidate keeps its artefacts and rung but no fitness: only fully trained candidates are selected."""
+        candidate keeps its artefacts and rung but no fitness: only fully trained candidates are selected. What
+        the worker reported passes ``checked_report`` first: nothing outside its rules is stored or used."""
+        result, dropped = checked_report(job, result, self.store.candidate(job.candidate_id).checked)
+        if dropped:
+            self.observer.message(f"{job.candidate_id}: {dropped}")
         status = {"ok": Status.TRAINED, "pruned": Status.PRUNED}.get(result.status, Status.FAILED)
         self.store.set_training(job.candidate_id, result, status)
         self.observer.candidate(self.store.candidate(job.candidate_id))

@@ -21,6 +21,9 @@ _SEQUENCE = re.compile(
 # What is left: C0 controls but tab and newline, DEL, C1 controls, bidirectional overrides and isolates.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 ELLIPSIS = " [...]"
+# Markup that text embedded in a prompt could act as: a code fence (three or more backticks or tildes closes the
+# fence around the text) and chat-template special tokens such as <|im_start|>.
+_MARKUP = re.compile(r"`{3,}|~{3,}|<\|[^<>|]{0,64}\|>")
 
 
 def clean(text: object, limit: int | None = None, *, one_line: bool = False) -> str:
@@ -33,6 +36,13 @@ def clean(text: object, limit: int | None = None, *, one_line: bool = False) -> 
     if limit is not None and len(out) > limit:
         out = out[: max(0, limit - len(ELLIPSIS))] + ELLIPSIS
     return out
+
+
+def plain(text: object, limit: int | None = None, *, one_line: bool = False) -> str:
+    """``clean`` text that also cannot act as markup where it is embedded (fences, special tokens): for worker
+    text that reaches people and LLM prompts (errors, tracebacks)."""
+    out = _MARKUP.sub("'", clean(text, one_line=one_line))
+    return clean(out, limit, one_line=one_line)
 
 
 def clean_data(value: Any, limit: int = 2000, depth: int = 0) -> Any:

@@ -10,6 +10,7 @@ from autoreward.sanitize import clean
 
 Stage = Literal["extract", "static", "dryrun", "review", "duplicate"]
 MAX_REASON_CHARS = 600  # a reason is one line a person and the LLM read; program text in it is bounded
+MAX_COMPONENT_NAMES = 64  # as many as one answer of the dry run may carry
 
 
 class Reason(BaseModel):
@@ -37,6 +38,16 @@ class Verdict(BaseModel):
     reasons: list[Reason] = Field(default_factory=list)
     stages_run: list[Stage] = Field(default_factory=list)
     seconds: float = 0.0
+    components: list[str] | None = Field(
+        default=None,
+        description="the identifier component names the dry run's answers carried: the only ones a training of "
+        "this program may report (``autoreward.worker_report``); None: not recorded (no dry run, older records)",
+    )
+
+    @field_validator("components")
+    @classmethod
+    def _bounded(cls, names: list[str] | None) -> list[str] | None:
+        return None if names is None else sorted(set(names))[:MAX_COMPONENT_NAMES]
 
     @property
     def accepted(self) -> bool:
