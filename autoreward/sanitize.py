@@ -8,6 +8,7 @@ all and caps the length, wherever such text enters the parent.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -21,6 +22,8 @@ _SEQUENCE = re.compile(
 # What is left: C0 controls but tab and newline, DEL, C1 controls, bidirectional overrides and isolates.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 ELLIPSIS = " [...]"
+MAX_NUMBER = 1e12  # a reported statistic beyond this is no reward PPO trained on (the Critic caps rewards at 1e6)
+MAX_COUNT = 2**53  # timesteps, episodes, lines: exact in a float, far beyond any budget
 # Markup that text embedded in a prompt could act as: a code fence (three or more backticks or tildes closes the
 # fence around the text) and chat-template special tokens such as <|im_start|>.
 _MARKUP = re.compile(r"`{3,}|~{3,}|<\|[^<>|]{0,64}\|>")
@@ -56,3 +59,34 @@ def clean_data(value: Any, limit: int = 2000, depth: int = 0) -> Any:
     if isinstance(value, list | tuple):
         return [clean_data(v, limit, depth + 1) for v in value]
     return value
+
+
+def number(value: Any, bound: float = MAX_NUMBER) -> float | None:
+    """``value`` as a float if it is a real number (int or float, not a bool), finite, within ``bound``; else None.
+
+    Worker reports and progress events are JSON from a process that may be hostile: a string, a nested object or
+    an int beyond float range where a number belongs is dropped, never converted."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        result = float(value)
+    except OverflowError:
+        return None
+    return result if math.isfinite(result) and abs(result) <= bound else None
+
+
+def count(value: Any) -> int | None:
+    """``value`` if it is an int (not a bool) in [0, 2**53], else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT else None
+
+
+def scalar_text(value: Any, limit: int = 200) -> str | None:
+    """One JSON scalar of a worker's event as safe one-line text (a number checked); None for anything else."""
+    if value is None or isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int | float):
+        checked = number(value)
+        return None if checked is None else f"{value:.6g}" if isinstance(value, float) else str(value)
+    if isinstance(value, str):
+        return clean(value, limit, one_line=True)
+    return None

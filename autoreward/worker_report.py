@@ -10,7 +10,6 @@ the loop can say so once.
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from collections.abc import Collection
@@ -18,12 +17,10 @@ from typing import Any
 
 from autoreward.critic.verdict import Verdict
 from autoreward.reward import bad_name
-from autoreward.sanitize import plain
+from autoreward.sanitize import count, number, plain
 from autoreward.training.models import TrainJob, TrainResult
 from autoreward.training.stats import Checkpoint, ComponentStats, EpisodeSummary, Evaluation
 
-MAX_VALUE = 1e12  # a reported statistic beyond this is no reward PPO trained on (the Critic caps rewards at 1e6)
-MAX_COUNT = 2**53  # timesteps, episodes, lines: exact in a float, far beyond any budget
 MAX_ERROR_CHARS = 600
 MAX_TRACEBACK_CHARS = 4000
 MAX_ARTEFACTS = 32
@@ -35,22 +32,6 @@ _RATES = ("wall_s", "fps")
 _CHECKPOINT_VALUES = ("fitness_mean", "fitness_min", "fitness_max", "reward_return_mean", "builtin_return_mean",
                       "length_mean", "eval_fitness")  # fmt: skip
 _CHECKPOINT_COUNTS = ("timesteps", "steps", "episodes", "terminated", "truncated")
-
-
-def finite(value: Any, bound: float = MAX_VALUE) -> float | None:
-    """``value`` as a float if it is a real number (not a bool), finite and within ``bound``, else None."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:  # an int beyond float range
-        return None
-    return number if math.isfinite(number) and abs(number) <= bound else None
-
-
-def count(value: Any) -> int | None:
-    """``value`` if it is an int in [0, 2**53], else None."""
-    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT else None
 
 
 class _Dropped:
@@ -111,7 +92,7 @@ def _kept_count(value: Any, default: int | None, key: str, dropped: _Dropped) ->
 def _kept_value(value: Any, default: float | None, dropped: _Dropped) -> float | None:
     if value is None:
         return default
-    kept = finite(value)
+    kept = number(value)
     if kept is None:
         dropped("non-finite or out-of-range values")
         return default
@@ -128,7 +109,7 @@ def _name_ok(name: str, allowed: Collection[str] | None, dropped: _Dropped) -> b
 def _component(stats: ComponentStats, dropped: _Dropped) -> ComponentStats | None:
     values = [stats.mean, stats.min, stats.max] + ([] if stats.episode_sum is None else [stats.episode_sum])
     shares = [stats.share, stats.active]
-    if any(finite(v) is None for v in values) or any(finite(v, 1.0) is None or v < 0 for v in shares):
+    if any(number(v) is None for v in values) or any(number(v, 1.0) is None or v < 0 for v in shares):
         dropped("non-finite or out-of-range values")
         return None
     return stats
