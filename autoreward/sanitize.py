@@ -48,6 +48,12 @@ def plain(text: object, limit: int | None = None, *, one_line: bool = False) -> 
     return clean(out, limit, one_line=one_line)
 
 
+def fence(text: str) -> str:
+    """A Markdown code fence ``text`` cannot close: one backtick longer than its longest run (at least three)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
+
+
 def clean_data(value: Any, limit: int = 2000, depth: int = 0) -> Any:
     """``value`` (plain JSON data) with every string and key ``clean``ed; nesting deeper than 32 becomes None."""
     if depth > 32:
