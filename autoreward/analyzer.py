@@ -318,9 +318,12 @@ def analyze(
 
 
 def analyze_iteration(
-    card: TaskCard | None, labelled: Sequence[tuple[str, TrainResult]], prompts_dir: Path | None = None
-) -> str:
-    """Every candidate of one iteration, best true fitness first, as one text for the next prompt."""
+    card: TaskCard | None, labelled: Sequence[tuple[str, TrainResult]], prompts_dir: Path | None = None,
+    ranked_by: str | None = None,
+) -> str:  # fmt: skip
+    """Every candidate of one iteration, best true fitness first, as one text for the next prompt. With
+    ``ranked_by`` (who ranked them: "a person"), ``labelled`` is in that ranking's order and keeps it: the advice
+    leads with the candidate ranked first."""
     analyses = [(label, analyze(result, card, prompts_dir)) for label, result in labelled]
 
     def rank(item: tuple[str, Analysis]) -> float:
@@ -328,9 +331,9 @@ def analyze_iteration(
         value = a.fitness.eval_mean if a.status == "ok" else None
         return -value if value is not None else math.inf
 
-    ranked = sorted(analyses, key=rank)
+    ranked = analyses if ranked_by else sorted(analyses, key=rank)
     lead = modes.top(ranked[0][1].findings) if ranked else []
-    return render("analysis_iteration.j2", prompts_dir, analyses=ranked, card=card, lead=lead)
+    return render("analysis_iteration.j2", prompts_dir, analyses=ranked, card=card, lead=lead, ranked_by=ranked_by)
 
 
 def summarize(analysis: Analysis, complete: Callable[[str], str], prompts_dir: Path | None = None,

@@ -45,7 +45,9 @@ from autoreward.types import Review, TrainOne
 from autoreward.worker_report import checked_report
 
 Critic = Callable[[str, TaskCard, Path, Review | None], Verdict]
-Analyze = Callable[[TaskCard, list[tuple[str, TrainResult]], Path | None], str]  # (..., prompts_dir)
+Analyze = Callable[[TaskCard, list[tuple[str, TrainResult]], Path | None, str | None], str]  # (..., prompts_dir,
+# ranked_by: who ranked the results, in the order given; None: the Analyzer orders them by true fitness)
+RANKED_BY = {"human": "a person", "synthetic": "the synthetic oracle"}
 
 
 class WaitingForPreference(AutorewardError):
@@ -393,12 +395,22 @@ class Loop:
     def _analyze(self, iteration: int) -> None:
         if self.store.stage(self.run_id, iteration, "analysis") is not None:
             return
+        self.store.put_analysis(self.run_id, iteration, self._analysis(iteration))
+
+    def _analysis(self, iteration: int, preference: dict[str, Any] | None = None) -> str:
+        """The Analyzer's report on ``iteration``; with a ranking, in the ranking's order, so its advice starts
+        from the candidate ranked first, never from one the ranking placed below."""
         rows = [r for r in self.store.candidates(self.run_id, iteration) if r.result is not None]
+        ranked_by = None
+        if preference is not None:
+            ranked_by = RANKED_BY.get(preference["source"], preference["source"])
+            order = {cid: i for i, cid in enumerate(preference["ranking"])}
+            rows.sort(key=lambda r: order.get(r.id, len(order)))
         results = [(analysis_label(r), TrainResult.model_validate(r.result)) for r in rows if not r.builtin]
-        text = self.parts.analyze(self.card, results, self.settings.prompts_dir) if results else ""
+        text = self.parts.analyze(self.card, results, self.settings.prompts_dir, ranked_by) if results else ""
         for row in (r for r in rows if r.builtin):  # a yardstick: its one component is no program's to change
             text = f"{text.rstrip()}\n\n{self._yardstick(row)}".strip()
-        self.store.put_analysis(self.run_id, iteration, text)
+        return text
 
     def _yardstick(self, row: CandidateRow) -> str:
         result = TrainResult.model_validate(row.result)
@@ -448,10 +460,11 @@ class Loop:
         return Feedback.model_validate(stored) if stored is not None else self._build_feedback(iteration)
 
     def _build_feedback(self, iteration: int) -> Feedback:
+        preference = self.store.preference(self.run_id, iteration)
+        analysis = self._analysis(iteration, preference) if preference else self.store.analysis(self.run_id, iteration)
         return build_feedback(
             iteration, self.store.candidates(self.run_id, iteration), best=self.best(iteration),
-            analysis=self.store.analysis(self.run_id, iteration),
-            preference=self.store.preference(self.run_id, iteration), source=self.store.source,
+            analysis=analysis, preference=preference, source=self.store.source,
         )  # fmt: skip
 
 

@@ -310,3 +310,16 @@ def test_cartpole_s_alive_term_is_not_called_a_hack() -> None:
     result = _result(task="cartpole-balance", checkpoints=_cartpole_alive(rising, rising))
     text = analyze_iteration(resolve_task("cartpole-balance"), [("iteration 1, candidate 1", result)])
     assert "Survival hacking" not in text and "Flooding" not in text and "multiply `alive`" not in text
+
+
+def test_a_ranking_leads_the_advice_with_the_candidate_ranked_first() -> None:
+    """Issue 39: in a preference run, "Fix first" is the person's first choice, never one they placed below."""
+    card = resolve_task("hopper-forward")
+    low, high = _result(candidate_id="low"), _result(candidate_id="high")
+    assert high.evaluation is not None
+    high.evaluation.fitness_mean = 2.0
+    text = analyze_iteration(card, [("low", low), ("high", high)], ranked_by="a person")
+    assert text.startswith("Fix first (low, ranked first by a person):")
+    assert "Candidates as a person ranked them (best first):" in text
+    assert text.index("1. low: 0.5") < text.index("2. high: 2")
+    assert analyze_iteration(card, [("low", low), ("high", high)]).startswith("Fix first (high, the best candidate)")
