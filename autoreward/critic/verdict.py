@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from autoreward.sanitize import clean
+from autoreward.sanitize import plain
 
 Stage = Literal["extract", "static", "dryrun", "review", "duplicate"]
 MAX_REASON_CHARS = 600  # a reason is one line a person and the LLM read; program text in it is bounded
@@ -24,8 +24,9 @@ class Reason(BaseModel):
     @field_validator("message")
     @classmethod
     def _shown_safely(cls, message: str) -> str:
-        """Program-influenced text (exception messages, names, LLM reviews): no escapes, one bounded line."""
-        return clean(message, MAX_REASON_CHARS, one_line=True)
+        """Program-influenced text (exception messages, names, LLM reviews): no escapes, no fences or special
+        tokens (it reaches prompts), one bounded line."""
+        return plain(message, MAX_REASON_CHARS, one_line=True)
 
     def __str__(self) -> str:
         where = f"line {self.line}: " if self.line else ""
