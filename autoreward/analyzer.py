@@ -29,6 +29,7 @@ REFLECTION_POINTS = 10
 DOMINANT_SHARE = 0.6  # a component above this share of |reward| drowns out the others
 SILENT_ACTIVITY = 0.01  # non-zero on fewer than 1% of steps: it never fires
 TREND_CHANGE = 0.25  # relative change between the first and last third that counts as movement
+LENGTH_IS_FITNESS = 0.8  # fitness and episode length this correlated: the fitness measures lasting
 
 
 class ReflectionPoint(BaseModel):
@@ -73,6 +74,9 @@ class FitnessMovement(BaseModel):
     success_rate: float | None = None
     success_threshold: float | None = None
     builtin_return: float | None = None
+    length_correlation: float | None = Field(
+        default=None, description="Pearson r of episode length and fitness (checkpoints, else evaluation episodes)"
+    )
 
 
 class Analysis(BaseModel):
@@ -200,6 +204,7 @@ def fitness_movement(result: TrainResult) -> FitnessMovement:
             reward_fitness_correlation=_correlation([r for _, r in paired], [f for f, _ in paired]),
             reward_first=_avg([r for _, _, r in first_third]), reward_last=_avg([r for _, _, r in last_third]),
         )  # fmt: skip
+    move.length_correlation = _length_correlation(result)
     if evaluation is not None:
         move.eval_mean = evaluation.fitness_mean
         move.eval_std = evaluation.fitness_std
@@ -209,6 +214,17 @@ def fitness_movement(result: TrainResult) -> FitnessMovement:
     return move
 
 
+def _length_correlation(result: TrainResult) -> float | None:
+    """How closely the fitness follows episode length: over the checkpoints, else the evaluation's episodes."""
+    pairs = [(c.length_mean, c.fitness_mean) for c in result.checkpoints
+             if c.length_mean is not None and c.fitness_mean is not None]  # fmt: skip
+    found = _correlation([p[0] for p in pairs], [p[1] for p in pairs])
+    if found is None and result.evaluation is not None:
+        rollouts = result.evaluation.rollouts
+        found = _correlation([float(r.length) for r in rollouts], [r.fitness for r in rollouts])
+    return found
+
+
 def failure_modes(
     components: list[ComponentTrendInfo], endings: EpisodeEndings, fitness: FitnessMovement, card: TaskCard | None,
     terminated: bool,
@@ -216,6 +232,9 @@ def failure_modes(
     """The named failure modes (autoreward.failure_modes) these statistics show, most important first."""
     grew = max(components, key=lambda c: c.last - c.first, default=None)
     done = fitness.success_rate is not None and fitness.success_rate >= 0.5
+    rose = fitness.trend == "rises" or modes.improved(fitness.first, fitness.last)
+    # lasting is not a hack where the fitness is lasting, or where no fitness was measured to say otherwise
+    lasting_is_fitness = (fitness.length_correlation or 0.0) >= LENGTH_IS_FITNESS or fitness.trend == "unknown"
     found: list[Finding | None] = []
     if card is not None and card.sparse:
         best = max((v for v in (fitness.best, fitness.eval_mean) if v is not None), default=None)
@@ -229,10 +248,10 @@ def failure_modes(
         )
     )  # fmt: skip
     for c in components:
-        if c.constant is not None:
+        if c.constant is not None and not (rose or lasting_is_fitness):
             found.append(modes.survival_hacking(c.name, c.constant, c.share, terminated, endings.length_first,
                                                 endings.length_last, done))  # fmt: skip
-    found += [modes.flooding(c.name, c.share) for c in components if c.dominates]
+    found += [modes.flooding(c.name, c.share) for c in components if c.dominates and not rose]
     found += [modes.constant_term(c.name, c.constant, terminated) for c in components if c.constant is not None]
     kept = [f for f in found if f is not None]
     flooded_by_survival = {f.component for f in kept if f.kind == "survival_hacking"}
@@ -299,9 +318,12 @@ def analyze(
 
 
 def analyze_iteration(
-    card: TaskCard | None, labelled: Sequence[tuple[str, TrainResult]], prompts_dir: Path | None = None
-) -> str:
-    """Every candidate of one iteration, best true fitness first, as one text for the next prompt."""
+    card: TaskCard | None, labelled: Sequence[tuple[str, TrainResult]], prompts_dir: Path | None = None,
+    ranked_by: str | None = None,
+) -> str:  # fmt: skip
+    """Every candidate of one iteration, best true fitness first, as one text for the next prompt. With
+    ``ranked_by`` (who ranked them: "a person"), ``labelled`` is in that ranking's order and keeps it: the advice
+    leads with the candidate ranked first."""
     analyses = [(label, analyze(result, card, prompts_dir)) for label, result in labelled]
 
     def rank(item: tuple[str, Analysis]) -> float:
@@ -309,9 +331,9 @@ def analyze_iteration(
         value = a.fitness.eval_mean if a.status == "ok" else None
         return -value if value is not None else math.inf
 
-    ranked = sorted(analyses, key=rank)
+    ranked = analyses if ranked_by else sorted(analyses, key=rank)
     lead = modes.top(ranked[0][1].findings) if ranked else []
-    return render("analysis_iteration.j2", prompts_dir, analyses=ranked, card=card, lead=lead)
+    return render("analysis_iteration.j2", prompts_dir, analyses=ranked, card=card, lead=lead, ranked_by=ranked_by)
 
 
 def summarize(analysis: Analysis, complete: Callable[[str], str], prompts_dir: Path | None = None,

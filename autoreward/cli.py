@@ -430,7 +430,7 @@ def show(
             verdict = c.verdict_line() + (f"; {flag}" if flag else "")
             kept = (c.result or {}).get("kept_timesteps")
             status = c.status + (f", policy of step {kept}" if isinstance(kept, int) else "")  # training/snapshot.py
-            table.add_row(Text(c.display_name), status, fitness, verdict)
+            table.add_row(Text(c.display_name), status, fitness, Text(verdict))  # a worker's text: never markup
         stdout.print(table)
     for line in provenance_lines(run.meta.get("provenance", {})):
         stdout.print(line, highlight=False, soft_wrap=True)

@@ -20,6 +20,7 @@ from autoreward.store import RunStore, SeedRow
 from autoreward.tasks import TaskCard
 from autoreward.training.models import EventSink, TrainJob, TrainResult
 from autoreward.training.parallel import CandidateEvents, train_many
+from autoreward.worker_report import checked_report
 
 BUILTIN = "builtin"
 # Training seeds of an evaluation start here, far above any run's candidates (seed + 1000 * iteration + index),
@@ -97,6 +98,7 @@ def run_evaluation(
 
     def store_one(job: TrainJob, result: TrainResult) -> None:
         method, seed = by_id[job.candidate_id]
+        result, _ = checked_report(job, result, None)  # no Verdict here: any identifier name, finite numbers
         record = result.model_dump(mode="json")
         store.add_seed_result(evaluation_id, method, seed, result.status, result.fitness, record)
         if on_stored is not None:

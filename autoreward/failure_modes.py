@@ -1,16 +1,19 @@
 """Named failure modes of a trained reward, each from training statistics with its evidence and one fix.
 
 The modes of "When LLM Reward Design Fails" (arXiv 2605.28918) and Eureka's reflection, decided on numbers only:
-- flooding: one term is most of the reward, so the others do not matter;
+- flooding: one term is most of the reward, so the others do not matter (never where the fitness rose: the
+  term that dominates is then the one that teaches the task);
 - sign error: the reward's return rises while the true fitness falls, the two strongly anti-correlated;
 - reward hacking: the reward's return rises while the true fitness stalls or falls (the policy found a way to be
   paid without doing the task);
 - survival hacking: a constant per-step bonus is most of the reward where failing ends episodes, and the task is
-  not done: the policy is paid for lasting, not for progress;
+  not done: the policy is paid for lasting, not for progress (never where the fitness rose, or where the fitness
+  is lasting: it follows episode length);
 - constant term: a term with the same value on every step of an env that never ends early (a pure offset);
 - sparse goal never reached: a sparse task whose goal training never reached; the card's sub-goal fields and the
   terms that never fired say where the signal stops.
-Every sentence lives in ``analysis.j2``; a Finding carries the numbers it cites.
+A mode is a claim that the reward teaches something other than the task, so it is reported only where the true
+fitness disagrees with the reward. Every sentence lives in ``analysis.j2``; a Finding carries the numbers it cites.
 """
 
 from __future__ import annotations
@@ -20,6 +23,14 @@ from pydantic import BaseModel, Field
 TARGET_SHARE = 0.3  # flooding's fix scales the dominant term down to about this share
 ANTI_CORRELATED = -0.3  # reward and fitness moving this much against each other: a sign error, not hacking
 SURVIVAL_SHARE = 0.5
+
+
+def improved(first: float | None, last: float | None) -> bool:
+    """Whether the true fitness ended clearly higher than it began (by a tenth of its size): then the fitness
+    agrees with what the reward taught, and no mode that says otherwise is reported."""
+    if first is None or last is None:
+        return False
+    return last - first > 0.1 * max(abs(first), abs(last), 1e-9)
 
 
 class Finding(BaseModel):
@@ -59,9 +70,7 @@ def return_against_fitness(
         return None
     assert reward_first is not None and reward_last is not None
     rose = reward_last - reward_first > 0.25 * max(abs(reward_first), abs(reward_last), 1e-9)
-    assert fitness_first is not None and fitness_last is not None
-    improved = fitness_last - fitness_first > 0.1 * max(abs(fitness_first), abs(fitness_last), 1e-9)
-    if not rose or improved:  # a fitness that ends clearly higher (0.84 -> 1.0, "flat" by its trend) is no hack
+    if not rose or improved(fitness_first, fitness_last):  # 0.84 -> 1.0, "flat" by its trend, is no hack
         return None
     sign = not sparse and fitness_trend == "falls" and correlation is not None and correlation <= ANTI_CORRELATED
     evidence = {"reward_first": reward_first, "reward_last": reward_last, "fitness_first": fitness_first or 0.0,

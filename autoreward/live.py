@@ -1,4 +1,10 @@
-"""How a run looks in the terminal: a rich live table per iteration, or plain log lines with ``--quiet``."""
+"""How a run looks in the terminal: a rich live table per iteration, or plain log lines with ``--quiet``.
+
+Progress events come from training workers, and verdict lines carry text a program influenced: every such field
+is shown as plain ``Text`` (never rich markup), cleaned of escape and control characters, and a number only
+where it is one (``sanitize.number``/``count``); anything else is dropped, so no worker can style, link or crash
+the table.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +20,10 @@ from rich.table import Table
 from rich.text import Text
 
 from autoreward.observer import LoopObserver
+from autoreward.sanitize import clean, count, number
 from autoreward.store import CandidateRow, Status, candidate_name
 
+CELL_CHARS = 300  # a verdict cell: one bounded line
 _STYLE = {
     Status.TRAINED: "green",
     Status.ACCEPTED: "cyan",
@@ -42,27 +50,32 @@ class PlainObserver(LoopObserver):
     def candidate(self, row: CandidateRow) -> None:
         fitness = "" if row.fitness is None else f" fitness {row.fitness:.4g}"
         origin = f"({row.origin_label})" if row.origin_label else ""
-        said = row.verdict_line() if row.status == Status.PRUNED else f"{row.status}{fitness} {row.verdict_line()}"
-        self.console.print(
-            f"  {row.id}{' ' + origin if origin else ''}: {said}", highlight=False, soft_wrap=True, markup=False
-        )
+        said = _line(row)
+        said = said if row.status == Status.PRUNED else f"{row.status}{fitness} {said}"
+        self.console.print(Text(f"  {row.id}{' ' + origin if origin else ''}: {clean(said, one_line=True)}"),
+                           highlight=False, soft_wrap=True)  # fmt: skip
 
     def training(self, candidate_id: str, event: dict[str, Any]) -> None:
         if event.get("event") != "progress":
             return
-        done, total = event.get("timesteps", 0), event.get("total_timesteps", "?")
-        self.console.print(
-            f"  {candidate_id}: {done}/{total} steps, fitness so far {_fmt(event.get('fitness'))}",
-            highlight=False,
-            soft_wrap=True,
-        )
+        done, total = count(event.get("timesteps")), count(event.get("total_timesteps"))
+        steps = f"{'?' if done is None else done}/{'?' if total is None else total}"
+        line = f"  {candidate_id}: {steps} steps, fitness so far {_fmt(event.get('fitness'))}"
+        self.console.print(Text(line), highlight=False, soft_wrap=True)
 
     def message(self, text: str) -> None:
-        self.console.print(text, highlight=False, soft_wrap=True, markup=False)
+        self.console.print(Text(clean(text)), highlight=False, soft_wrap=True)
 
 
 def _fmt(value: Any) -> str:
-    return "-" if value is None else f"{float(value):.4g}"
+    """A fitness as the table shows it; "-" for none or for anything that is not a finite number."""
+    checked = number(value)
+    return "-" if checked is None else f"{checked:.4g}"
+
+
+def _line(row: CandidateRow) -> str:
+    """The row's verdict line (it may quote a program's error text), as one clean bounded line."""
+    return clean(row.verdict_line(), CELL_CHARS, one_line=True)
 
 
 class LiveObserver(LoopObserver):
@@ -100,7 +113,7 @@ class LiveObserver(LoopObserver):
             self.live.start()
 
     def _render(self) -> Group:
-        table = Table(title=f"iteration {self._iteration + 1}: {self._stage}", expand=True)
+        table = Table(title=Text(f"iteration {self._iteration + 1}: {self._stage}"), expand=True)
         for column, kwargs in (("candidate", {"no_wrap": True}), ("status", {}), ("verdict", {"ratio": 1}),
                                ("timesteps", {"justify": "right"}), ("fitness", {"justify": "right"})):  # fmt: skip
             table.add_column(column, **kwargs)
@@ -109,8 +122,8 @@ class LiveObserver(LoopObserver):
             done = row.get("timesteps")
             total = row.get("total")
             steps = "" if done is None else (f"{done}/{total}" if total else str(done))
-            table.add_row(Text(row.get("name", candidate_name(cid))), f"[{style}]{row['status']}[/]",
-                          row.get("verdict", ""), steps, _fmt(row.get("fitness")))  # fmt: skip
+            table.add_row(Text(row.get("name", candidate_name(cid))), Text(str(row["status"]), style=style),
+                          Text(row.get("verdict", "")), Text(steps), Text(_fmt(row.get("fitness"))))  # fmt: skip
         return Group(table, self.progress)
 
     def _refresh(self) -> None:
@@ -135,7 +148,7 @@ class LiveObserver(LoopObserver):
     def candidate(self, row: CandidateRow) -> None:
         with self._lock:
             entry = self._rows.setdefault(row.id, {})
-            entry.update(status=row.status, verdict=row.verdict_line(), name=row.display_name)
+            entry.update(status=row.status, verdict=_line(row), name=clean(row.display_name, 80, one_line=True))
             if row.fitness is not None:
                 entry["fitness"] = row.fitness
             if row.trained:
@@ -146,13 +159,14 @@ class LiveObserver(LoopObserver):
         with self._lock:
             entry = self._rows.setdefault(candidate_id, {"status": Status.ACCEPTED})
             entry["status"] = Status.TRAINING
-            if "total_timesteps" in event:
-                entry["total"] = event["total_timesteps"]
-            if event.get("event") in ("progress", "started") and "timesteps" in event:
-                entry["timesteps"] = event["timesteps"]
-            if event.get("event") in ("progress", "evaluated") and event.get("fitness") is not None:
-                entry["fitness"] = event["fitness"]
+            kind = event.get("event")
+            if (total := count(event.get("total_timesteps"))) is not None:
+                entry["total"] = total
+            if kind in ("progress", "started") and (done := count(event.get("timesteps"))) is not None:
+                entry["timesteps"] = done
+            if kind in ("progress", "evaluated") and (fitness := number(event.get("fitness"))) is not None:
+                entry["fitness"] = fitness
             self._refresh()
 
     def message(self, text: str) -> None:
-        self.console.print(text, highlight=False, markup=False)
+        self.console.print(Text(clean(text)), highlight=False)

@@ -42,9 +42,12 @@ from autoreward.training.hyperparams import settings_for
 from autoreward.training.models import TrainJob, TrainResult
 from autoreward.training.parallel import train_many
 from autoreward.types import Review, TrainOne
+from autoreward.worker_report import checked_report
 
 Critic = Callable[[str, TaskCard, Path, Review | None], Verdict]
-Analyze = Callable[[TaskCard, list[tuple[str, TrainResult]], Path | None], str]  # (..., prompts_dir)
+Analyze = Callable[[TaskCard, list[tuple[str, TrainResult]], Path | None, str | None], str]  # (..., prompts_dir,
+# ranked_by: who ranked the results, in the order given; None: the Analyzer orders them by true fitness)
+RANKED_BY = {"human": "a person", "synthetic": "the synthetic oracle"}
 
 
 class WaitingForPreference(AutorewardError):
@@ -380,7 +383,11 @@ class Loop:
 
     def _store_result(self, job: TrainJob, result: TrainResult) -> None:
         """Stored as soon as each candidate finishes: a kill later loses none of the finished ones. A pruned
-        candidate keeps its artefacts and rung but no fitness: only fully trained candidates are selected."""
+        candidate keeps its artefacts and rung but no fitness: only fully trained candidates are selected. What
+        the worker reported passes ``checked_report`` first: nothing outside its rules is stored or used."""
+        result, dropped = checked_report(job, result, self.store.candidate(job.candidate_id).checked)
+        if dropped:
+            self.observer.message(f"{job.candidate_id}: {dropped}")
         status = {"ok": Status.TRAINED, "pruned": Status.PRUNED}.get(result.status, Status.FAILED)
         self.store.set_training(job.candidate_id, result, status)
         self.observer.candidate(self.store.candidate(job.candidate_id))
@@ -388,12 +395,22 @@ class Loop:
     def _analyze(self, iteration: int) -> None:
         if self.store.stage(self.run_id, iteration, "analysis") is not None:
             return
+        self.store.put_analysis(self.run_id, iteration, self._analysis(iteration))
+
+    def _analysis(self, iteration: int, preference: dict[str, Any] | None = None) -> str:
+        """The Analyzer's report on ``iteration``; with a ranking, in the ranking's order, so its advice starts
+        from the candidate ranked first, never from one the ranking placed below."""
         rows = [r for r in self.store.candidates(self.run_id, iteration) if r.result is not None]
+        ranked_by = None
+        if preference is not None:
+            ranked_by = RANKED_BY.get(preference["source"], preference["source"])
+            order = {cid: i for i, cid in enumerate(preference["ranking"])}
+            rows.sort(key=lambda r: order.get(r.id, len(order)))
         results = [(analysis_label(r), TrainResult.model_validate(r.result)) for r in rows if not r.builtin]
-        text = self.parts.analyze(self.card, results, self.settings.prompts_dir) if results else ""
+        text = self.parts.analyze(self.card, results, self.settings.prompts_dir, ranked_by) if results else ""
         for row in (r for r in rows if r.builtin):  # a yardstick: its one component is no program's to change
             text = f"{text.rstrip()}\n\n{self._yardstick(row)}".strip()
-        self.store.put_analysis(self.run_id, iteration, text)
+        return text
 
     def _yardstick(self, row: CandidateRow) -> str:
         result = TrainResult.model_validate(row.result)
@@ -443,10 +460,11 @@ class Loop:
         return Feedback.model_validate(stored) if stored is not None else self._build_feedback(iteration)
 
     def _build_feedback(self, iteration: int) -> Feedback:
+        preference = self.store.preference(self.run_id, iteration)
+        analysis = self._analysis(iteration, preference) if preference else self.store.analysis(self.run_id, iteration)
         return build_feedback(
             iteration, self.store.candidates(self.run_id, iteration), best=self.best(iteration),
-            analysis=self.store.analysis(self.run_id, iteration),
-            preference=self.store.preference(self.run_id, iteration), source=self.store.source,
+            analysis=analysis, preference=preference, source=self.store.source,
         )  # fmt: skip
 
 

@@ -21,9 +21,11 @@ def _critic(source: str, card: TaskCard, scratch: Path, review: Review | None) -
     return critique(source, card, review=review, scratch=scratch, discount=settings_for(card.env_id).gamma)
 
 
-def _analyze(card: TaskCard, results: list[tuple[str, TrainResult]], prompts_dir: Path | None) -> str:
+def _analyze(
+    card: TaskCard, results: list[tuple[str, TrainResult]], prompts_dir: Path | None, ranked_by: str | None = None
+) -> str:
     """The Analyzer's report, rendered from the user's templates (``--prompts``) where they have them."""
-    return analyze_iteration(card, results, prompts_dir)
+    return analyze_iteration(card, results, prompts_dir, ranked_by)
 
 
 def default_parts(config: RunConfig, card: TaskCard, ask_ranking: Any = None) -> Parts:

@@ -10,6 +10,8 @@ from typing import Any
 
 import jinja2
 
+from autoreward.sanitize import fence
+
 
 def _num(value: float, digits: int = 3) -> str:
     """A compact number for prompts: 3 significant digits, no noise like -0 or 1e+00."""
@@ -38,6 +40,7 @@ def environment(prompts_dir: Path | None = None) -> jinja2.Environment:
     )
     env.filters["num"] = _num
     env.filters["gbnf"] = _gbnf
+    env.filters["fence"] = fence  # `{{ source|fence }}python`: a fence the program cannot close
     return env
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from autoreward.analyzer import analyze, analyze_iteration, hacking_flag, summarize
 from autoreward.failure_modes import return_against_fitness
 from autoreward.tasks import resolve_task
@@ -157,7 +159,7 @@ def _modes(checkpoints: list[Checkpoint], task: str = "hopper-forward", success:
 
 def test_flooding_names_the_term_and_a_scale_that_balances_it() -> None:
     parts = [{"speed": _component(0.1, 0.1), "posture": _component(5.0, 0.9)}] * 6
-    found = _modes(_run([float(i) for i in range(6)], [float(i) for i in range(6)], parts))
+    found = _modes(_run([1.0] * 6, [1.0] * 6, parts))  # the fitness stalls: the dominant term is not the task
     flood = found["flooding"]
     assert flood.component == "posture" and flood.evidence["share"] == 0.9
     assert 0.03 < flood.evidence["factor"] < 0.06  # 0.9 -> about 0.3 of |reward|
@@ -260,3 +262,64 @@ def test_the_loops_analyzer_renders_the_users_templates(tmp_path: Path) -> None:
     results = [("c1", _result())]
     assert parts.analyze(card, results, tmp_path) == "MINE: 1 analysed\n"
     assert "MINE" not in parts.analyze(card, results, None)
+
+
+# ------------------------------------------------------------------ where the fitness agrees, each mode is silent
+
+
+def _cartpole_alive(fitness: list[float], length: list[float]) -> list[Checkpoint]:
+    """A constant alive bonus that is 90% of the reward, where failing ends episodes (issue 39's case)."""
+    parts = [{"alive": _constant(1.0, 0.9), "upright": _component(0.05, 0.1)}] * len(fitness)
+    return _run(fitness, [10.0 * x for x in length], parts, terminated=2, length=length)
+
+
+def _silent_cases() -> dict[str, tuple[list[Checkpoint], str]]:
+    rising = [float(i) for i in range(1, 7)]
+    lengths = [50.0, 60.0, 55.0, 65.0, 52.0, 58.0]
+    return {
+        # episode length is the fitness: lasting is the task, rising or not
+        "survival_hacking": (_cartpole_alive([10.0 * x for x in rising], [10.0 * x for x in rising]),
+                             "cartpole-balance"),
+        "survival_hacking, fitness follows length": (_cartpole_alive(lengths, lengths), "cartpole-balance"),
+        "flooding": (_run(rising, rising, [{"speed": _component(0.1, 0.1), "posture": _component(5.0, 0.9)}] * 6),
+                     "hopper-forward"),
+        "sign_error": (_run(rising, rising, [{"away": _component(0.1 * i, 0.5), "alive": _component(0.5, 0.5)}
+                                             for i in range(6)]), "hopper-forward"),
+        "reward_hacking": (_run([1.0, 1.0, 1.1, 1.2, 1.3, 1.3], [2.0 + 3 * i for i in range(6)],
+                                [{"wiggle": _component(0.2 * i, 0.5), "forward": _component(0.3, 0.5)}
+                                 for i in range(6)]), "hopper-forward"),
+        "constant": (_run(rising, rising, [{"offset": _constant(2.0, 0.4), "forward": _component(0.1 * i, 0.6)}
+                                           for i in range(6)], terminated=3), "hopper-forward"),
+        "sparse_unreached": (_run([0.0, 0.0, 1.0, 1.0, 1.0, 1.0], [0.5] * 6,
+                                  [{"door": _constant(0.0, 0.0), "approach": _component(0.01, 1.0)}] * 6),
+                             "minigrid-doorkey-8x8"),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("mode", sorted(_silent_cases()))
+def test_a_failure_mode_stays_silent_where_the_fitness_agrees(mode: str) -> None:
+    checkpoints, task = _silent_cases()[mode]
+    found = _modes(checkpoints, task=task, success=0.0, final=0.0 if task.startswith("minigrid") else 0.5)
+    kind = mode.split(",")[0]
+    assert kind not in found, found[kind]
+
+
+def test_cartpole_s_alive_term_is_not_called_a_hack() -> None:
+    """Issue 39: on a task whose fitness is episode length, the revision never says to shrink `alive`."""
+    rising = [10.0 * i for i in range(1, 7)]
+    result = _result(task="cartpole-balance", checkpoints=_cartpole_alive(rising, rising))
+    text = analyze_iteration(resolve_task("cartpole-balance"), [("iteration 1, candidate 1", result)])
+    assert "Survival hacking" not in text and "Flooding" not in text and "multiply `alive`" not in text
+
+
+def test_a_ranking_leads_the_advice_with_the_candidate_ranked_first() -> None:
+    """Issue 39: in a preference run, "Fix first" is the person's first choice, never one they placed below."""
+    card = resolve_task("hopper-forward")
+    low, high = _result(candidate_id="low"), _result(candidate_id="high")
+    assert high.evaluation is not None
+    high.evaluation.fitness_mean = 2.0
+    text = analyze_iteration(card, [("low", low), ("high", high)], ranked_by="a person")
+    assert text.startswith("Fix first (low, ranked first by a person):")
+    assert "Candidates as a person ranked them (best first):" in text
+    assert text.index("1. low: 0.5") < text.index("2. high: 2")
+    assert analyze_iteration(card, [("low", low), ("high", high)]).startswith("Fix first (high, the best candidate)")

@@ -58,6 +58,7 @@ LAYERS: dict[str, int] = {
     # 5: analysis and the records of what happened
     "autoreward.analyzer": 5,
     "autoreward.failure_modes": 5,
+    "autoreward.worker_report": 5,  # a training worker's report, checked before it is stored or used
     "autoreward.store": 5,
     "autoreward.preference": 5,
     "autoreward.observer": 5,

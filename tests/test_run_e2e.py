@@ -233,6 +233,8 @@ def test_human_preference_run_waits_is_ranked_in_the_terminal_and_resumes(
     assert len(server.requests) == 2
     revise = server.requests[1].prompt_text
     assert "by a person watching them" in revise and "1. iteration 1, candidate 2" in revise
+    # the Analyzer's advice follows the person's order: it leads with their first choice
+    assert f"Candidates as a person ranked them (best first):\n1. {trained[1]}" in revise
 
 
 def test_a_run_killed_mid_check_resumes_and_a_second_driver_is_refused(

@@ -467,3 +467,97 @@ def test_generated_text_is_escaped_never_markup(tmp_path: Path) -> None:
         for url in ("/runs/x", "/runs/x/candidates/it00-c00"):
             page = client.get(url).text
             assert evil not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page, url
+
+
+# --- program data stays data (issue 34, finding 8) ----------------------------------------------------------
+
+PLANTED_SVG = """<svg xmlns="http://www.w3.org/2000/svg"><script>
+fetch("/api/runs/hopper-web/preference", {method: "POST", headers: {"Content-Type": "application/json"},
+      body: JSON.stringify({iteration: 1, ranking: ["hopper-web/it01-c01", "hopper-web/it01-c00"]})});
+document.title = "pwned";
+</script></svg>"""
+
+
+def _plant(filled: Filled) -> str:
+    """What a hostile training worker leaves: an SVG and an HTML page with scripts in its scratch, and a result
+    whose artefact list names them (as the worker's report may). Returns the SVG's URL."""
+    store = RunStore(filled.root)
+    cid = filled.ids["a2"]
+    train = store.candidate_dir(cid) / "train"
+    train.mkdir(parents=True, exist_ok=True)
+    (train / "evil.svg").write_text(PLANTED_SVG)
+    (train / "page.html").write_text("<html><script>document.title='pwned'</script></html>")
+    result = store.candidate(cid).result
+    result["artifacts"] = {**result["artifacts"], "evil": "train/evil.svg", "video": "train/evil.svg",
+                           "learning_curve": "train/page.html"}  # fmt: skip
+    store.set_result(cid, result, 2.2, "trained")
+    store.close()
+    return f"/runs/{RUN}/files/{_name(cid)}/train/evil.svg"
+
+
+def test_the_page_links_only_the_parent_s_artefact_names(client: TestClient, filled: Filled) -> None:
+    svg = _plant(filled)
+    detail = client.get(f"/api/runs/{RUN}/candidates/{_name(filled.ids['a2'])}").json()
+    assert detail["candidate"]["files"] == {"video": f"/runs/{RUN}/files/{_name(filled.ids['a2'])}/video.mp4"}
+    for url in (f"/runs/{RUN}", f"/runs/{RUN}/candidates/{_name(filled.ids['a2'])}"):
+        page = client.get(url).text
+        assert "evil.svg" not in page and "page.html" not in page, url
+    assert svg.endswith("evil.svg")
+
+
+@pytest.mark.parametrize("planted", ["evil.svg", "page.html"])
+def test_a_planted_file_is_a_download_never_a_document(client: TestClient, filled: Filled, planted: str) -> None:
+    _plant(filled)
+    response = client.get(f"/runs/{RUN}/files/{_name(filled.ids['a2'])}/train/{planted}")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/octet-stream"
+    assert response.headers["content-disposition"].startswith("attachment")
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "sandbox" in response.headers["content-security-policy"]
+
+
+def test_every_response_forbids_sniffing_and_inline_scripts(client: TestClient, filled: Filled) -> None:
+    urls = ["/", f"/runs/{RUN}", f"/runs/{RUN}/candidates/it01-c00", "/api/runs", f"/api/runs/{RUN}",
+            "/static/ranking.js", "/static/style.css", f"/runs/{RUN}/files/fitness.png", "/runs/nope",
+            f"/runs/{RUN}/files/it00-c00/video.mp4", "/api/openapi.json"]  # fmt: skip
+    for url in urls:
+        headers = client.get(url).headers
+        policy = headers["content-security-policy"]
+        assert headers["x-content-type-options"] == "nosniff", url
+        assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy, url
+        assert "unsafe-inline" not in policy and "unsafe-eval" not in policy, url
+    assert "script-src 'self'" in client.get(f"/runs/{RUN}").headers["content-security-policy"]
+    assert client.get("/api/docs").status_code == 404  # its page needs inline and foreign scripts
+
+
+def test_the_pages_need_nothing_the_policy_forbids(client: TestClient) -> None:
+    """No inline script, event handler, style attribute or foreign URL: the pages work under the CSP."""
+    import re
+
+    for url in ("/", f"/runs/{RUN}", f"/runs/{RUN}/candidates/it01-c00", f"/runs/{RUN}/candidates/it00-c01"):
+        page = client.get(url).text
+        scripts = re.findall(r"<script([^>]*)>", page)
+        assert scripts and all('src="/static/' in attrs for attrs in scripts), url
+        assert not re.search(r"\son[a-z]+\s*=", page), url
+        assert " style=" not in page and "<style" not in page, url
+        assert not re.search(r'(?:src|href)="(?:https?:)?//', page), url
+
+
+def test_with_a_token_a_refusal_carries_the_headers_too(filled: Filled) -> None:
+    with TestClient(create_app(filled.root, token="a-test-token-0123456789")) as client:
+        refused = client.get(f"/runs/{RUN}")
+    assert refused.status_code == 401 and refused.headers["x-content-type-options"] == "nosniff"
+    assert "default-src 'none'" in refused.headers["content-security-policy"]
+
+
+@pytest.mark.slow
+def test_browser_runs_no_script_of_a_planted_svg(served: str, browser, filled: Filled) -> None:
+    """Opened in a real browser, the planted SVG is a download: its script never posts a ranking."""
+    svg = _plant(filled)
+    browser.get(f"{served}runs/{RUN}")  # the page itself still works under its policy: the ranking control ran
+    assert browser.execute_script("return document.querySelector('#ranking-list li') !== null")
+    assert browser.execute_script("return getComputedStyle(document.body).margin") == "0px"  # style.css loaded
+    browser.get(f"{served}{svg.lstrip('/')}")
+    threading.Event().wait(1.0)
+    assert RunStore(filled.root).preference(RUN, 1) is None
+    assert browser.title != "pwned"

@@ -45,11 +45,13 @@ def critique(
     verdict.stages_run.append("static")
     if verdict.accepted:
         steps = steps or DEFAULT_STEPS
+        names: set[str] = set()
         verdict.reasons += dry_run(
             source, card, steps=steps, limits=limits, scratch=scratch, on_event=on_event,
-            discount=DEFAULT_DISCOUNT if discount is None else discount,
+            discount=DEFAULT_DISCOUNT if discount is None else discount, names=names,
         )  # fmt: skip
         verdict.stages_run.append("dryrun")
+        verdict.components = sorted(names)
     if verdict.accepted and review is not None:
         verdict.reasons += review(source, card)
         verdict.stages_run.append("review")

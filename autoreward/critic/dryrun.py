@@ -30,6 +30,7 @@ from autoreward.envs.fitness import captured_names
 from autoreward.reward import (
     ContractError,
     RewardProgramError,
+    bad_name,
     locate_nonfinite,
     names_read,
     program_line,
@@ -77,18 +78,20 @@ def dry_run(
     scratch: Path | None = None,
     on_event: Callable[[dict[str, Any]], None] | None = None,
     discount: float = DEFAULT_DISCOUNT,
+    names: set[str] | None = None,
 ) -> list[Reason]:
     """The dry run's reasons for ``source`` on ``card``'s env (an empty list: nothing to object to);
-    ``discount``: the training's, which values waiting against finishing."""
+    ``discount``: the training's, which values waiting against finishing; ``names``, if given, receives the
+    identifier component names the program's answers carried (the Verdict keeps them)."""
     try:
         data = card_rollouts(card.model_dump_json(), str(card.source or ""), steps)
     except RolloutError as err:
         return [Reason(stage="dryrun", severity="error", message=str(err))]
     limits = limits or Limits(wall_seconds=30, cpu_seconds=20)
     if scratch is not None:
-        return _check(source, card, data, Path(scratch), limits, on_event, discount)
+        return _check(source, card, data, Path(scratch), limits, on_event, discount, names)
     with tempfile.TemporaryDirectory(prefix="autoreward-dryrun-") as tmp:
-        return _check(source, card, data, Path(tmp), limits, on_event, discount)
+        return _check(source, card, data, Path(tmp), limits, on_event, discount, names)
 
 
 def _check(
@@ -99,6 +102,7 @@ def _check(
     limits: Limits,
     on_event: Callable[[dict[str, Any]], None] | None,
     discount: float,
+    names: set[str] | None = None,
 ) -> list[Reason]:
     scratch.mkdir(parents=True, exist_ok=True)
     write_npz(scratch / INPUT_FILE, data.arrays)
@@ -119,6 +123,8 @@ def _check(
     )
     report = run_in_sandbox(job, scratch, limits, _Collector(evidence, on_event))
     reasons = judge(evidence, finished=report.ok)
+    if names is not None:
+        names.update(name for answer in evidence.answers for name in answer.components if bad_name(name) is None)
     if report.ok:
         return reasons
     return reasons_from_report(report) + [r for r in reasons if r.severity == "error"]

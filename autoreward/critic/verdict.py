@@ -6,10 +6,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from autoreward.sanitize import clean
+from autoreward.sanitize import plain
 
 Stage = Literal["extract", "static", "dryrun", "review", "duplicate"]
 MAX_REASON_CHARS = 600  # a reason is one line a person and the LLM read; program text in it is bounded
+MAX_COMPONENT_NAMES = 64  # as many as one answer of the dry run may carry
 
 
 class Reason(BaseModel):
@@ -23,8 +24,9 @@ class Reason(BaseModel):
     @field_validator("message")
     @classmethod
     def _shown_safely(cls, message: str) -> str:
-        """Program-influenced text (exception messages, names, LLM reviews): no escapes, one bounded line."""
-        return clean(message, MAX_REASON_CHARS, one_line=True)
+        """Program-influenced text (exception messages, names, LLM reviews): no escapes, no fences or special
+        tokens (it reaches prompts), one bounded line."""
+        return plain(message, MAX_REASON_CHARS, one_line=True)
 
     def __str__(self) -> str:
         where = f"line {self.line}: " if self.line else ""
@@ -37,6 +39,16 @@ class Verdict(BaseModel):
     reasons: list[Reason] = Field(default_factory=list)
     stages_run: list[Stage] = Field(default_factory=list)
     seconds: float = 0.0
+    components: list[str] | None = Field(
+        default=None,
+        description="the identifier component names the dry run's answers carried: the only ones a training of "
+        "this program may report (``autoreward.worker_report``); None: not recorded (no dry run, older records)",
+    )
+
+    @field_validator("components")
+    @classmethod
+    def _bounded(cls, names: list[str] | None) -> list[str] | None:
+        return None if names is None else sorted(set(names))[:MAX_COMPONENT_NAMES]
 
     @property
     def accepted(self) -> bool:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from autoreward.machine import cores
+from autoreward.sanitize import clean, scalar_text
 from autoreward.training.halving import Halving, PruneLedger, request_stop, rung_events
 from autoreward.training.models import TrainJob, TrainResult
 from autoreward.training.sandboxed import train_in_sandbox
@@ -81,12 +82,14 @@ def _events_for(candidate_id: str, on_event: CandidateEvents | None) -> EventSin
 
 
 def events_printer(stream: IO[str] = sys.stderr) -> CandidateEvents:
-    """A simple ``on_event`` for scripts: one line per progress event."""
+    """A simple ``on_event`` for scripts: one line per progress event. The event is a worker's: only its scalar
+    fields are printed, cleaned (``sanitize.scalar_text``), so it can neither style nor rewrite the terminal."""
     lock = threading.Lock()
 
     def show(candidate: str, event: dict[str, Any]) -> None:
         if event.get("event") in ("progress", "finished", "warning"):
-            fields: Iterable[str] = (f"{k}={v}" for k, v in event.items() if k != "event")
+            shown = ((clean(k, 40, one_line=True), scalar_text(v)) for k, v in event.items() if k != "event")
+            fields: Iterable[str] = (f"{k}={v}" for k, v in shown if v is not None)
             with lock:
                 print(f"[{candidate}] {event['event']} {' '.join(fields)}", file=stream, flush=True)
 

@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 from autoreward.store import RunStore
 from autoreward.web import views
 from autoreward.web.deps import candidate_id, find_run, open_store
-from autoreward.web.files import inside, media_type
+from autoreward.web.files import DOWNLOAD, inside, media_type
 
 router = APIRouter()
 Store = Annotated[RunStore, Depends(open_store)]
@@ -61,9 +61,13 @@ def candidate_page(run_id: str, name: str, request: Request, store: Store) -> HT
 
 @router.get("/runs/{run_id}/files/{relative:path}")
 def run_file(run_id: str, relative: str, store: Store) -> FileResponse:
-    """A file of the run's directory (video, plot, code); never anything outside it. Range requests work."""
+    """A file of the run's directory (video, plot, code); never anything outside it, and anything not of a safe
+    type only as a download. Range requests work."""
     find_run(store, run_id)
     path = inside(store.run_dir(run_id), relative)
     if path is None:
         raise HTTPException(404, f"no file {relative!r} in run {run_id!r}")
-    return FileResponse(path, media_type=media_type(path))
+    kind = media_type(path)
+    if kind == DOWNLOAD:
+        return FileResponse(path, media_type=kind, filename=path.name, content_disposition_type="attachment")
+    return FileResponse(path, media_type=kind)

@@ -105,7 +105,7 @@ def candidate_view(store: RunStore, row: CandidateRow) -> CandidateView:
         error_line=result.error_line if result else None,
         pruned=pruned_note(row.result),
         timesteps=result.timesteps if result else None,
-        files=candidate_files(row.run_id, store.run_dir(row.run_id), row.name, result.artifacts if result else {}),
+        files=candidate_files(row.run_id, store.run_dir(row.run_id), row.name),
         checkpoints=len(result.checkpoints) if result else 0,
         reward_hacking=hacking_flag(row.result),
     )
