@@ -1,19 +1,22 @@
 """Write a reward program as one standalone file: the program, the State builder and a gymnasium Wrapper.
 
 The file depends only on numpy, gymnasium and mujoco. It is assembled from whole, tested modules
-(``envs/state.py``, ``envs/classic.py``, ``envs/wrapper.py``) with their package-internal imports removed by
-the ``ast`` module, so the exported reward is computed by exactly the code that computed it in training.
+(``envs/state.py``, ``envs/classic.py``, ``envs/wrapper.py``, ``reward/allowlist.py``) with their
+package-internal imports removed by the ``ast`` module, so the exported reward is computed by exactly the code
+that computed it in training. The program itself and every user or program text (task, env id, file names)
+go in as data: Python literals the file checks and runs, never as code or raw docstring text.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from importlib import resources
 from pathlib import Path
 
 from autoreward.envs.suites import suite_for
 from autoreward.errors import AutorewardError
-from autoreward.reward import parse_program
+from autoreward.reward import allowlist, parse_program
 from autoreward.templates import environment
 
 # Modules that make up the standalone State builder, Wrapper and reward contract, in dependency order.
@@ -23,7 +26,34 @@ _MODULES = (
     ("autoreward.envs", "classic.py"),
     ("autoreward.envs", "wrapper.py"),
     ("autoreward.reward", "contract.py"),
+    ("autoreward.reward", "allowlist.py"),
 )
+_DOC_UNSAFE = re.compile(r"[^A-Za-z0-9 _.,:;()/+=-]")
+
+
+def _doc(text: object) -> str:
+    """``text`` for the file's docstring: characters that could end it or read as markup become ``?``."""
+    return _DOC_UNSAFE.sub("?", str(text))
+
+
+def _literal(text: str) -> str:
+    """``text`` as a Python string literal: triple-quoted where that reads back exactly, else ``repr``."""
+    quoted = f'"""{text}"""'
+    try:
+        if "\\" not in text and ast.literal_eval(quoted) == text:
+            return quoted
+    except (SyntaxError, ValueError):
+        pass
+    return repr(text)
+
+
+def refused(program: str) -> str | None:
+    """Why ``program`` may not be exported (it fails the allow-list every loader checks), or None."""
+    found = allowlist.problems(parse_program(program))
+    if not found:
+        return None
+    line, message = found[0]
+    return f"line {line}: {message}" if line else message
 
 
 def _segment(lines: list[str], node: ast.stmt) -> str:
@@ -96,18 +126,23 @@ def standalone_source(
     reason = unexportable(env_id)
     if reason:
         raise AutorewardError(f"{task}: {reason}")
-    program_imports, program_body = _split(program)
+    why = refused(program)
+    if why:
+        raise AutorewardError(f"{task}: the program fails the reward allow-list, so no file runs it: {why}")
     imports, modules = _module_sources()
-    template = environment().from_string((resources.files("autoreward") / "exported.py.j2").read_text(encoding="utf-8"))
-    return template.render(
+    environment_ = environment().overlay()
+    environment_.filters["doc"] = _doc
+    environment_.filters["literal"] = _literal
+    source = (resources.files("autoreward") / "exported.py.j2").read_text(encoding="utf-8")
+    return environment_.from_string(source).render(
         task=task,
         env_id=env_id,
         run_id=run_id,
         fitness=fitness,
         descent=descent,
-        imports=_merge_imports([*imports, *program_imports]),
+        imports=_merge_imports(imports),
         modules=modules,
-        program="\n\n\n".join(program_body),
+        program=program,
     )
 
 
