@@ -146,6 +146,35 @@ def standalone_source(
     )
 
 
+def check_exported(path: Path) -> None:
+    """Refuse (AutorewardError) an exported file whose program fails the allow-list, or that holds no program
+    as data (written by an older autoreward), before any of it runs: its own check would run at import, but a
+    loader checks first rather than trust the file to."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except (OSError, UnicodeDecodeError, SyntaxError, RecursionError, ValueError) as err:
+        raise AutorewardError(f"{path} is not a readable Python file ({type(err).__name__})") from None
+    programs = [
+        node.value.value
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and [ast.unparse(t) for t in node.targets] == ["PROGRAM"]
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+    ]
+    if len(programs) != 1:
+        raise AutorewardError(
+            f"{path} holds no reward program as data: it was not written by this autoreward's export; "
+            "write it again with `autoreward export RUN_ID`"
+        )
+    try:
+        why = refused(programs[0])
+    except AutorewardError as err:
+        why = str(err)
+    if why:
+        raise AutorewardError(f"{path}: its reward program fails the allow-list and was not run: {why}")
+
+
 def write_standalone(
     path: Path, program: str, *, task: str, env_id: str, run_id: str, fitness: float | None, descent: str = ""
 ) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -9,11 +10,14 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import pytest
+from corpus_programs import Program, hostile
 
+import autoreward
 from autoreward.envs.make import state_spec
 from autoreward.envs.wrapper import ProgramReward
+from autoreward.errors import AutorewardError
 from autoreward.export import write_standalone
-from autoreward.reward import load_reward
+from autoreward.reward import RewardProgramError, allowlist, load_reward, parse_program
 
 PROGRAMS = {
     "Hopper-v5": """from __future__ import annotations
@@ -104,3 +108,95 @@ def test_exported_file_is_clean_python(tmp_path: Path) -> None:
         text=True,
     )
     assert lint.returncode == 0, lint.stdout
+
+
+def _with_program(text: str, program: str) -> str:
+    """An exported file's text with its PROGRAM replaced (a tampered store, or a file an attacker wrote)."""
+    tree = ast.parse(text)
+    node = next(n for n in tree.body if isinstance(n, ast.Assign) and ast.unparse(n.targets[0]) == "PROGRAM")
+    lines = text.splitlines(keepends=True)
+    return "".join([*lines[: node.lineno - 1], f"PROGRAM = {program!r}\n", *lines[node.end_lineno :]])
+
+
+def _refused_by_the_allow_list() -> list[Program]:
+    """The hostile corpus that parses but fails the allow-list."""
+    refused = []
+    for program in hostile():
+        try:
+            tree = parse_program(program.source)
+        except RewardProgramError:
+            continue
+        if allowlist.problems(tree):
+            refused.append(program)
+    return refused
+
+
+def test_a_hostile_program_is_never_exported_and_its_file_never_runs_it(tmp_path: Path) -> None:
+    """The red team's programs (and the rest of the statically refused corpus) in an exported file: export,
+    ``RewardWrapper.from_file`` and a plain import all refuse it before any of its code runs."""
+    programs = _refused_by_the_allow_list()
+    assert {"attrgetter_globals", "get_type_hints_eval", "isolated_switch", "format_traversal_built"} <= {
+        p.name for p in programs
+    }
+    good = write_standalone(tmp_path / "good.py", PROGRAMS["Pendulum-v1"], task="t", env_id="Pendulum-v1",
+                            run_id="r", fitness=None).read_text()  # fmt: skip
+    names = []
+    for program in programs:
+        with pytest.raises(AutorewardError, match="allow-list"):
+            write_standalone(tmp_path / "x.py", program.source, task="t", env_id="Pendulum-v1", run_id="r",
+                             fitness=None)  # fmt: skip
+        path = tmp_path / f"hostile_{program.name}.py"
+        path.write_text(_with_program(good, program.source))
+        with pytest.raises(AutorewardError, match="fails the allow-list and was not run"):
+            autoreward.RewardWrapper.from_file(path, gym.make("Pendulum-v1"))
+        names.append(path.stem)
+    script = f"""
+import importlib, sys
+sys.path.insert(0, {str(tmp_path)!r})
+loaded = []
+for name in {names!r}:
+    try:
+        importlib.import_module(name)
+        loaded.append(name)
+    except Exception as err:
+        assert type(err).__name__ == "ProgramRefused", (name, err)
+print("LOADED", loaded)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "LOADED []" in done.stdout
+    assert [p.name for p in programs if p.traces()] == []
+
+
+def test_a_good_exported_file_loads_and_says_it_is_generated_code(tmp_path: Path) -> None:
+    path = write_standalone(tmp_path / "pendulum_reward.py", PROGRAMS["Pendulum-v1"], task="t",
+                            env_id="Pendulum-v1", run_id="r", fitness=0.5)  # fmt: skip
+    assert path.read_text().startswith('"""GENERATED CODE, written by `autoreward export`')
+    env = autoreward.RewardWrapper.from_file(path, gym.make("Pendulum-v1"))
+    env.reset(seed=0)
+    _, reward, *_ = env.step(env.action_space.sample())
+    assert isinstance(reward, float)
+
+
+def test_an_older_export_without_the_program_as_data_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "old_reward.py"
+    path.write_text("open('/tmp/pwned_old_export', 'w')\nclass RewardWrapper: ...\n")
+    with pytest.raises(AutorewardError, match="holds no reward program as data"):
+        autoreward.RewardWrapper.from_file(path, gym.make("Pendulum-v1"))
+    assert not Path("/tmp/pwned_old_export").exists()
+
+
+def test_user_and_program_text_go_into_the_file_as_data(tmp_path: Path) -> None:
+    """A task name or a --from file name that would end the docstring and start code stays data."""
+    hostile_text = 'x"""\nimport os; os.system("touch /tmp/pwned_descent")\n"""'
+    path = write_standalone(
+        tmp_path / "r.py", PROGRAMS["Pendulum-v1"], task=hostile_text, env_id="Pendulum-v1", run_id="r",
+        fitness=None, descent=f"It is the program of {hostile_text}.py, unchanged.",
+    )  # fmt: skip
+    tree = ast.parse(path.read_text())
+    assert [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom) and "os" in ast.unparse(n)] == []
+    task = next(n for n in tree.body if isinstance(n, ast.Assign) and ast.unparse(n.targets[0]) == "TASK")
+    assert ast.literal_eval(task.value) == hostile_text
+    assert "pwned" not in (ast.get_docstring(tree) or "").replace("?", "") or '"""' not in ast.get_docstring(tree)
+    autoreward.RewardWrapper.from_file(path, gym.make("Pendulum-v1"))
+    assert not Path("/tmp/pwned_descent").exists()
