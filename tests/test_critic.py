@@ -63,11 +63,19 @@ def test_static_accepts_a_plain_program_and_names_fields() -> None:
 @pytest.mark.parametrize(
     ("snippet", "expected"),
     [
-        ("x = np.random.default_rng(0).normal()", None),
-        ("x = np.lib.format.open_memmap('a')", "'lib'"),
-        ("x = np.save", "'save'"),
-        ("x = state.__dict__", "dunder attribute '__dict__'"),
-        ("x = state._snap", "private attribute '_snap'"),
+        ("x = np.random.default_rng(0).normal()", "numpy.random: not on the list"),
+        ("x = np.lib.format.open_memmap('a')", "numpy.lib: not on the list"),
+        ("x = np.save", "numpy.save: not on the list"),
+        ("x = state.__dict__", ".__dict__: dunder attributes"),
+        ("x = state._snap", "._snap: private attributes are off limits"),
+        ("x = np.linalg.norm(state.obs) + np.clip(state.obs, -1, 1).sum()", None),
+        ("x = np", "module 'np' used as a value"),
+        ("x = np.linalg", "module np.linalg used as a value"),
+        ("x = (v for v in [1]).gi_frame", ".gi_frame: not an attribute"),
+        ("x = state.obs.tofile", ".tofile: not an attribute"),
+        ("x = '{}'.format(state)", ".format: not an attribute"),
+        ("x = type(state)", "'type' is not allowed"),
+        ("x = getattr(state, 'height')", "'getattr' is not allowed"),
         ("x = vars(state)", "'vars' is not allowed"),
         ("x = __builtins__", "name '__builtins__'"),
         ("x = ...  # the skeleton's placeholder, copied back", "line 3 still holds the skeleton's placeholder"),
@@ -119,7 +127,7 @@ def test_check_command_exit_codes(tmp_path: Path) -> None:
     bad_file = next(p for p in hostile() if p.name == "numpy_savetxt").path
     rejected = _cli("check", str(bad_file), "--task", "cartpole-balance")
     assert rejected.returncode == 1
-    assert "static: line 7: .savetxt" in rejected.stdout and "Traceback" not in rejected.stderr
+    assert "static: line 7: numpy.savetxt" in rejected.stdout and "Traceback" not in rejected.stderr
 
     missing = _cli("check", str(tmp_path / "nope.py"), "--task", "cartpole-balance")
     assert missing.returncode == 2 and "no reward file" in missing.stderr
