@@ -263,7 +263,6 @@ def _notice(text: str) -> None:
 def _drive(runs_dir: Path | None, run_id: str, quiet: bool, *, serve_llm: bool = True) -> None:
     """Run or resume the loop with the live view, then print the best fitness, the run id and the export."""
     from autoreward.api import drive
-    from autoreward.export import unexportable
     from autoreward.live import LiveObserver, PlainObserver
     from autoreward.loop import WaitingForPreference
     from autoreward.store import RunStore
@@ -285,7 +284,7 @@ def _drive(runs_dir: Path | None, run_id: str, quiet: bool, *, serve_llm: bool =
     best = "none" if result.best_fitness is None else f"{result.best_fitness:.4g}"
     typer.echo(f"best fitness: {best} ({result.best_candidate or 'no trained candidate'})")
     typer.echo(f"run: {run_id}")
-    exported = result.exported or unexportable(run.card["env_id"]) or "nothing (no candidate was trained)"
+    exported = result.exported or "nothing (no candidate was trained)"
     typer.echo(f"exported: {exported}")
     if result.plot:
         typer.echo(f"plot: {result.plot}")

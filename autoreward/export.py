@@ -10,7 +10,9 @@ go in as data: Python literals the file checks and runs, never as code or raw do
 from __future__ import annotations
 
 import ast
+import pprint
 import re
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
@@ -28,7 +30,7 @@ _MODULES = (
     ("autoreward.reward", "contract.py"),
     ("autoreward.reward", "allowlist.py"),
 )
-_DOC_UNSAFE = re.compile(r"[^A-Za-z0-9 _.,:;()/+=-]")
+_DOC_UNSAFE = re.compile(r"[^A-Za-z0-9 _.,:;()\[\]/+=%-]")
 
 
 def _doc(text: object) -> str:
@@ -45,6 +47,11 @@ def _literal(text: str) -> str:
     except (SyntaxError, ValueError):
         pass
     return repr(text)
+
+
+def _data(value: object) -> str:
+    """``value`` (plain data: strings, numbers, dicts) as a Python literal."""
+    return pprint.pformat(value, width=100, sort_dicts=False)
 
 
 def refused(program: str) -> str | None:
@@ -106,33 +113,43 @@ def _module_sources() -> tuple[list[ast.Import | ast.ImportFrom], list[str]]:
     return imports, bodies
 
 
-def unexportable(env_id: str) -> str | None:
-    """Why a program for ``env_id`` cannot be exported as a standalone file yet (one line), or None."""
-    suite = suite_for(env_id)
-    if suite is None or suite.exportable:
-        return None
-    return (
-        f"no standalone file: the {suite.name} suite's State is built by {suite.adapter}, which the standalone file "
-        "cannot ship yet; use the program with autoreward.envs.make.make_env, state_spec and "
-        "autoreward.envs.wrapper.ProgramReward"
-    )
+# What a file that imports the State builder from the installed package imports instead of embedding it.
+_SUITE_IMPORTS = [
+    "import gymnasium as gym",
+    "import numpy as np",
+    "from autoreward.envs.make import state_spec",
+    "from autoreward.envs.state import State",
+    "from autoreward.envs.suites import as_trained, prepare, suite_for",
+    "from autoreward.envs.wrapper import ProgramReward",
+    "from autoreward.reward.allowlist import load_checked",
+    "from autoreward.reward.contract import checked",
+]
 
 
 def standalone_source(
-    program: str, *, task: str, env_id: str, run_id: str, fitness: float | None, descent: str = ""
+    program: str,
+    *,
+    task: str,
+    env_id: str,
+    run_id: str,
+    fitness: float | None,
+    descent: str = "",
+    provenance: Mapping[str, str] | None = None,
 ) -> str:
     """The text of the exported file for ``program`` (the reward program's own source); ``descent``, a
-    sentence for the header, says which of the user's files the program descends from."""
-    reason = unexportable(env_id)
-    if reason:
-        raise AutorewardError(f"{task}: {reason}")
+    sentence for the header, says which of the user's files the program descends from; ``provenance`` (label
+    -> text: algorithm, settings, budget, seeds, fitness) says how its fitness was reached. Where the env's
+    suite builds its State in an adapter, the file imports it from the installed package and says so."""
     why = refused(program)
     if why:
         raise AutorewardError(f"{task}: the program fails the reward allow-list, so no file runs it: {why}")
-    imports, modules = _module_sources()
+    suite = suite_for(env_id)
+    standalone = suite is None or suite.standalone
+    imports, modules = _module_sources() if standalone else ([], [])
     environment_ = environment().overlay()
     environment_.filters["doc"] = _doc
     environment_.filters["literal"] = _literal
+    environment_.filters["data"] = _data
     source = (resources.files("autoreward") / "exported.py.j2").read_text(encoding="utf-8")
     return environment_.from_string(source).render(
         task=task,
@@ -140,7 +157,10 @@ def standalone_source(
         run_id=run_id,
         fitness=fitness,
         descent=descent,
-        imports=_merge_imports(imports),
+        provenance=dict(provenance or {}),
+        standalone=standalone,
+        suite=suite.name if suite is not None else "",
+        imports=_merge_imports(imports) if standalone else _SUITE_IMPORTS,
         modules=modules,
         program=program,
     )
@@ -176,10 +196,20 @@ def check_exported(path: Path) -> None:
 
 
 def write_standalone(
-    path: Path, program: str, *, task: str, env_id: str, run_id: str, fitness: float | None, descent: str = ""
+    path: Path,
+    program: str,
+    *,
+    task: str,
+    env_id: str,
+    run_id: str,
+    fitness: float | None,
+    descent: str = "",
+    provenance: Mapping[str, str] | None = None,
 ) -> Path:
     """Write the exported file and check that it compiles."""
-    text = standalone_source(program, task=task, env_id=env_id, run_id=run_id, fitness=fitness, descent=descent)
+    text = standalone_source(
+        program, task=task, env_id=env_id, run_id=run_id, fitness=fitness, descent=descent, provenance=provenance
+    )
     compile(text, str(path), "exec")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -10,14 +11,15 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import pytest
-from corpus_programs import Program, hostile
+from corpus_programs import Program, good, hostile
 
 import autoreward
-from autoreward.envs.make import state_spec
+from autoreward.envs.make import make_card_env, state_spec
 from autoreward.envs.wrapper import ProgramReward
 from autoreward.errors import AutorewardError
 from autoreward.export import write_standalone
 from autoreward.reward import RewardProgramError, allowlist, load_reward, parse_program
+from autoreward.tasks import catalog
 
 PROGRAMS = {
     "Hopper-v5": """from __future__ import annotations
@@ -197,6 +199,45 @@ def test_user_and_program_text_go_into_the_file_as_data(tmp_path: Path) -> None:
     assert [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom) and "os" in ast.unparse(n)] == []
     task = next(n for n in tree.body if isinstance(n, ast.Assign) and ast.unparse(n.targets[0]) == "TASK")
     assert ast.literal_eval(task.value) == hostile_text
-    assert "pwned" not in (ast.get_docstring(tree) or "").replace("?", "") or '"""' not in ast.get_docstring(tree)
+    header = ast.get_docstring(tree) or ""
+    assert header.startswith("GENERATED CODE") and "x??" in header and '"""' not in header
     autoreward.RewardWrapper.from_file(path, gym.make("Pendulum-v1"))
     assert not Path("/tmp/pwned_descent").exists()
+
+
+MINIGRID = next(p for p in good() if p.task.startswith("minigrid")).source
+
+
+def test_a_minigrid_reward_exports_and_trains_sb3_in_a_plain_script(tmp_path: Path) -> None:
+    """A suite whose State builder lives in an adapter: the file imports it from the installed package, says
+    so, records how its fitness was reached, and trains PPO with the same rewards as in autoreward."""
+    card = catalog()["minigrid-doorkey-5x5"]
+    how = {"algorithm": "PPO (stable-baselines3)", "budget": "2048 of 2048 timesteps", "seeds": "training 7"}
+    path = write_standalone(tmp_path / "doorkey_reward.py", MINIGRID, task=card.name, env_id=card.env_id,
+                            run_id="r", fitness=0.5, provenance=how)  # fmt: skip
+    text = path.read_text()
+    assert "imported from the installed autoreward package" in text and "seeds: training 7" in text
+    assert str(tmp_path) not in text and "/work/" not in text
+    script = f"""
+import json, sys
+sys.path.insert(0, {str(tmp_path)!r})
+import gymnasium
+from stable_baselines3 import PPO
+from doorkey_reward import ENV_ID, RewardWrapper
+env = RewardWrapper(gymnasium.make(ENV_ID))
+env.reset(seed=3)
+rewards = [float(env.step(a)[1]) for a in [2, 2, 1, 2, 3, 0, 2, 5]]
+model = PPO("MlpPolicy", env, n_steps=64, batch_size=32, n_epochs=1, seed=0, device="cpu")
+model.learn(total_timesteps=128)
+print(json.dumps([model.num_timesteps, rewards]))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    steps, rewards = json.loads(done.stdout.strip().splitlines()[-1])
+    assert steps >= 128
+
+    env = make_card_env(card)
+    ours = ProgramReward(env, load_reward(MINIGRID), state_spec(env))
+    ours.reset(seed=3)
+    assert rewards == [float(ours.step(a)[1]) for a in [2, 2, 1, 2, 3, 0, 2, 5]]
+    assert isinstance(autoreward.RewardWrapper.from_file(path, make_card_env(card)), ProgramReward)
