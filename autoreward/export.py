@@ -30,7 +30,7 @@ _MODULES = (
     ("autoreward.reward", "contract.py"),
     ("autoreward.reward", "allowlist.py"),
 )
-_DOC_UNSAFE = re.compile(r"[^A-Za-z0-9 _.,:;()\[\]/+=%-]")
+_DOC_UNSAFE = re.compile(r"[^A-Za-z0-9 _.,:;()\[\]/+=%>-]")
 
 
 def _doc(text: object) -> str:
