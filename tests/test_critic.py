@@ -76,6 +76,7 @@ def test_static_accepts_a_plain_program_and_names_fields() -> None:
         ("x = '{}'.format(state)", ".format: not an attribute"),
         ("x = type(state)", "'type' is not allowed"),
         ("x = getattr(state, 'height')", "'getattr' is not allowed"),
+        ("np = state", "'np' is bound by an import and again here"),
         ("x = vars(state)", "'vars' is not allowed"),
         ("x = __builtins__", "name '__builtins__'"),
         ("x = ...  # the skeleton's placeholder, copied back", "line 3 still holds the skeleton's placeholder"),

@@ -227,6 +227,7 @@ class _Checker:
             if not isinstance(node, _NODES):
                 self.refuse(node, f"{type(node).__name__} is not allowed in a reward program: {_PURPOSE}")
         self._imports()
+        self._rebound()
         self._identifiers()
         self._own_names()
         for node in ast.walk(self.tree):
@@ -267,6 +268,23 @@ class _Checker:
                         self.modules[alias.asname or alias.name] = member
                     elif module != "__future__":
                         self.imported[alias.asname or alias.name] = module
+
+    def _rebound(self) -> None:
+        """A name an import binds keeps that meaning: rebound, ``np.sum`` would read ``sum`` off another object."""
+        imported = set(self.modules) | set(self.imported)
+        targets: dict[str, set[str]] = {}
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                for alias in node.names:
+                    name = alias.asname or alias.name.split(".")[0]
+                    full = alias.name if isinstance(node, ast.Import) else f"{node.module}.{alias.name}"
+                    targets.setdefault(name, set()).add(full)
+            for name in _bound_identifiers(node):
+                if name in imported and not isinstance(node, ast.alias):
+                    self.refuse(node, f"{name!r} is bound by an import and again here: give the second a new name")
+        for name, bound in targets.items():
+            if name in imported and len(bound) > 1:
+                self.refuse(self.tree.body[0], f"{name!r} is bound by imports of {', '.join(sorted(bound))}: one each")
 
     def _identifiers(self) -> None:
         """No dunder identifier (``__init__`` methods and the main guard's ``__name__`` aside), and no
