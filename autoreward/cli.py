@@ -284,7 +284,9 @@ def _drive(runs_dir: Path | None, run_id: str, quiet: bool, *, serve_llm: bool =
     best = "none" if result.best_fitness is None else f"{result.best_fitness:.4g}"
     typer.echo(f"best fitness: {best} ({result.best_candidate or 'no trained candidate'})")
     typer.echo(f"run: {run_id}")
-    exported = result.exported or "nothing (no candidate was trained)"
+    exported = (
+        result.exported or f"nothing (no program was trained, or it fails the allow-list: `autoreward export {run_id}`)"
+    )
     typer.echo(f"exported: {exported}")
     if result.plot:
         typer.echo(f"plot: {result.plot}")

@@ -19,7 +19,8 @@ from autoreward.envs.wrapper import ProgramReward
 from autoreward.errors import AutorewardError
 from autoreward.export import write_standalone
 from autoreward.reward import RewardProgramError, allowlist, load_reward, parse_program
-from autoreward.tasks import catalog
+from autoreward.store import RunStore
+from autoreward.tasks import catalog, resolve_task
 
 PROGRAMS = {
     "Hopper-v5": """from __future__ import annotations
@@ -241,3 +242,23 @@ print(json.dumps([model.num_timesteps, rewards]))
     ours.reset(seed=3)
     assert rewards == [float(ours.step(a)[1]) for a in [2, 2, 1, 2, 3, 0, 2, 5]]
     assert isinstance(autoreward.RewardWrapper.from_file(path, make_card_env(card)), ProgramReward)
+
+
+def test_export_of_a_stored_program_that_fails_the_allow_list_is_one_line(tmp_path: Path) -> None:
+    """A run stored under older rules whose best program the allow-list refuses: `export` explains, no
+    traceback, no file; ``from_run`` refuses the same way."""
+    store = RunStore(tmp_path / "runs")
+    card = resolve_task("cartpole-balance")
+    store.create_run("old", card.name, card.model_dump(mode="json"), {}, {})
+    source = next(p for p in hostile() if p.name == "isolated_switch").source
+    store.set_result(store.add_candidate("old", 0, 0, source, llm_call_id=None), {}, 0.9, "trained")
+    store.close()
+    done = subprocess.run(
+        [sys.executable, "-m", "autoreward.cli", "export", "old", "--runs-dir", str(tmp_path / "runs")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert "fails the reward allow-list" in done.stderr and "line 7" in done.stderr
+    with pytest.raises(AutorewardError, match="fails the reward allow-list"):
+        autoreward.RewardWrapper.from_run("old", runs_dir=tmp_path / "runs")
+    assert not Path("/tmp/pwned_isolated_switch").exists()
