@@ -135,11 +135,13 @@ def standalone_source(
     fitness: float | None,
     descent: str = "",
     provenance: Mapping[str, str] | None = None,
+    module: str = "this_module",
 ) -> str:
     """The text of the exported file for ``program`` (the reward program's own source); ``descent``, a
     sentence for the header, says which of the user's files the program descends from; ``provenance`` (label
     -> text: algorithm, settings, budget, seeds, fitness) says how its fitness was reached. Where the env's
-    suite builds its State in an adapter, the file imports it from the installed package and says so."""
+    suite builds its State in an adapter, the file imports it from the installed package and says so.
+    ``module``: the name the usage example imports the file by."""
     why = refused(program)
     if why:
         raise AutorewardError(f"{task}: the program fails the reward allow-list, so no file runs it: {why}")
@@ -158,6 +160,7 @@ def standalone_source(
         fitness=fitness,
         descent=descent,
         provenance=dict(provenance or {}),
+        module=module,
         standalone=standalone,
         suite=suite.name if suite is not None else "",
         imports=_merge_imports(imports) if standalone else _SUITE_IMPORTS,
@@ -208,8 +211,9 @@ def write_standalone(
 ) -> Path:
     """Write the exported file and check that it compiles."""
     text = standalone_source(
-        program, task=task, env_id=env_id, run_id=run_id, fitness=fitness, descent=descent, provenance=provenance
-    )
+        program, task=task, env_id=env_id, run_id=run_id, fitness=fitness, descent=descent, provenance=provenance,
+        module=path.stem,
+    )  # fmt: skip
     compile(text, str(path), "exec")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")

@@ -583,3 +583,7 @@ def test_one_short_run_per_family(task: str, tmp_path: Path) -> None:
     exported = Path(done.stdout.partition("exported: ")[2].strip().split()[0])
     standalone = catalog()[task].family in ("metaworld", "fetch")
     assert exported.is_file() and ("from autoreward." not in exported.read_text()) == standalone
+    header = exported.read_text().split('"""')[1]
+    assert f"from {exported.stem} import ENV_ID, RewardWrapper" in header and str(runs) not in header
+    assert "algorithm: PPO" in header and "budget: " in header and "evaluation episodes" in header
+    assert "95% interval" in header
