@@ -93,6 +93,8 @@ def how_trained(store: RunStore, candidate_id: str) -> dict[str, str]:
     result = row.trained
     if result is None:
         return out
+    if result.hyperparams_source:  # what the training itself recorded, where it did
+        out["settings"] = f"{result.hyperparams_source}; n_envs={result.n_envs}" + (f"; {ppo}" if ppo else "")
     out["budget"] = f"{result.timesteps} of {result.total_timesteps} timesteps"
     try:
         seed = RunConfig.model_validate(run.config).train_seed(row.iteration, row.idx)
