@@ -362,7 +362,7 @@ class RewardWrapper:
     ) -> gymnasium.Wrapper:
         """The run's best reward around ``env`` (default: the run's task env, as its card makes it)."""
         from autoreward.envs.make import make_card_env
-        from autoreward.runs import export_best, export_path, stored_card
+        from autoreward.runs import export_best, stored_card
         from autoreward.store import RunStore
 
         store = RunStore(runs_dir)
