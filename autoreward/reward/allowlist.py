@@ -7,7 +7,9 @@ It names no builtin outside a short list (no getattr, type, eval, open, super, .
 attribute only by its literal name, and that name is either known pure (ndarray, scalar and container methods)
 or names nothing at all on any object the program can reach: those objects' attributes (frames, code,
 ``ndarray.tofile``, ``str.format``, ...) are enumerated from the objects themselves, so a State field or the
-program's own attribute may have any other name. No string annotations, no async, generators or ``match``.
+program's own attribute may have any other name. It assigns attributes only to its own objects (``self.x``,
+``C.x`` for its classes) and holds no modifiable library class as a value, so it patches nothing the user's
+code calls. No string annotations, no async, no ``yield``, no ``match``.
 The Critic, ``RewardWrapper.from_file`` and the exported file check the same rules, and the exported file runs
 the program only after this check, with only the listed builtins. Depends only on the standard library and
 numpy: the export ships it verbatim.
@@ -200,6 +202,7 @@ class _Checker:
         self.problems: list[tuple[int | None, str]] = []
         self.modules: dict[str, str] = {}  # a name an import binds to a module -> the module
         self.imported: dict[str, str] = {}  # a name an import binds to a module's member -> the module
+        self._imported_as: dict[str, str] = {}  # that name -> the member's own name
         self.annotations = _annotation_nodes(tree)
         self.guard_tests, self.guard_bodies = _main_guard(tree)
         self.own = self._own_attributes()
@@ -230,6 +233,8 @@ class _Checker:
         self._rebound()
         self._identifiers()
         self._own_names()
+        self._stores()
+        self._library_classes()
         for node in ast.walk(self.tree):
             if isinstance(node, ast.Attribute):
                 self._attribute(node)
@@ -268,6 +273,7 @@ class _Checker:
                         self.modules[alias.asname or alias.name] = member
                     elif module != "__future__":
                         self.imported[alias.asname or alias.name] = module
+                        self._imported_as[alias.asname or alias.name] = alias.name
 
     def _rebound(self) -> None:
         """A name an import binds keeps that meaning: rebound, ``np.sum`` would read ``sum`` off another object."""
@@ -312,6 +318,61 @@ class _Checker:
                             self.refuse(
                                 stmt, f"class member {name!r} is also a built-in attribute: choose another name"
                             )
+
+    def _stores(self) -> None:
+        """Attributes are assigned only on the program's own objects: ``self.<name>`` in a method (``self`` not
+        rebound there) or ``<C>.<name>`` for a class ``C`` it defines. Patching a library's object would have
+        the library call the program's code with objects the program could not otherwise reach."""
+        classes = {n.name for n in ast.walk(self.tree) if isinstance(n, ast.ClassDef)}
+        rebound = {name for node in ast.walk(self.tree) if not isinstance(node, ast.ClassDef)
+                   for name in _bound_identifiers(node)}  # fmt: skip
+        allowed: set[int] = set()
+        for cls in (n for n in ast.walk(self.tree) if isinstance(n, ast.ClassDef)):
+            for method in (n for n in cls.body if isinstance(n, ast.FunctionDef)):
+                params = [*method.args.posonlyargs, *method.args.args]
+                if not params:
+                    continue
+                me, nodes = params[0].arg, list(ast.walk(method))
+                if any(isinstance(n, ast.Name) and n.id == me and not isinstance(n.ctx, ast.Load) for n in nodes):
+                    continue
+                allowed |= {id(n) for n in nodes if isinstance(n, ast.Attribute) and _is_name(n.value, me)}
+        for node in ast.walk(self.tree):
+            if not isinstance(node, ast.Attribute) or isinstance(node.ctx, ast.Load) or id(node) in allowed:
+                continue
+            if isinstance(node.value, ast.Name) and node.value.id in classes and node.value.id not in rebound:
+                continue
+            if self._module_of(node.value) is None:  # (a module's attributes have their own message)
+                self.refuse(
+                    node, f"assignment to {ast.unparse(node)}: assign attributes only to self or a class you define"
+                )
+
+    def _library_classes(self) -> None:
+        """A library class the program may modify (a Python class, not a built-in type) is only called,
+        subclassed or compared against; held as a value, a method could be called on it as ``self``."""
+        calls = {id(n.func) for n in ast.walk(self.tree) if isinstance(n, ast.Call)}
+        bases = {id(b) for n in ast.walk(self.tree) if isinstance(n, ast.ClassDef) for b in n.bases}
+        checks = {
+            id(n.args[1]) for n in ast.walk(self.tree)
+            if isinstance(n, ast.Call) and _is_name(n.func, "isinstance") and len(n.args) == 2
+        }  # fmt: skip
+        fine = calls | bases | checks | self.annotations | self.bases
+        for node in ast.walk(self.tree):
+            if not isinstance(node, ast.Name | ast.Attribute) or id(node) in fine:
+                continue
+            member = self._member(node)
+            if member is not None and _mutable_class(*member):
+                self.refuse(node, f"{ast.unparse(node)} used as a value: call it, subclass it or test against it")
+
+    def _member(self, node: ast.expr) -> tuple[str, str] | None:
+        """``(module, name)`` if ``node`` names a module's member (``collections.Counter``, or ``Counter``
+        imported from it)."""
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in self.imported:
+            return self.imported[node.id], self._imported_as.get(node.id, node.id)
+        if isinstance(node, ast.Attribute):
+            module = self._module_of(node.value)
+            if module is not None and node.attr in MODULES[module]:
+                return module, node.attr
+        return None
 
     def _module_of(self, node: ast.expr) -> str | None:
         """The module ``node`` denotes (``np``, ``np.linalg``), or None if it is not a module."""
@@ -366,6 +427,21 @@ def _not_listed(module: str, name: str) -> str:
     if name.startswith("_"):
         return "private names are off limits"
     return f"not on the list of {module}'s pure names a reward program may use"
+
+
+def _is_name(node: ast.AST, name: str) -> bool:
+    return isinstance(node, ast.Name) and node.id == name
+
+
+@functools.cache
+def _mutable_class(module: str, name: str) -> bool:
+    """Whether a module's member is a class whose attributes a program could set (not an immutable type)."""
+    imported = sys.modules.get(module) or __import__(module, fromlist=["_"])
+    member = getattr(imported, name, None)
+    return isinstance(member, type) and not member.__flags__ & _IMMUTABLE_TYPE
+
+
+_IMMUTABLE_TYPE = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE: built-in and extension types whose attributes are fixed
 
 
 def _is_refused_builtin(name: str) -> bool:
