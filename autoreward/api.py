@@ -372,7 +372,7 @@ class RewardWrapper:
 
     ``RewardWrapper.from_run(run_id)`` makes the run's env (or wraps ``env``); ``RewardWrapper.from_file(path,
     env)`` wraps ``env`` with an exported file's reward. The program runs in your process, as when you import
-    the exported file yourself."""
+    the exported file yourself, and only after it passed the reward allow-list (``autoreward.reward.allowlist``)."""
 
     @staticmethod
     def from_file(path: str | Path, env: gymnasium.Env) -> gymnasium.Wrapper:
@@ -380,6 +380,9 @@ class RewardWrapper:
         path = Path(path)
         if not path.is_file():
             raise AutorewardError(f"no exported reward file {path}: write one with `autoreward export RUN_ID`")
+        from autoreward.export import check_exported
+
+        check_exported(path)  # the program passes the allow-list before any code of the file runs
         spec = importlib.util.spec_from_file_location(f"autoreward_exported_{uuid.uuid4().hex}", path)
         if spec is None or spec.loader is None:
             raise AutorewardError(f"{path} cannot be loaded as a Python module")
@@ -397,14 +400,12 @@ class RewardWrapper:
     ) -> gymnasium.Wrapper:
         """The run's best reward around ``env`` (default: the run's task env, as its card makes it)."""
         from autoreward.envs.make import make_card_env
-        from autoreward.runs import export_best, export_path, stored_card
+        from autoreward.runs import export_best, stored_card
         from autoreward.store import RunStore
 
         store = RunStore(runs_dir)
         try:
-            path = export_path(store, run_id)
-            if not path.is_file():
-                path = export_best(store, run_id)
+            path = export_best(store, run_id)  # written afresh: a file an older autoreward wrote is not trusted
             card = stored_card(store, run_id)
         finally:
             store.close()

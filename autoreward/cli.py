@@ -280,7 +280,6 @@ def _drive(
 ) -> None:
     """Run or resume the loop with the live view, then print the best fitness, the run id and the export."""
     from autoreward.api import drive
-    from autoreward.export import unexportable
     from autoreward.live import LiveObserver, PlainObserver
     from autoreward.loop import WaitingForPreference
     from autoreward.runs import no_trained_candidate
@@ -304,7 +303,9 @@ def _drive(
     best = "none" if result.best_fitness is None else f"{result.best_fitness:.4g}"
     typer.echo(f"best fitness: {best} ({result.best_candidate or 'no trained candidate'})")
     typer.echo(f"run: {run_id}")
-    exported = result.exported or unexportable(run.card["env_id"]) or "nothing (no candidate was trained)"
+    exported = (
+        result.exported or f"nothing (no program was trained, or it fails the allow-list: `autoreward export {run_id}`)"
+    )
     typer.echo(f"exported: {exported}")
     if result.plot:
         typer.echo(f"plot: {result.plot}")

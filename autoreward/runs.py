@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from autoreward.critic.verdict import Verdict
 from autoreward.errors import AutorewardError
-from autoreward.export import unexportable, write_standalone
+from autoreward.export import write_standalone
 from autoreward.provenance import provenance
 from autoreward.run_plot import plot_fitness
 from autoreward.runconfig import RunConfig
 from autoreward.start import add_start_candidates
 from autoreward.store import CandidateRow, RunStatus, RunStore, Status
 from autoreward.tasks import TaskCard, load_card, resolve_task
+from autoreward.training.hyperparams import settings_for
 
 
 def new_run_id(task: str) -> str:
@@ -83,8 +85,42 @@ def export_best(store: RunStore, run_id: str, output: Path | None = None) -> Pat
         raise AutorewardError(f"the code of {best_id} is missing from {store.candidate_dir(best_id)}")
     return write_standalone(
         output or export_path(store, run_id), source, task=run.task, env_id=run.card["env_id"], run_id=run_id,
-        fitness=fitness, descent=descent(store, best_id),
+        fitness=fitness, descent=descent(store, best_id, names_only=True),
+        provenance=how_trained(store, best_id),
     )  # fmt: skip
+
+
+def how_trained(store: RunStore, candidate_id: str) -> dict[str, str]:
+    """For the exported file's header: the algorithm, its settings, the budget, the seeds and the fitness with
+    its interval that the candidate's stored result records."""
+    row = store.candidate(candidate_id)
+    run = store.run(row.run_id)
+    settings = settings_for(run.card["env_id"])
+    ppo = ", ".join(f"{k}={v}" for k, v in settings.ppo.items())
+    out = {
+        "algorithm": "PPO (stable-baselines3)",
+        "settings": f"{settings.source}; n_envs={settings.n_envs}" + (f"; {ppo}" if ppo else ""),
+    }
+    result = row.trained
+    if result is None:
+        return out
+    if result.hyperparams_source:  # what the training itself recorded, where it did
+        out["settings"] = f"{result.hyperparams_source}; n_envs={result.n_envs}" + (f"; {ppo}" if ppo else "")
+    out["budget"] = f"{result.timesteps} of {result.total_timesteps} timesteps"
+    try:
+        seed = RunConfig.model_validate(run.config).train_seed(row.iteration, row.idx)
+        out["seeds"] = f"training {seed}"
+    except ValueError:
+        out["seeds"] = "training seed not recorded"
+    ev = result.evaluation
+    if ev is not None:
+        out["seeds"] += f"; evaluation episodes {', '.join(str(r.seed) for r in ev.rollouts)}"
+        half = 1.96 * ev.fitness_std / math.sqrt(max(ev.episodes, 1))
+        out["fitness"] = (
+            f"{ev.fitness_mean:.4g} over {ev.episodes} episodes, 95% interval "
+            f"[{ev.fitness_mean - half:.4g}, {ev.fitness_mean + half:.4g}] (normal approximation)"
+        )
+    return out
 
 
 def builtin_note(store: RunStore, run_id: str) -> str | None:
@@ -114,9 +150,10 @@ def ancestry(store: RunStore, candidate_id: str) -> list[CandidateRow]:
     return chain[::-1]
 
 
-def descent(store: RunStore, candidate_id: str) -> str:
+def descent(store: RunStore, candidate_id: str, *, names_only: bool = False) -> str:
     """A sentence for the exported file's header when the run started from a user's file: which file the
-    program descends from, through which candidates; empty when the run started from the LLM alone."""
+    program descends from, through which candidates; empty when the run started from the LLM alone.
+    ``names_only``: the files by name, without their directories (a file's header holds no absolute path)."""
     files = [
         r for r in store.candidates(store.candidate(candidate_id).run_id, 0) if r.origin is not None and not r.builtin
     ]
@@ -125,11 +162,15 @@ def descent(store: RunStore, candidate_id: str) -> str:
     chain = ancestry(store, candidate_id)
     names = " -> ".join(r.name for r in chain)
     root = chain[0]
+
+    def shown(origin: str | None) -> str:
+        return Path(str(origin)).name if names_only else str(origin)
+
     if len(chain) == 1 and root.origin is not None:
-        return f"It is the program of {root.origin}, unchanged (candidate {names})."
+        return f"It is the program of {shown(root.origin)}, unchanged (candidate {names})."
     if root.origin is not None and not root.builtin:
-        return f"It descends from {root.origin}: {names} (each revised the one before)."
-    started = ", ".join(str(r.origin) for r in files)
+        return f"It descends from {shown(root.origin)}: {names} (each revised the one before)."
+    started = ", ".join(shown(r.origin) for r in files)
     return f"The run started from {started}; this program ({names}) was written by the LLM beside it, not from it."
 
 
@@ -137,7 +178,9 @@ def finish_run(store: RunStore, run_id: str, card: TaskCard) -> tuple[Path | Non
     """The run's plot and exported file (either None when no candidate was trained)."""
     rows = store.candidates(run_id)
     plot = plot_fitness(rows, store.run_dir(run_id) / "fitness.png", card.name, card.success_threshold)
-    exportable = unexportable(card.env_id) is None  # the symbolic suites' States are not standalone yet
     generated = any(r.status == Status.TRAINED and not r.builtin for r in rows)
-    exported = export_best(store, run_id) if exportable and generated else None
+    try:
+        exported = export_best(store, run_id) if generated else None
+    except AutorewardError:  # a program accepted under older rules fails the allow-list: `export` says why
+        exported = None
     return plot, exported

@@ -37,9 +37,9 @@ class Suite:
     adapter: str | None = None
     requirement: str = ""  # what else the suite needs, for messages
     check: Callable[[], str | None] | None = None  # a reason the requirement is not met, or None
-    # Whether ``autoreward export``'s standalone file can rebuild the State: the manipulation suites' States are
-    # the generic MuJoCo builder plus layouts it ships; the symbolic worlds' builders live in their adapters.
-    exportable: bool = True
+    # Whether ``autoreward export``'s file can stand alone: the manipulation suites' States are the generic MuJoCo
+    # builder plus layouts it ships; the symbolic worlds' builders live in their adapters, which the file imports.
+    standalone: bool = True
 
     @property
     def install(self) -> str:
@@ -57,12 +57,12 @@ SUITES: tuple[Suite, ...] = (
     Suite("robotics", ("Fetch",), ("gymnasium_robotics",), registers="gymnasium_robotics",
           adapter="autoreward.envs.fetch"),
     Suite("minigrid", ("MiniGrid-", "BabyAI-"), ("minigrid",), registers="minigrid",
-          adapter="autoreward.envs.minigrid", exportable=False),
+          adapter="autoreward.envs.minigrid", standalone=False),
     Suite("crafter", ("Crafter-",), ("crafter",), registers="autoreward.envs.crafter",
-          adapter="autoreward.envs.crafter", exportable=False),
+          adapter="autoreward.envs.crafter", standalone=False),
     Suite("maniskill", ("ManiSkill/",), ("mani_skill",), registers="autoreward.envs.maniskill",
           adapter="autoreward.envs.maniskill", requirement="an NVIDIA GPU with Vulkan", check=_gpu_missing,
-          exportable=False),
+          standalone=False),
 )  # fmt: skip
 
 
@@ -94,6 +94,21 @@ def adapt(suite: Suite | None, env: gym.Env) -> gym.Env:
     """The env as autoreward trains it: the suite's observation wrapper applied, if it has one."""
     wrap = getattr(_adapter(suite), "wrap", None)
     return wrap(env) if wrap is not None else env
+
+
+def as_trained(env: gym.Env) -> gym.Env:
+    """``env`` as autoreward trains it: its suite's observation wrapper applied, unless it already is (a user's
+    ``gymnasium.make`` env gets it, an env autoreward made keeps its own)."""
+    env_id = env.spec.id if env.spec is not None else ""
+    suite = suite_for(env_id)
+    inner: Any = env
+    for _ in range(64):  # the wrapper chain, outermost first
+        if inner is None or suite is None:
+            break
+        if type(inner).__module__ == suite.adapter:
+            return env
+        inner = getattr(inner, "env", None)
+    return adapt(suite, env)
 
 
 def suite_state_spec(suite: Suite | None, env: gym.Env) -> StateSpec | None:

@@ -7,10 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from corpus_programs import Program, good, hostile
 
 from autoreward.critic import critique
+from autoreward.critic.judge import Answer, Evidence, judge
 from autoreward.critic.static import static_check
 from autoreward.sandbox.limits import Limits
 from autoreward.tasks import resolve_task
@@ -63,11 +65,20 @@ def test_static_accepts_a_plain_program_and_names_fields() -> None:
 @pytest.mark.parametrize(
     ("snippet", "expected"),
     [
-        ("x = np.random.default_rng(0).normal()", None),
-        ("x = np.lib.format.open_memmap('a')", "'lib'"),
-        ("x = np.save", "'save'"),
-        ("x = state.__dict__", "dunder attribute '__dict__'"),
-        ("x = state._snap", "private attribute '_snap'"),
+        ("x = np.random.default_rng(0).normal()", "numpy.random: not on the list"),
+        ("x = np.lib.format.open_memmap('a')", "numpy.lib: not on the list"),
+        ("x = np.save", "numpy.save: not on the list"),
+        ("x = state.__dict__", ".__dict__: dunder attributes"),
+        ("x = state._snap", "._snap: private attributes are off limits"),
+        ("x = np.linalg.norm(state.obs) + np.clip(state.obs, -1, 1).sum()", None),
+        ("x = np", "module 'np' used as a value"),
+        ("x = np.linalg", "module np.linalg used as a value"),
+        ("x = (v for v in [1]).gi_frame", ".gi_frame: not an attribute"),
+        ("x = state.obs.tofile", ".tofile: not an attribute"),
+        ("x = '{}'.format(state)", ".format: not an attribute"),
+        ("x = type(state)", "'type' is not allowed"),
+        ("x = getattr(state, 'height')", "'getattr' is not allowed"),
+        ("np = state", "'np' is bound by an import and again here"),
         ("x = vars(state)", "'vars' is not allowed"),
         ("x = __builtins__", "name '__builtins__'"),
         ("x = ...  # the skeleton's placeholder, copied back", "line 3 still holds the skeleton's placeholder"),
@@ -119,9 +130,30 @@ def test_check_command_exit_codes(tmp_path: Path) -> None:
     bad_file = next(p for p in hostile() if p.name == "numpy_savetxt").path
     rejected = _cli("check", str(bad_file), "--task", "cartpole-balance")
     assert rejected.returncode == 1
-    assert "static: line 7: .savetxt" in rejected.stdout and "Traceback" not in rejected.stderr
+    assert "static: line 7: numpy.savetxt" in rejected.stdout and "Traceback" not in rejected.stderr
 
     missing = _cli("check", str(tmp_path / "nope.py"), "--task", "cartpole-balance")
     assert missing.returncode == 2 and "no reward file" in missing.stderr
     unknown = _cli("check", str(good_file), "--task", "no-such-task")
     assert unknown.returncode == 2 and "unknown task" in unknown.stderr and "Traceback" not in unknown.stderr
+
+
+def _timed(gaps_ms: list[float], load_s: float = 0.0) -> list[str]:
+    """The dry run's speed errors for answers arriving ``gaps_ms`` apart on the checker's clock, after a load
+    of ``load_s`` (constructed evidence: the verdict is a function of the clock's numbers alone)."""
+    ev = Evidence(expected=len(gaps_ms), rollouts=["random"] * len(gaps_ms), fitness=np.full(len(gaps_ms), np.nan))
+    ev.loading_at, ev.ready_at = -load_s, 0.0
+    for i, arrival in enumerate(np.cumsum(gaps_ms) / 1000):
+        ev.answers.append(Answer(answer=i, total=float(i % 7), components={"t": float(i % 7)}))
+        ev.arrivals.append(float(arrival))
+    return [r.message for r in judge(ev) if r.severity == "error"]
+
+
+def test_cost_is_budgeted_on_the_median_the_mean_and_the_total() -> None:
+    assert _timed([0.05] * 300) == []
+    assert _timed([0.05] * 290 + [40.0] * 10) == []  # a few stalls (the pipe, the scheduler) are not the program's
+    bimodal = _timed([0.05, 0.05, 0.05, 8.0] * 75)  # slow on one call in four: the median is fast
+    assert any("ms per call (mean)" in e for e in bimodal), bimodal
+    assert any("took" in e and "loading 5.0 s" in e for e in _timed([0.05] * 300, load_s=5.0))  # precomputed
+    assert _timed([0.05] * 299 + [900.0]) == []  # a one-off cost within the load's allowance
+    assert any("took" in e for e in _timed([0.05] * 299 + [900.0], load_s=1.5))  # a load, then a first call

@@ -14,6 +14,7 @@ from autoreward.envs.wrapper import ProgramReward
 from autoreward.reward import (
     ContractError,
     RewardProgramError,
+    allowlist,
     checked,
     load_reward,
     parse_program,
@@ -196,3 +197,53 @@ def test_training_converts_numpy_and_bool_scalars() -> None:
     _, reward, *_ = tracked.step(tracked.action_space.sample())
     assert type(reward) is float and reward == 1.0
     env.close()
+
+
+# --- The allow-list (autoreward/reward/allowlist.py) --------------------------------------------------------
+
+INTERNALS = (
+    "gi_frame", "gi_code", "gi_yieldfrom", "cr_frame", "cr_code", "cr_await", "ag_frame", "ag_code", "f_back",
+    "f_globals", "f_locals", "f_builtins", "f_code", "tb_frame", "tb_next", "co_code", "co_consts",
+    "with_traceback", "tofile", "dump", "dumps", "ctypes", "format", "format_map", "mro", "base", "data", "flags",
+    "setflags", "close", "send", "throw",
+)  # fmt: skip
+
+
+def _reads(expression: str) -> str:
+    return (
+        f"import numpy as np\n\ndef compute_reward(prev, action, state):\n    x = {expression}\n    return 0.0, {{}}\n"
+    )
+
+
+@pytest.mark.parametrize("name", INTERNALS)
+def test_frame_generator_file_and_lookup_attributes_are_never_readable(name: str) -> None:
+    """Whatever object holds them: the names are enumerated from the objects a program can reach."""
+    assert name in allowlist.shadowed()
+    assert allowlist.problems(parse_program(_reads(f"state.{name}")))
+    own = f"class Box:\n    def __init__(self):\n        self.{name} = 1.0\n\n" + _reads("Box()")
+    assert any("choose another name" in m for _, m in allowlist.problems(parse_program(own)))
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["np.linalg.norm(state.obs) + np.clip(state.obs, -1.0, 1.0).sum()", "state.x_velocity", "state['joint']['hip']",
+     "sorted(state.obs.tolist())[0]", "max(abs(v) for v in state.obs)", "np.float32(1.0).item()"],
+)  # fmt: skip
+def test_arithmetic_on_the_state_is_allowed(expression: str) -> None:
+    assert allowlist.problems(parse_program(_reads(expression))) == []
+
+
+def test_a_checked_program_runs_with_the_listed_builtins_and_modules_only() -> None:
+    fn = allowlist.load_checked(_reads("abs(-1.0)"))
+    namespace_builtins = fn.__globals__["__builtins__"]
+    assert "open" not in namespace_builtins and "getattr" not in namespace_builtins and "abs" in namespace_builtins
+    with pytest.raises(ImportError, match="not importable"):
+        namespace_builtins["__import__"]("os")
+    with pytest.raises(allowlist.ProgramRefused, match="'open' is not allowed"):
+        allowlist.load_checked(_reads("open('/tmp/pwned_load_checked', 'w')"))
+
+
+@pytest.mark.parametrize("total", [10**400, 2**1024 - 1, -(10**309)])
+def test_an_integer_beyond_the_float_range_is_a_contract_error(total: int) -> None:
+    with pytest.raises(ContractError, match="beyond the float range"):
+        checked((total, {"huge": total}))

@@ -23,7 +23,7 @@ from autoreward.describe import describe
 from autoreward.envs.fitness import EpisodeFitness
 from autoreward.envs.make import card_state_spec, make_card_env, make_env, state_spec
 from autoreward.envs.suites import SUITES, suite_for
-from autoreward.errors import AutorewardError, TaskError
+from autoreward.errors import TaskError
 from autoreward.export import standalone_source
 from autoreward.store import RunStore
 from autoreward.tasks import catalog
@@ -513,13 +513,13 @@ def test_maniskill_adapter_names_the_dict_observation() -> None:
         assert info["success"] == 1.0
 
 
-def test_symbolic_suites_refuse_a_standalone_export_in_one_line() -> None:
+def test_symbolic_suites_export_a_file_that_imports_their_state_builder() -> None:
     program = "def compute_reward(prev, action, state):\n    return 0.0, {}\n"
     for task in ("minigrid-doorkey-5x5", "crafter-collect-wood"):
         card = catalog()[task]
-        with pytest.raises(AutorewardError, match=r"no standalone file: the (minigrid|crafter) suite") as err:
-            standalone_source(program, task=task, env_id=card.env_id, run_id="r", fitness=None)
-        assert "\n" not in str(err.value)
+        text = standalone_source(program, task=task, env_id=card.env_id, run_id="r", fitness=None)
+        assert "from autoreward.envs.suites import as_trained, prepare, suite_for" in text
+        assert "imported from the installed autoreward package" in text
     card = catalog()["metaworld-push"]
     assert "MT1" in standalone_source(program, task=card.name, env_id=card.env_id, run_id="r", fitness=None)
 
@@ -580,8 +580,10 @@ def test_one_short_run_per_family(task: str, tmp_path: Path) -> None:
     assert candidate.status == "trained", candidate.result
     assert 0.0 <= candidate.fitness <= 1.0  # a success rate
     assert candidate.result["timesteps"] >= 2048 and candidate.result["evaluation"]["episodes"] == 2
-    exported = done.stdout.partition("exported: ")[2].strip()
-    if catalog()[task].family in ("metaworld", "fetch"):
-        assert Path(exported.split()[0]).is_file()
-    else:
-        assert exported.startswith("no standalone file: the") and "suite's State" in exported
+    exported = Path(done.stdout.partition("exported: ")[2].strip().split()[0])
+    standalone = catalog()[task].family in ("metaworld", "fetch")
+    assert exported.is_file() and ("from autoreward." not in exported.read_text()) == standalone
+    header = exported.read_text().split('"""')[1]
+    assert f"from {exported.stem} import ENV_ID, RewardWrapper" in header and str(runs) not in header
+    assert "algorithm: PPO" in header and "budget: " in header and "evaluation episodes" in header
+    assert "95% interval" in header

@@ -189,6 +189,9 @@ class _Collector:
     def __call__(self, data: dict[str, Any]) -> None:
         now = time.perf_counter()
         ev = self.ev
+        if "loading" in data and ev.loading_at is None and ev.ready_at is None:
+            ev.loading_at = now
+            return
         if "ready" in data and ev.ready_at is None and not ev.answers:
             ev.ready_at = now
             return
@@ -275,6 +278,7 @@ def run_job(ctx: JobContext) -> dict[str, Any]:
     Its result (calls made, the first failure) is informative only: the checker judges the answers."""
     transitions = _transitions(ctx)
     signal.signal(signal.SIGALRM, _on_alarm)
+    ctx.emit({"loading": True})  # before any program code runs: the checker times the load from here
     fn = ctx.load_program()
     ctx.emit({"ready": len(transitions)})
     seconds: list[float] = []

@@ -20,6 +20,8 @@ from autoreward.reward import bad_name, value_problem
 
 CALL_BUDGET_MS = 1.0  # median cost per call above which training would slow down markedly (a PPO step ~0.6 ms)
 CALL_TIMEOUT_S = 1.0  # one call longer than this is a hang
+TRIMMED_SHARE = 0.9  # the per-call mean is taken over the fastest 90% of calls
+LOAD_BUDGET_S = 2.0  # loading the program (its top-level code) may take this long on top of the calls' budget
 MAX_MAGNITUDE = 1e6  # PPO's value loss diverges to NaN on rewards this large
 DOMINANT_SHARE = 0.95
 DIRECTION_MIN_STEPS = 30
@@ -59,6 +61,7 @@ class Evidence:
     answers: list[Answer] = field(default_factory=list)
     arrivals: list[float] = field(default_factory=list)  # checker's clock, seconds
     ready_at: float | None = None
+    loading_at: float | None = None  # when the worker began loading the program (before any program code ran)
     protocol: str | None = None  # how the program's process broke the protocol, if it did
     idle: np.ndarray | None = None  # per transition: True where no State field changed (the agent stood still)
     ends_on_success: bool = False  # the card's goal ends the episode: pay for waiting and a policy never finishes
@@ -154,12 +157,25 @@ def _speed(ev: Evidence) -> list[Reason]:
     if slowest > CALL_TIMEOUT_S:
         index = int(gaps.argmax())
         return [_error(f"too slow or never returns: one call took {slowest:.1f} s ({_where(index, ev)})")]
-    per_call = float(np.median(gaps))
-    if per_call * 1000 > CALL_BUDGET_MS:
+    # The median alone passes a program slow on every other call: the mean of the fastest TRIMMED_SHARE of the
+    # calls (the slowest hold the pipe's and the scheduler's stalls) catches it; the total with the load catches
+    # a program slow on a few calls or at load time.
+    fastest = np.sort(gaps)[: max(1, int(len(gaps) * TRIMMED_SHARE))]
+    for how, per_call in (("median", float(np.median(gaps))), ("mean", float(np.mean(fastest)))):
+        if per_call * 1000 > CALL_BUDGET_MS:
+            return [
+                _error(
+                    f"compute_reward takes {per_call * 1000:.2f} ms per call ({how}), over the budget of "
+                    f"{CALL_BUDGET_MS:g} ms; training calls it every step: vectorise it or drop loops"
+                )
+            ]
+    load = ev.ready_at - ev.loading_at if ev.loading_at is not None else 0.0
+    total, budget = load + float(gaps.sum()), len(gaps) * CALL_BUDGET_MS / 1000 + LOAD_BUDGET_S
+    if total > budget:
         return [
             _error(
-                f"compute_reward takes {per_call * 1000:.2f} ms per call (median), over the budget of "
-                f"{CALL_BUDGET_MS:g} ms; training calls it every step: vectorise it or drop loops"
+                f"loading the program and its {len(gaps)} dry-run calls took {total:.1f} s in all (loading "
+                f"{load:.1f} s), over the budget of {budget:.1f} s; compute at each call, cheaply, not at load time"
             )
         ]
     return []

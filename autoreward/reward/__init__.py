@@ -4,6 +4,7 @@ The Critic, training, the sandbox worker and the export all use these; nothing e
 ``<reward>`` or converts what ``compute_reward`` returns.
 """
 
+from autoreward.reward import allowlist
 from autoreward.reward.contract import ContractError, bad_name, checked, describe, to_numbers, to_scalar, value_problem
 from autoreward.reward.program import (
     FILENAME,
@@ -22,6 +23,7 @@ __all__ = [
     "MAX_SOURCE_CHARS",
     "ContractError",
     "RewardProgramError",
+    "allowlist",
     "bad_name",
     "checked",
     "describe",

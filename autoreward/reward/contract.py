@@ -28,9 +28,15 @@ class ContractError(ValueError):
 
 
 def to_scalar(value: Any) -> float | None:
-    """``value`` as a float if it is one real number (Python or numpy, 0-d arrays included), else None."""
+    """``value`` as a float if it is one real number (Python or numpy, 0-d arrays included), else None;
+    ContractError for an integer beyond the float range (``float()`` would raise OverflowError)."""
     if isinstance(value, bool | int | float | np.bool_ | np.integer | np.floating):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:
+            raise ContractError(
+                "magnitude", "an integer beyond the float range: return floats of a sensible magnitude"
+            ) from None
     if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "biuf":
         return float(value)
     return None

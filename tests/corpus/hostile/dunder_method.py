@@ -1,4 +1,4 @@
-# expect: static: method '__float__'
+# expect: static: identifier '__float__': dunder names
 # An object that lies when converted: it says 1.0 to whoever asks first, NaN afterwards.
 class Liar:
     def __init__(self):

@@ -1,4 +1,4 @@
-# expect: static: method '__eq__'
+# expect: static: identifier '__eq__': dunder names
 class Always:
     def __eq__(self, other):
         return True

@@ -1,4 +1,4 @@
-# expect: static: .gi_frame: frame
+# expect: static: .gi_frame: not an attribute a reward program may read
 # dryrun: NaN or infinite
 # Rewires every check it can reach in its own process (math.isfinite, np.isfinite, np.median, the job's own
 # helpers) and fills in forged timings, then returns NaN.

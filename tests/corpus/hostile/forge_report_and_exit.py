@@ -1,4 +1,4 @@
-# expect: static: .gi_frame: frame
+# expect: static: .gi_frame: not an attribute a reward program may read
 # dryrun: stopped answering after 0 of
 # Walks up from a generator's frame to the worker, writes a forged "all fine" report on its event channel and
 # leaves before answering anything, so that no worse report can follow.

@@ -1,4 +1,4 @@
-# expect: static: names an interpreter internal
+# expect: static: operator.attrgetter: not on the list
 import operator
 
 

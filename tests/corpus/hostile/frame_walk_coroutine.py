@@ -1,4 +1,4 @@
-# expect: static: .cr_frame: frame
+# expect: static: .cr_frame: not an attribute a reward program may read
 async def _noop():
     return 0
 

@@ -1,4 +1,4 @@
-# expect: static: .gi_frame: frame
+# expect: static: .gi_frame: not an attribute a reward program may read
 # A generator's frame leads to the caller's frames and their globals (the checker's probe, the event channel).
 def _probe():
     yield 1

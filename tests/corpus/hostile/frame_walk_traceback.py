@@ -1,4 +1,4 @@
-# expect: static: .tb_frame: frame
+# expect: static: .tb_frame: not an attribute a reward program may read
 def compute_reward(prev, action, state):
     try:
         raise ValueError("look up the stack")

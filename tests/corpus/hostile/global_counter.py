@@ -1,4 +1,4 @@
-# expect: static: global/nonlocal state
+# expect: static: Global is not allowed
 calls = 0
 
 

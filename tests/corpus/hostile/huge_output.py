@@ -1,4 +1,4 @@
-# expect: dryrun: output limit
+# expect: static: 'print' is not allowed
 # sandbox: output_limit: file-size limit
 def compute_reward(prev, action, state):
     print("x" * 20_000_000)

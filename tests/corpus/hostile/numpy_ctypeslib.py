@@ -1,4 +1,4 @@
-# expect: static: 'ctypeslib' is a file
+# expect: static: numpy.ctypeslib: not on the list
 import numpy as np
 
 

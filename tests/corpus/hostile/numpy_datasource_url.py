@@ -1,4 +1,4 @@
-# expect: static: 'lib' is a file
+# expect: static: numpy.lib: not on the list
 # sandbox: forbidden: system call the sandbox forbids
 import numpy as np
 

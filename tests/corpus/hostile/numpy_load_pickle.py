@@ -1,4 +1,4 @@
-# expect: static: 'load' is a file
+# expect: static: numpy.load: not on the list
 import numpy as np
 
 

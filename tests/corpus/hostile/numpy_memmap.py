@@ -1,4 +1,4 @@
-# expect: static: 'memmap' is a file
+# expect: static: numpy.memmap: not on the list
 # sandbox: forbidden: read-only file system
 import numpy as np
 

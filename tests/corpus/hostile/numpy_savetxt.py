@@ -1,4 +1,4 @@
-# expect: static: 'savetxt' is a file
+# expect: static: numpy.savetxt: not on the list
 # sandbox: forbidden: read-only file system
 import numpy as np
 

@@ -1,4 +1,4 @@
-# expect: static: 'tofile' is a file
+# expect: static: .tofile: not an attribute a reward program may read
 # sandbox: forbidden: read-only file system
 import numpy as np
 

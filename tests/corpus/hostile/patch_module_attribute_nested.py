@@ -1,4 +1,4 @@
-# expect: static: assignment to np.random.default_rng
+# expect: static: numpy.random: not on the list
 import numpy as np
 
 

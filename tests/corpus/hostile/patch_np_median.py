@@ -1,4 +1,4 @@
-# expect: static: assignment to np.median
+# expect: static: assignment to numpy.median
 # dryrun: ms per call
 # Makes an in-process timing check read zero, then is slow.
 import numpy as np

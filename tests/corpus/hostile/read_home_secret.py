@@ -1,4 +1,4 @@
-# expect: static: private attribute '_core'
+# expect: static: numpy._core: private names are off limits
 # sandbox: ok: LEAK:<none>
 import numpy as np
 

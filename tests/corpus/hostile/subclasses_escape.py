@@ -1,4 +1,4 @@
-# expect: static: dunder attribute '__class__'
+# expect: static: .__subclasses__: dunder attributes
 # sandbox: forbidden: system call the sandbox forbids
 def compute_reward(prev, action, state):
     for cls in ().__class__.__base__.__subclasses__():

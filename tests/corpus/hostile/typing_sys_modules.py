@@ -1,4 +1,4 @@
-# expect: static: 'sys' is a file
+# expect: static: typing.sys: not on the list
 import typing
 
 
