@@ -70,7 +70,8 @@ def _cli(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
 def test_cli_refuses_without_bubblewrap_and_warns_once_when_told_to_run_unsafe(tmp_path: Path) -> None:
     refused = _cli(tmp_path)
     assert refused.returncode == 2, refused.stdout + refused.stderr
-    assert refused.stderr.count("\n") == 1 and INSTALL in refused.stderr and "Traceback" not in refused.stderr
+    errors = [line for line in refused.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and INSTALL in errors[0] and "Traceback" not in refused.stderr, refused.stderr
     unsafe = _cli(tmp_path, AUTOREWARD_SANDBOX=UNSAFE)
     assert unsafe.returncode == 0, unsafe.stdout + unsafe.stderr
     warned = [line for line in unsafe.stderr.splitlines() if "WITHOUT isolation" in line]
