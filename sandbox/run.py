@@ -244,7 +244,7 @@ class _Reader(threading.Thread):
         if message is None:
             return
         if message.get("type") == "report":
-            self.report = plain(message, finite=False, limit=100_000)
+            self.report = plain(message, limit=100_000)
             return
         if message.get("type") != "event":
             return
