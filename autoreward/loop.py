@@ -33,7 +33,7 @@ from autoreward.observer import LoopObserver
 from autoreward.past_runs import PastProgram, past_programs
 from autoreward.preference import oracle_ranking
 from autoreward.runconfig import RunConfig
-from autoreward.sandbox.isolation import SandboxUnavailable
+from autoreward.sandbox.isolation import SandboxUnavailable, choose_isolation
 from autoreward.start import StartRejected, add_start_candidates
 from autoreward.store import CandidateRow, RunStatus, RunStore, Status
 from autoreward.tasks import TaskCard
@@ -111,6 +111,8 @@ class Loop:
     # --- the run ----------------------------------------------------------------------------------------------
 
     def run(self) -> Outcome:
+        if self.config.backend == "local":
+            choose_isolation()  # no program runs unisolated: refuse before any LLM call is paid for
         self.store.set_run(self.run_id, status=RunStatus.RUNNING)
         description = self._description()
         iteration = 0

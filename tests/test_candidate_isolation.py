@@ -15,6 +15,7 @@ from autoreward.observer import LoopObserver
 from autoreward.parts import default_parts
 from autoreward.runconfig import RunConfig
 from autoreward.runs import create_run
+from autoreward.sandbox import isolation
 from autoreward.sandbox.isolation import SandboxUnavailable
 from autoreward.store import RunStore, Status
 from autoreward.tasks import resolve_task
@@ -33,7 +34,10 @@ class Unforeseen(RuntimeError):
     """Stands for a bug in the parent that some program triggers."""
 
 
-def _run(tmp_path: Path, breaking: type[Exception]) -> tuple[RunStore, str, Loop]:
+def _run(tmp_path: Path, breaking: type[Exception], asked: list | None = None) -> tuple[RunStore, str, Loop]:
+    """The loop over three programs, with the real parts made to break on the first two; ``asked`` receives the
+    LLM requests made."""
+    asked = [] if asked is None else asked
     card = resolve_task("cartpole-balance")
     store = RunStore(tmp_path / "runs")
     with ScriptedLLMServer([answer(CHECK_BREAKS, TRAINING_BREAKS, HONEST)]) as server:
@@ -58,7 +62,10 @@ def _run(tmp_path: Path, breaking: type[Exception]) -> tuple[RunStore, str, Loop
 
         parts.critic, parts.train_one = check, train
         loop = Loop(store, run_id, card, parts, LoopObserver())
-        loop.run()
+        try:
+            loop.run()
+        finally:
+            asked.extend(server.requests)
     return store, run_id, loop
 
 
@@ -79,3 +86,12 @@ def test_one_candidates_unexpected_error_is_its_own_failure(tmp_path: Path) -> N
 def test_a_missing_sandbox_still_ends_the_run(tmp_path: Path) -> None:
     with pytest.raises(SandboxUnavailable):
         _run(tmp_path, SandboxUnavailable)
+
+
+def test_without_bubblewrap_a_run_stops_before_any_llm_call(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(isolation, "_works", lambda mode: mode == isolation.UNSAFE)
+    monkeypatch.delenv("AUTOREWARD_SANDBOX", raising=False)
+    asked: list = []
+    with pytest.raises(SandboxUnavailable, match="apt-get install bubblewrap"):
+        _run(tmp_path, Unforeseen, asked)
+    assert asked == []
