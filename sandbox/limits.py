@@ -3,8 +3,8 @@
 CPU time, address space, open files and file size are ``setrlimit`` limits that the worker applies to itself
 before any untrusted code runs (a limit cannot be raised again without CAP_SYS_RESOURCE, which the sandbox
 does not grant). What no rlimit covers the parent enforces from outside, trusting nothing the worker says
-(``sandbox.run``): wall time, a stall limit (no event for ``stall_seconds``), a deadline projected from the pace
-of the worker's progress events (``progress_events``), and the total size of its scratch directory.
+(``sandbox.run``): wall time, a stall limit (no progress for ``stall_seconds``; with ``progress_events``, only
+that many progress events, plus two, count), and the total size of its scratch directory.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ class Limits(BaseModel):
     )
     startup_seconds: float = Field(180.0, gt=0, description="how long the first event may take (with stall_seconds)")
     progress_events: int | None = Field(
-        None, gt=0, description="progress events an honest job sends; their pace sets a deadline (None: none)"
+        None, gt=0, description="progress events an honest job sends; only they (and no more) reset the stall"
     )
 
 

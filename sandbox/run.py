@@ -9,8 +9,8 @@ and afterwards copies the job's regular files out into the caller's directory th
 Reading the worker's pipe happens on a thread that never dies of a bad line (``sandbox.channel``: bounded,
 validated, any parsing error dropped) and so always drains the pipe. The main thread waits on the process in
 slices of ``CHECK_S`` and enforces, from outside, what the worker's own watchdog cannot be trusted with: the
-wall limit, the stall limit (no event for ``Limits.stall_seconds``), a deadline projected from the pace of its
-``progress`` events (counted as liveness only: the numbers inside them decide nothing) and the size of its
+wall limit, the stall limit (no progress for ``Limits.stall_seconds``: ``progress`` events count as liveness
+only, the numbers inside them decide nothing, and no more of them than the job promised) and the size of its
 scratch directory. The worker's own report wins; without one, the exit signal, the fault log (written when
 seccomp trapped a system call) and the limits say what happened.
 """
@@ -51,7 +51,6 @@ MAX_INPUT_BYTES = 256 * 1024 * 1024
 MIB = 1024 * 1024
 CHECK_S = 1.0  # how often the parent looks at the clock and the scratch's size while a worker runs
 MAX_ENTRIES = 20_000  # files and folders a scratch directory may hold
-PACE_SLACK = 3.0  # the pace deadline allows the remaining progress events this many times their measured pace
 _PROGRAM_FRAME = re.compile(rf'File "{re.escape(FILENAME)}", line (\d+)')
 _LAST_FRAME = re.compile(r'File "([^"]+)", line \d+ in (\S+)')
 
@@ -174,30 +173,25 @@ def _watch(
 
 
 def _deadline(reader: _Reader, limits: Limits, start: float) -> tuple[float, str]:
-    """The earliest limit that applies now, and the reason a worker killed there is given."""
-    limits_now = [
-        (start + limits.wall_seconds, f"the worker ran past the wall-time limit of {limits.wall_seconds:g} s")
-    ]
-    if limits.stall_seconds is not None:
-        last = reader.last_event
-        if last is None:
-            limits_now.append(
-                (start + limits.startup_seconds + limits.stall_seconds,
-                 f"the worker sent no event within {limits.startup_seconds + limits.stall_seconds:g} s of its start")
-            )  # fmt: skip
-        else:
-            limits_now.append(
-                (last + limits.stall_seconds, f"the worker made no progress for {limits.stall_seconds:g} s (stalled)")
-            )
+    """The earliest limit that applies now, and the reason a worker killed there is given.
+
+    With ``progress_events``, only progress events (at most two more than promised) and the worker's first event
+    count as liveness: other events, or progress forged past the promise, cannot keep a stalled job alive. So a
+    job ends within ``startup_seconds + (progress_events + 3) * stall_seconds`` whatever it sends, and within
+    ``stall_seconds`` of its last real progress."""
+    wall = f"the worker ran past the wall-time limit of {limits.wall_seconds:g} s"
+    deadlines = [(start + limits.wall_seconds, wall)]
     beats = reader.progress
-    if limits.progress_events is not None and limits.stall_seconds is not None and len(beats) >= 2:
-        pace = (beats[-1] - beats[0]) / (len(beats) - 1)
-        end = beats[0] + PACE_SLACK * pace * (limits.progress_events - 1) + limits.stall_seconds
-        limits_now.append(
-            (end, f"the worker fell far behind its own measured pace ({pace:.3g} s per progress event, "
-                  f"{limits.progress_events} expected)")
-        )  # fmt: skip
-    return min(limits_now, key=lambda pair: pair[0])
+    if limits.stall_seconds is not None:
+        counted = beats[: limits.progress_events + 2] if limits.progress_events is not None else []
+        last = counted[-1] if counted else reader.first_event if limits.progress_events else reader.last_event
+        if last is None:
+            first = limits.startup_seconds + limits.stall_seconds
+            deadlines.append((start + first, f"the worker sent no event within {first:g} s of its start"))
+        else:
+            stalled = f"the worker made no progress for {limits.stall_seconds:g} s (stalled)"
+            deadlines.append((last + limits.stall_seconds, stalled))
+    return min(deadlines, key=lambda pair: pair[0])
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
@@ -216,7 +210,8 @@ class _Reader(threading.Thread):
         self.stream = stream
         self.on_event = on_event
         self.report: dict[str, Any] | None = None
-        self.last_event: float | None = None  # monotonic time of the last valid event: liveness only
+        self.first_event: float | None = None  # monotonic times of the first and last valid events: liveness only
+        self.last_event: float | None = None
         self.progress: list[float] = []  # monotonic times of the ``progress`` events
 
     def run(self) -> None:
@@ -252,6 +247,7 @@ class _Reader(threading.Thread):
         if not isinstance(data, dict):
             return
         now = time.monotonic()
+        self.first_event = self.first_event or now
         self.last_event = now
         if data.get("event") == "progress" and len(self.progress) < MAX_ENTRIES:
             self.progress.append(now)

@@ -2,7 +2,7 @@
 every isolation mode there is (bubblewrap, and the plain subprocess a user must ask for by name):
 
 the sandbox refuses to run without real isolation; the parent's reader outlives any line and validates every
-number; time and space are enforced from outside (stall, pace, scratch size, bounded copy-back); the SIGSYS
+number; time and space are enforced from outside (stall, forged progress, scratch size, bounded copy-back); the SIGSYS
 handler cannot be replaced; no odd string, input or file name of one job raises in the parent.
 """
 
@@ -151,7 +151,7 @@ FORGED_PACE = (
     CHANNEL
     + """import time
 for fd in _channels():
-    for _ in range(3):
+    for _ in range(15):
         os.write(fd, b'{"type": "event", "data": {"event": "progress", "timesteps": 999999}}\\n')
 
 def compute_reward(prev, action, state):
@@ -162,11 +162,28 @@ def compute_reward(prev, action, state):
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_forged_progress_only_shortens_the_forgers_own_deadline(mode: str, tmp_path: Path) -> None:
-    """Progress events count as liveness only; three at once promise a fast job, and the parent holds it to it."""
+def test_forged_progress_buys_no_time(mode: str, tmp_path: Path) -> None:
+    """Progress events count as liveness only, and no more than the job promised: fifteen forged at once (ten
+    promised) buy no time."""
     limits = Limits(wall_seconds=60, cpu_seconds=30, stall_seconds=5, startup_seconds=30, progress_events=10)
     report = run_in_sandbox(_job(FORGED_PACE), tmp_path, limits, isolation=mode)
-    assert report.status == "timeout" and "measured pace" in report.describe(), report.describe()
+    assert report.status == "timeout" and "stalled" in report.describe(), report.describe()
+
+
+CHATTY = """import time
+
+def compute_reward(prev, action, state):
+    time.sleep(0.3)
+    return 0.0, {}
+"""
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_events_other_than_progress_do_not_keep_a_job_alive(mode: str, tmp_path: Path) -> None:
+    """Where the job promises progress events, an answer every 0.3 s is chatter, not progress."""
+    limits = Limits(wall_seconds=60, cpu_seconds=30, stall_seconds=3, startup_seconds=30, progress_events=10)
+    report = run_in_sandbox(_job(CHATTY), tmp_path, limits, isolation=mode)
+    assert report.status == "timeout" and "stalled" in report.describe(), report.describe()
 
 
 # --- space enforced from outside --------------------------------------------------------------------------

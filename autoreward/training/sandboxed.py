@@ -43,9 +43,9 @@ PARENT_FILES = ("assessment", "video", "stats.json")
 def training_limits(timesteps: int, job: TrainJob | None = None, card: TaskCard | None = None) -> Limits:
     """Generous CPU and wall time for the budget (>= ``MIN_STEPS_PER_S``, plus set-up, evaluation and plots), a
     firm memory cap and scratch size; with the job and its card, the stall limit: the longest honest gap between
-    two events (the steps of a checkpoint or of a PPO rollout, whichever is longer, or of the evaluations after
-    training) at the slowest honest pace. The parent also projects a deadline from the pace of the job's
-    ``checkpoints`` progress events (``sandbox.run``)."""
+    two progress events (the steps of a checkpoint or of a PPO rollout, whichever is longer, plus the evaluations
+    at a checkpoint or after training) at the slowest honest pace. Only the job's ``checkpoints`` progress events reset it (``sandbox.run``),
+    so a program slow in training is stopped within one stall of its last checkpoint, whatever else it sends."""
     seconds = 600 + timesteps / MIN_STEPS_PER_S
     limits = Limits(wall_seconds=seconds, cpu_seconds=int(seconds), memory_mb=6144, open_files=1024,
                     file_size_mb=512, scratch_mb=4096)  # fmt: skip
@@ -54,7 +54,7 @@ def training_limits(timesteps: int, job: TrainJob | None = None, card: TaskCard 
     episode = card.max_episode_steps or EPISODE_STEPS
     between = max(timesteps // job.checkpoints, settings_for(card.env_id).rollout)
     after = (2 * job.eval_episodes + job.checkpoint_eval_episodes + AFTER_TRAINING_EPISODES) * episode
-    stall = STALL_GRACE_S + max(between / MIN_STEPS_PER_S, after / MIN_EVAL_STEPS_PER_S)
+    stall = STALL_GRACE_S + between / MIN_STEPS_PER_S + after / MIN_EVAL_STEPS_PER_S
     return limits.model_copy(update={"stall_seconds": stall, "progress_events": job.checkpoints})
 
 
