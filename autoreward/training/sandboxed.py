@@ -44,8 +44,9 @@ def training_limits(timesteps: int, job: TrainJob | None = None, card: TaskCard 
     """Generous CPU and wall time for the budget (>= ``MIN_STEPS_PER_S``, plus set-up, evaluation and plots), a
     firm memory cap and scratch size; with the job and its card, the stall limit: the longest honest gap between
     two progress events (the steps of a checkpoint or of a PPO rollout, whichever is longer, plus the evaluations
-    at a checkpoint or after training) at the slowest honest pace. Only the job's ``checkpoints`` progress events reset it (``sandbox.run``),
-    so a program slow in training is stopped within one stall of its last checkpoint, whatever else it sends."""
+    at a checkpoint or after training) at the slowest honest pace. Only the job's ``checkpoints`` progress events
+    reset it (``sandbox.run``), so a program slow in training is stopped within one stall of its last checkpoint,
+    whatever else it sends."""
     seconds = 600 + timesteps / MIN_STEPS_PER_S
     limits = Limits(wall_seconds=seconds, cpu_seconds=int(seconds), memory_mb=6144, open_files=1024,
                     file_size_mb=512, scratch_mb=4096)  # fmt: skip
