@@ -18,7 +18,7 @@ from autoreward.critic.review import parse_review, review_program
 from autoreward.critic.verdict import Reason, Verdict
 from autoreward.describe import EnvDescription, describe
 from autoreward.designer import Designer, candidates_from
-from autoreward.errors import AutorewardError
+from autoreward.errors import AutorewardError, first_line
 from autoreward.feedback import (
     Feedback,
     analysis_label,
@@ -27,12 +27,13 @@ from autoreward.feedback import (
     rejection_lines,
     started_programs,
 )
-from autoreward.llm import Budget, CallRecord, LLMUnavailable
+from autoreward.llm import Budget, BudgetExceeded, CallRecord, LLMError, LLMUnavailable
 from autoreward.normalise import program_key
 from autoreward.observer import LoopObserver
 from autoreward.past_runs import PastProgram, past_programs
 from autoreward.preference import oracle_ranking
 from autoreward.runconfig import RunConfig
+from autoreward.sandbox.isolation import SandboxUnavailable, choose_isolation
 from autoreward.start import StartRejected, add_start_candidates
 from autoreward.store import CandidateRow, RunStatus, RunStore, Status
 from autoreward.tasks import TaskCard
@@ -56,6 +57,11 @@ class WaitingForPreference(AutorewardError):
 
 class ReplayMissing(AutorewardError):
     """A replay (``autoreward replay``) needed an LLM answer that the run it replays never stored."""
+
+
+# Errors that concern the run, not the candidate being checked: they end the run; any other error in one
+# candidate's stage becomes that candidate's failure.
+RUN_LEVEL = (SandboxUnavailable, LLMError, BudgetExceeded, ReplayMissing)
 
 
 @dataclass
@@ -108,6 +114,8 @@ class Loop:
     # --- the run ----------------------------------------------------------------------------------------------
 
     def run(self) -> Outcome:
+        if self.config.backend == "local":
+            choose_isolation()  # no program runs unisolated: refuse before any LLM call is paid for
         self.store.set_run(self.run_id, status=RunStatus.RUNNING)
         description = self._description()
         iteration = 0
@@ -313,7 +321,13 @@ class Loop:
             scratch = self.store.critic_dir(row, fresh=True)  # a killed run's half check restarts
             # a program the user brought is theirs to judge: the Critic checks it, the LLM does not review it
             review = self._review(row, description) if self.config.llm_review and row.origin is None else None
-            verdict = self.parts.critic(source, self.card, scratch, review)
+            try:
+                verdict = self.parts.critic(source, self.card, scratch, review)
+            except RUN_LEVEL:
+                raise
+            except Exception as err:  # one candidate's check never ends the run: it is that candidate's rejection
+                message = f"the check itself failed on this program: {type(err).__name__}: {first_line(err)}"
+                verdict = Verdict(reasons=[Reason(stage="dryrun", severity="error", message=message)])
             self.store.set_verdict(row.id, verdict.model_dump(mode="json"), verdict.accepted)
             self.observer.candidate(self.store.candidate(row.id))
 

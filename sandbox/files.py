@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Collection
 from pathlib import Path, PurePosixPath
 
 MIB = 1024 * 1024
@@ -107,12 +108,36 @@ def collect(
     return files, skipped
 
 
-def copy_out(root: Path, dest: Path, **bounds: int) -> list[str]:
-    """Copy ``collect(root)`` under ``dest``; returns what was skipped."""
+def copy_out(root: Path, dest: Path, reserved: Collection[str] = (), **bounds: int) -> list[str]:
+    """Copy ``collect(root)`` under ``dest``, except what lies under a ``reserved`` top-level name (the caller's
+    own files); returns what was skipped. A file that cannot be written is skipped, never raised."""
     files, skipped = collect(root, **bounds)
     for rel, data in files.items():
-        write_new(dest / safe_relative(rel), data)
+        if PurePosixPath(rel).parts[0] in reserved:
+            skipped.append(f"{rel} (a name the parent keeps for its own files)")
+            continue
+        try:
+            write_new(dest / safe_relative(rel), data)
+        except (OSError, ValueError) as err:
+            skipped.append(f"{rel} ({type(err).__name__})")
     return skipped
+
+
+def usage(root: Path, max_entries: int) -> tuple[int, int]:
+    """Bytes on disk and entries under ``root`` (links not followed); counting stops past ``max_entries``."""
+    used, entries, stack = 0, 0, [str(root)]
+    while stack and entries <= max_entries:
+        try:
+            with os.scandir(stack.pop()) as listing:
+                for entry in listing:
+                    entries += 1
+                    info = entry.stat(follow_symlinks=False)
+                    used += info.st_blocks * 512
+                    if stat.S_ISDIR(info.st_mode):
+                        stack.append(entry.path)
+        except OSError:  # removed or replaced while we looked
+            continue
+    return used, entries
 
 
 def _size(count: int) -> str:

@@ -1,20 +1,21 @@
-"""How the worker is isolated: bubblewrap where it works, weaker fallbacks (with a warning) where it does not.
+"""How the worker is isolated: bubblewrap, or nothing at all when the user explicitly accepts that.
 
-``bwrap`` (Debian package ``bubblewrap``) gives the worker new namespaces (``--unshare-all``: no network, its
-own pids, so the parent's ``/proc/*/environ`` is out of reach) and a file system built from nothing: the
-system's programs and libraries (``/usr``), the few ``/etc`` entries the loader, GL and fonts read, the
-interpreter and its packages, the package sources when installed editable, and the job's fresh work directory,
-the only writable place. Homes, root-only files (``/etc/shadow``), the run store and any checkout beyond the
-package sources are simply not there. Where a user namespace can be made, the worker runs as ``nobody``.
+``bwrap`` (Debian package ``bubblewrap``) is the only sandbox. It gives the worker new namespaces
+(``--unshare-all``: no network, its own pids, so the parent's ``/proc/*/environ`` is out of reach, and its own
+``/proc``) and a file system built from nothing: the system's programs and libraries (``/usr``), the few ``/etc``
+entries the loader, GL and fonts read, the interpreter and its packages, the package sources when installed
+editable, and the job's fresh work directory, the only writable place. ``/`` is read-only; homes, root-only files
+(``/etc/shadow``), the run store and any checkout beyond the package sources are simply not there. Where a user
+namespace can be made, the worker runs as ``nobody``.
 
-Fallbacks, chosen automatically (or forced with ``AUTOREWARD_SANDBOX=bwrap|unshare|none``):
-
-* ``unshare``: ``unshare -n`` as root, ``unshare -r -n`` otherwise. No network, but the file system is the
-  host's: writes are stopped only by ordinary permissions, and secrets on disk stay readable.
-* ``none``: a plain subprocess. Only the scrubbed environment, the rlimits and the seccomp filter remain.
-
-In every mode the environment is cleared to a short allow-list (no API keys), and the rlimits and the seccomp
-filter apply, so fork/exec/network stay blocked even without namespaces.
+Without working bubblewrap, ``choose_isolation`` refuses (``SandboxUnavailable``, one line that says how to
+install it). There is no weaker automatic fallback: ``unshare`` needs the same user namespaces bwrap needs, and
+without a fresh mount and pid namespace a program reads the CLI's ``/proc/<ppid>/environ`` and writes host files.
+``AUTOREWARD_SANDBOX=unsafe-subprocess`` runs the worker as a plain subprocess; it guarantees only what the worker
+does to itself (an environment cleared to a short allow-list, the rlimits, the seccomp filter against process
+creation, exec and network sockets), NOT a file view: the program can read and write whatever the user can,
+including other processes' ``/proc/<pid>/environ``. It is for machines that run nothing but trusted programs,
+and is said once per process as one warning line.
 """
 
 from __future__ import annotations
@@ -22,19 +23,22 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
+import logging
 import os
 import shutil
 import subprocess
 import sys
-import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
 from autoreward._layout import MAPPED
+from autoreward.errors import AutorewardError
 
-Isolation = Literal["bwrap", "unshare", "none"]
-MODES: tuple[Isolation, ...] = ("bwrap", "unshare", "none")
+Isolation = Literal["bwrap", "unsafe-subprocess"]
+MODES: tuple[Isolation, ...] = ("bwrap", "unsafe-subprocess")
+UNSAFE: Isolation = "unsafe-subprocess"
+INSTALL = "sudo apt-get install bubblewrap"
 
 # The system part of the worker's file view (read-only): programs, libraries, and what the dynamic loader,
 # EGL/OSMesa and fontconfig read from /etc. Nothing else of the host's /etc (passwd, shadow, ssh, ...).
@@ -59,16 +63,11 @@ FIXED_ENV: dict[str, str] = {
 }
 
 
-_WEAKER: dict[str, str] = {
-    "unshare": "bubblewrap is unavailable: the reward worker runs under 'unshare' (no network, but the file "
-    "system is protected only by permissions). Install 'bubblewrap' for full isolation.",
-    "none": "neither bubblewrap nor unshare works here: the reward worker runs as a plain subprocess (clean "
-    "environment, rlimits and seccomp only). Install 'bubblewrap' and enable user namespaces.",
-}
+log = logging.getLogger(__name__)
 
 
-class IsolationWarning(UserWarning):
-    """The sandbox runs with less isolation than bubblewrap gives."""
+class SandboxUnavailable(AutorewardError):
+    """No isolation that may run generated code works here, or ``AUTOREWARD_SANDBOX`` names an unknown mode."""
 
 
 def worker_env(scratch: Path) -> dict[str, str]:
@@ -179,45 +178,46 @@ def bwrap_command(
     return [*cmd, "--", *argv]
 
 
-def unshare_command(argv: list[str]) -> list[str]:
-    """``unshare -n`` as root; an ordinary user needs a user namespace too (``-r``)."""
-    return ["unshare", "-n", *argv] if os.geteuid() == 0 else ["unshare", "-r", "-n", *argv]
-
-
 @functools.cache
 def _works(mode: Isolation) -> bool:
     """Probe once per process whether ``mode`` can start a process here (takes a few milliseconds)."""
-    if mode == "none":
+    if mode == UNSAFE:
         return True
-    tool = "bwrap" if mode == "bwrap" else "unshare"
-    if shutil.which(tool) is None:
+    if shutil.which("bwrap") is None:
         return False
-    probe = ["/bin/true"]
-    if mode == "bwrap":
-        cmd = ["bwrap", *_system_view(), "--dev", "/dev", "--proc", "/proc", "--unshare-all", "--", *probe]
-    else:
-        cmd = unshare_command(probe)
+    cmd = ["bwrap", *_system_view(), "--dev", "/dev", "--proc", "/proc", "--unshare-all", "--", "/bin/true"]
     try:
         return subprocess.run(cmd, capture_output=True, timeout=10).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
 
 
+@functools.cache
+def _warn_unsafe() -> None:
+    """Said once per process, as one line."""
+    log.warning(
+        "AUTOREWARD_SANDBOX=%s: generated reward code runs WITHOUT isolation (it can read and write your files); "
+        "install bubblewrap (%s) and unset it",
+        UNSAFE,
+        INSTALL,
+    )
+
+
 def choose_isolation(requested: str | None = None) -> Isolation:
-    """The strongest mode that works here, or the one requested (argument or ``AUTOREWARD_SANDBOX``)."""
-    requested = requested or os.environ.get("AUTOREWARD_SANDBOX") or None
-    if requested is not None:
-        if requested not in MODES:
-            raise ValueError(f"AUTOREWARD_SANDBOX must be one of {', '.join(MODES)}, not {requested!r}")
-        if not _works(requested):  # type: ignore[arg-type]
-            raise RuntimeError(f"sandbox mode {requested!r} does not work on this machine")
-        return requested  # type: ignore[return-value]
-    for mode in MODES:
-        if _works(mode):
-            if mode != "bwrap":
-                warnings.warn(_WEAKER[mode], IsolationWarning, stacklevel=2)
-            return mode
-    raise AssertionError("unreachable: 'none' always works")
+    """bubblewrap, or the unsafe plain subprocess when asked for by name (argument or ``AUTOREWARD_SANDBOX``);
+    anything else raises ``SandboxUnavailable`` with the fix."""
+    requested = requested or os.environ.get("AUTOREWARD_SANDBOX") or "bwrap"
+    if requested not in MODES:
+        raise SandboxUnavailable(f"AUTOREWARD_SANDBOX must be one of {', '.join(MODES)}, not {requested!r}")
+    if requested == UNSAFE:
+        _warn_unsafe()
+        return UNSAFE
+    if not _works("bwrap"):
+        raise SandboxUnavailable(
+            f"bubblewrap cannot isolate the reward worker here: install it with `{INSTALL}` (and allow user "
+            f"namespaces), or set AUTOREWARD_SANDBOX={UNSAFE} to run generated code without isolation"
+        )
+    return "bwrap"
 
 
 def wrap_command(
@@ -226,6 +226,4 @@ def wrap_command(
     """``argv`` wrapped for ``mode``; the environment is passed separately to ``Popen`` outside bwrap."""
     if mode == "bwrap":
         return bwrap_command(argv, scratch, env, expose)
-    if mode == "unshare":
-        return unshare_command(argv)
     return list(argv)

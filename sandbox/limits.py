@@ -2,7 +2,9 @@
 
 CPU time, address space, open files and file size are ``setrlimit`` limits that the worker applies to itself
 before any untrusted code runs (a limit cannot be raised again without CAP_SYS_RESOURCE, which the sandbox
-does not grant); wall time cannot be an rlimit, so ``run_in_sandbox`` waits with a timeout and kills.
+does not grant). What no rlimit covers the parent enforces from outside, trusting nothing the worker says
+(``sandbox.run``): wall time, a stall limit (no progress for ``stall_seconds``; with ``progress_events``, only
+that many progress events, plus two, count), and the total size of its scratch directory.
 """
 
 from __future__ import annotations
@@ -22,6 +24,14 @@ class Limits(BaseModel):
     memory_mb: int = Field(2048, gt=0, description="RLIMIT_AS: allocations past it raise MemoryError")
     open_files: int = Field(256, gt=0, description="RLIMIT_NOFILE")
     file_size_mb: int = Field(64, gt=0, description="RLIMIT_FSIZE: the largest file (or output log) it may write")
+    scratch_mb: int = Field(512, gt=0, description="the most its scratch directory may hold (checked by the parent)")
+    stall_seconds: float | None = Field(
+        None, gt=0, description="killed when no event arrives for this long after the first (None: no stall limit)"
+    )
+    startup_seconds: float = Field(180.0, gt=0, description="how long the first event may take (with stall_seconds)")
+    progress_events: int | None = Field(
+        None, gt=0, description="progress events an honest job sends; only they (and no more) reset the stall"
+    )
 
 
 def apply_limits(limits: Limits) -> None:

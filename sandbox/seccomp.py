@@ -3,6 +3,8 @@
 Forbidden system calls are trapped, not failed: a program that catches an ``OSError`` could otherwise carry on
 as if nothing happened. The trap raises SIGSYS, ``faulthandler`` writes the Python stack (with the program's
 line) to a file in the scratch directory, and the process dies; the parent reads that file for the report.
+The handler cannot be replaced or ignored: changing SIGSYS's action (``rt_sigaction``) kills the process outright
+(``KILL_PROCESS``, seen by the parent as death by SIGSYS), and the kernel unblocks a trap's SIGSYS itself.
 Threads stay allowed (``clone`` with CLONE_THREAD), so numpy, MuJoCo and torch run unchanged; ``clone3``
 answers ENOSYS so that glibc falls back to ``clone``, whose flags a filter can read.
 """
@@ -74,6 +76,7 @@ def install_filter(fault_log: Path) -> bool:
     filt.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")
     filt.add_rule(sc.TRAP, "socket", sc.Arg(0, sc.NE, socket.AF_UNIX))
     filt.add_rule(sc.TRAP, "prlimit64", sc.Arg(2, sc.NE, 0))  # setting a limit; reading one stays allowed
+    filt.add_rule(sc.KILL_PROCESS, "rt_sigaction", sc.Arg(0, sc.EQ, signal.SIGSYS))
     _fault_log = fault_log.open("w")
     faulthandler.register(signal.SIGSYS, file=_fault_log, all_threads=False, chain=True)
     filt.load()

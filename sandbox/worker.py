@@ -93,7 +93,7 @@ def _lockdown(request: WorkerRequest) -> None:
 
 
 def main() -> int:
-    request = WorkerRequest.model_validate_json(sys.stdin.buffer.read())
+    request = WorkerRequest.model_validate(json.loads(sys.stdin.buffer.read()))  # json: lone surrogates pass
     channel = _Channel(_take_event_channel())
     die_with_parent()
     apply_limits(request.limits)

@@ -118,6 +118,24 @@ def test_a_call_that_never_returns_ends_the_candidate_naming_its_line(tmp_path: 
     assert "CallTimeout" in (result.error or "") and result.error_line in (7, 8), result.error
 
 
+def test_a_program_slow_only_in_training_is_stopped_by_the_parents_stall_limit(tmp_path: Path) -> None:
+    """0.25 s a call, only after the dry run's calls: the parent stops it for making no progress (one checkpoint,
+    so the next progress event would come only after ~12 minutes), long before the budget's wall limit."""
+    result = _train("slow_in_training", tmp_path / "train", checkpoints=1)
+    assert result.status == "failed" and "stalled" in (result.error or ""), result.error
+    assert "wall-time" not in (result.error or "")
+
+
+def test_files_named_like_the_parents_own_change_nothing(tmp_path: Path) -> None:
+    scratch = tmp_path / "train"
+    result = _train("plant_parent_names", scratch, video=True)
+    assert result.status == "ok", result.error
+    assert result.evaluation is not None and 0 < result.fitness <= CARTPOLE_MAX
+    assert (scratch / "assessment").is_dir() and (scratch / "stats.json").is_file()
+    stored = json.loads((scratch / "stats.json").read_text())
+    assert stored["evaluation"]["fitness_mean"] == result.fitness
+
+
 # --- through `autoreward run` -------------------------------------------------------------------------------
 
 CLI = str(Path(sys.executable).parent / "autoreward")

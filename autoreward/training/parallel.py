@@ -15,10 +15,12 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import IO, Any
 
+from autoreward.errors import first_line
 from autoreward.machine import cores
+from autoreward.sandbox.isolation import SandboxUnavailable
 from autoreward.sanitize import clean, scalar_text
 from autoreward.training.halving import Halving, PruneLedger, request_stop, rung_events
-from autoreward.training.models import TrainJob, TrainResult
+from autoreward.training.models import TrainJob, TrainResult, failed_result
 from autoreward.training.sandboxed import train_in_sandbox
 from autoreward.types import EventSink, TrainOne
 
@@ -60,8 +62,22 @@ def train_many(
 def _train(
     train_one: TrainOne, job: TrainJob, scratch: Path, events: EventSink, halving: Halving | None
 ) -> TrainResult:
-    """One candidate; a backend that decides on its nodes (Ray) gets ``halving`` itself, otherwise the rung
-    events are decided here and a cut worker is asked to stop through its scratch directory."""
+    """One candidate; whatever goes wrong in its training (an odd file it left, a bug it triggers) becomes its
+    own failed result, never the end of the others'. Only ``SandboxUnavailable`` (no candidate can train here)
+    ends them all."""
+    try:
+        return _train_one(train_one, job, scratch, events, halving)
+    except SandboxUnavailable:
+        raise
+    except Exception as err:
+        return failed_result(job, "internal", RuntimeError(f"training failed: {type(err).__name__}: {first_line(err)}"))
+
+
+def _train_one(
+    train_one: TrainOne, job: TrainJob, scratch: Path, events: EventSink, halving: Halving | None
+) -> TrainResult:
+    """A backend that decides on its nodes (Ray) gets ``halving`` itself, otherwise the rung events are decided
+    here and a cut worker is asked to stop through its scratch directory."""
     if halving is None:
         return train_one(job, scratch, events)
     if getattr(train_one, "hosts_halving", False):

@@ -21,6 +21,7 @@ from autoreward.sandbox.report import SandboxReport
 from autoreward.sandbox.run import run_in_sandbox
 from autoreward.tasks import TaskCard, resolve_task
 from autoreward.training.assessment import ENTRY_POINT as ASSESS
+from autoreward.training.hyperparams import settings_for
 from autoreward.training.models import EventSink, TrainJob, TrainResult
 from autoreward.training.saved_policy import NORMALIZATION, WEIGHTS
 from autoreward.training.stats import Evaluation
@@ -30,11 +31,32 @@ FILM = "autoreward.training.video:run_job"
 PROGRAM_FREE_LIMITS = Limits(wall_seconds=600, cpu_seconds=600, memory_mb=6144, open_files=1024, file_size_mb=256)
 
 
-def training_limits(timesteps: int) -> Limits:
-    """Generous CPU and wall time for the budget (>= 50 steps/s on a loaded machine, plus set-up, evaluation
-    and plots), a firm memory cap."""
-    seconds = 600 + timesteps / 50
-    return Limits(wall_seconds=seconds, cpu_seconds=int(seconds), memory_mb=6144, open_files=1024, file_size_mb=512)
+MIN_STEPS_PER_S = 50  # the slowest honest training on a loaded machine, PPO updates included
+MIN_EVAL_STEPS_PER_S = 200  # the slowest honest evaluation (no updates)
+AFTER_TRAINING_EPISODES = 10  # episodes run after training besides the evaluations (the best rollout's re-check)
+STALL_GRACE_S = 60.0  # on top of the steps between two events: a plot, a save, a slow moment
+EPISODE_STEPS = 1000  # an episode's length where the card does not say
+# The parent's own names in a training scratch directory; a worker's files never land on them.
+PARENT_FILES = ("assessment", "video", "stats.json")
+
+
+def training_limits(timesteps: int, job: TrainJob | None = None, card: TaskCard | None = None) -> Limits:
+    """Generous CPU and wall time for the budget (>= ``MIN_STEPS_PER_S``, plus set-up, evaluation and plots), a
+    firm memory cap and scratch size; with the job and its card, the stall limit: the longest honest gap between
+    two progress events (the steps of a checkpoint or of a PPO rollout, whichever is longer, plus the evaluations
+    at a checkpoint or after training) at the slowest honest pace. Only the job's ``checkpoints`` progress events
+    reset it (``sandbox.run``), so a program slow in training is stopped within one stall of its last checkpoint,
+    whatever else it sends."""
+    seconds = 600 + timesteps / MIN_STEPS_PER_S
+    limits = Limits(wall_seconds=seconds, cpu_seconds=int(seconds), memory_mb=6144, open_files=1024,
+                    file_size_mb=512, scratch_mb=4096)  # fmt: skip
+    if job is None or card is None:
+        return limits
+    episode = card.max_episode_steps or EPISODE_STEPS
+    between = max(timesteps // job.checkpoints, settings_for(card.env_id).rollout)
+    after = (2 * job.eval_episodes + job.checkpoint_eval_episodes + AFTER_TRAINING_EPISODES) * episode
+    stall = STALL_GRACE_S + between / MIN_STEPS_PER_S + after / MIN_EVAL_STEPS_PER_S
+    return limits.model_copy(update={"stall_seconds": stall, "progress_events": job.checkpoints})
 
 
 def train_in_sandbox(job: TrainJob, scratch: Path, on_event: EventSink | None = None) -> TrainResult:
@@ -45,7 +67,8 @@ def train_in_sandbox(job: TrainJob, scratch: Path, on_event: EventSink | None = 
     wants_policy = bool(job.eval_episodes and card.fitness_spec is not None) or job.video
     params = job.model_copy(update={"save_model": job.save_model or wants_policy}).model_dump(mode="json")
     train = Job(entry_point=TRAIN, source=job.reward_source or "", params=params, expose=expose)
-    report = run_in_sandbox(train, scratch, training_limits(job.timesteps or card.timesteps), on_event)
+    limits = training_limits(job.timesteps or card.timesteps, job, card)
+    report = run_in_sandbox(train, scratch, limits, on_event, reserved=PARENT_FILES)
     if not report.ok:
         return _failed(job, report)
     result = TrainResult.model_validate(report.result)
