@@ -2,16 +2,15 @@
 
 ``StatsCallback`` drains the shared recorder into a Checkpoint at regular points and then runs its children
 (SB3's ``EventCallback``): ``ProbeCallback`` (an optional deterministic evaluation), ``TensorBoardCallback``
-(scalars) and ``ProgressCallback`` (events for the parent). Beside it, ``RungCallback`` reports the true
-fitness of the last training episodes at the successive-halving rungs, ``StopCallback`` ends training when
-the parent asks (``halving.py``), and ``BestRolloutCallback`` keeps the weights whose rollout scored best.
+(scalars) and ``ProgressCallback`` (events for the parent). Beside it, ``RungCallback`` saves the policy at
+each successive-halving rung for the parent to assess (``rungs.py``), ``StopCallback`` ends training when the
+parent asks (``halving.py``), and ``BestRolloutCallback`` keeps the weights whose rollout scored best.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList, Event
 
 from autoreward.training.halving import STOP_FILE, tie_broken
 from autoreward.training.models import EventSink, RungReport
+from autoreward.training.saved_policy import save_policy
 from autoreward.training.snapshot import PolicySnapshot
 from autoreward.training.stats import Checkpoint, EpisodeRecord, WindowRecorder
 
@@ -26,8 +26,7 @@ from autoreward.training.stats import Checkpoint, EpisodeRecord, WindowRecorder
 class StatsCallback(EventCallback):
     """Every ``total_timesteps / checkpoints`` steps, drains the recorder into ``last`` and runs the children.
 
-    The fitness comes from the training episodes that ended in the window (cheap, stochastic policy). The last
-    ``keep`` episodes stay readable across checkpoints (``recent``): successive halving's rungs average them."""
+    The fitness comes from the training episodes that ended in the window (cheap, stochastic policy)."""
 
     def __init__(
         self,
@@ -35,7 +34,6 @@ class StatsCallback(EventCallback):
         total_timesteps: int,
         checkpoints: int,
         children: list[BaseCallback],
-        keep: int = 0,
     ) -> None:
         super().__init__(CallbackList(children), verbose=0)
         for child in children:
@@ -45,7 +43,6 @@ class StatsCallback(EventCallback):
         self.every = max(1, total_timesteps // max(1, checkpoints))
         self.checkpoints: list[Checkpoint] = []
         self._next = self.every
-        self._kept: deque[EpisodeRecord] = deque(maxlen=keep)
         self._start = 0.0
         self._start_steps = 0
 
@@ -75,17 +72,11 @@ class StatsCallback(EventCallback):
         if self.recorder.steps and last < self.total_timesteps:
             self._checkpoint()
 
-    def recent(self) -> list[EpisodeRecord]:
-        """The last ``keep`` training episodes, oldest first, whether or not a checkpoint drained them."""
-        episodes = [*self._kept, *self.recorder.episodes]
-        return episodes[-self._kept.maxlen :] if self._kept.maxlen else []
-
     def fps(self) -> float:
         elapsed = time.perf_counter() - self._start
         return (self.num_timesteps - self._start_steps) / elapsed if elapsed > 0 else 0.0
 
     def _checkpoint(self) -> None:
-        self._kept.extend(self.recorder.episodes)
         self.checkpoints.append(self.recorder.drain(self.num_timesteps, self.fps()))
         self._on_event()
 
@@ -148,29 +139,30 @@ class ProgressCallback(BaseCallback):
 
 
 class RungCallback(BaseCallback):
-    """At each successive-halving rung, sends a ``rung`` event with the true fitness of the last training
-    episodes (``episodes()``; the env's own return breaks ties); the parent decides, and asks ``StopCallback``
-    to stop when the candidate is cut. A rung waits for its first ended episode."""
+    """At each successive-halving rung, saves the policy under the fixed rung names (``rung-policy.pt``, plain
+    data as at the end) and sends a ``rung`` event naming the rung's index: a trigger only. The parent copies
+    the weights and measures their true fitness program-free (``rungs.py``); nothing measured here competes."""
 
-    def __init__(self, rungs: list[int], episodes: Callable[[], list[EpisodeRecord]], on_event: EventSink) -> None:
+    PREFIX = "rung-"
+
+    def __init__(self, rungs: list[int], directory: Path, on_event: EventSink) -> None:
         super().__init__(verbose=0)
         self.rungs = sorted(rungs)
-        self.episodes = episodes
+        self.directory = Path(directory)
         self.on_event = on_event
-        self.reports: list[RungReport] = []
+        self.passed = 0
 
     def _on_step(self) -> bool:
-        rung = len(self.reports)
-        if rung < len(self.rungs) and self.num_timesteps >= self.rungs[rung]:
-            report = rung_report(rung, self.num_timesteps, self.episodes())
-            if report is not None:
-                self.reports.append(report)
-                self.on_event({"event": "rung", "report": report.model_dump(mode="json")})
+        if self.passed < len(self.rungs) and self.num_timesteps >= self.rungs[self.passed]:
+            save_policy(self.model, self.directory, self.PREFIX)
+            self.on_event({"event": "rung", "rung": self.passed, "timesteps": self.num_timesteps})
+            self.passed += 1
         return True
 
 
 def rung_report(rung: int, timesteps: int, episodes: list[EpisodeRecord]) -> RungReport | None:
-    """The rung's report over ``episodes`` (None until one with a finite fitness has ended)."""
+    """A score of ``episodes`` by the true fitness, the env's return breaking ties (None until one with a finite
+    fitness has ended): ranks this candidate's own rollouts, never another candidate."""
     finite = [e for e in episodes if math.isfinite(e.fitness)]
     if not finite:
         return None
@@ -228,16 +220,16 @@ def training_callbacks(
     checkpoints: int,
     on_event: EventSink,
     checkpoint_probe: Callable[[], float] | None = None,
-    halving: tuple[list[int], int, Path] | None = None,
+    halving: tuple[list[int], Path] | None = None,
 ) -> tuple[StatsCallback, CallbackList, RungCallback | None, StopCallback | None]:
     """The statistics callback (the runner reads its checkpoints), the whole list ``learn`` runs and, with
-    ``halving`` (rung timesteps, episodes per rung, scratch directory), the rung and stop callbacks."""
+    ``halving`` (rung timesteps, scratch directory), the rung and stop callbacks."""
     children: list[BaseCallback] = [ProbeCallback(checkpoint_probe)] if checkpoint_probe is not None else []
     children += [TensorBoardCallback(), ProgressCallback(on_event)]
     if halving is None:
         stats = StatsCallback(recorder, total_timesteps, checkpoints, children)
         return stats, CallbackList([stats]), None, None
-    rungs, window, scratch = halving
-    stats = StatsCallback(recorder, total_timesteps, checkpoints, children, keep=window)
-    rung, stop = RungCallback(rungs, stats.recent, on_event), StopCallback(scratch)
+    rungs, scratch = halving
+    stats = StatsCallback(recorder, total_timesteps, checkpoints, children)
+    rung, stop = RungCallback(rungs, scratch, on_event), StopCallback(scratch)
     return stats, CallbackList([stats, rung, stop]), rung, stop

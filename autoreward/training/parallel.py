@@ -2,7 +2,8 @@
 
 One torch thread per worker and parallelism across candidates (FACTS.md). Threads here only wait on worker
 processes; results are handed to ``on_result`` as each candidate finishes, so a caller can store them at once.
-With ``halving``, candidates report at rungs and the ones cut stop early (``halving.py``); their thread takes the
+Each worker's events pass through a ``RungJudge`` (``rungs.py``): the rung values are measured program-free here,
+never taken from the worker. With ``halving``, the ones cut stop early (``halving.py``); their thread takes the
 next candidate at once, so no rung is a barrier.
 """
 
@@ -16,8 +17,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from autoreward.machine import cores
-from autoreward.training.halving import Halving, PruneLedger, request_stop, rung_events
+from autoreward.training.halving import Halving, PruneLedger
 from autoreward.training.models import TrainJob, TrainResult
+from autoreward.training.rungs import RungJudge
 from autoreward.training.sandboxed import train_in_sandbox
 from autoreward.types import EventSink, TrainOne
 
@@ -59,13 +61,12 @@ def train_many(
 def _train(
     train_one: TrainOne, job: TrainJob, scratch: Path, events: EventSink, halving: Halving | None
 ) -> TrainResult:
-    """One candidate; a backend that decides on its nodes (Ray) gets ``halving`` itself, otherwise the rung
-    events are decided here and a cut worker is asked to stop through its scratch directory."""
-    if halving is None:
-        return train_one(job, scratch, events)
+    """One candidate; a backend that assesses rungs on its nodes (Ray) gets ``halving`` itself, otherwise the
+    rungs are measured and decided here and a cut worker is asked to stop through its scratch directory."""
     if getattr(train_one, "hosts_halving", False):
         return train_one(job, scratch, events, halving=halving)  # type: ignore[call-arg]
-    return train_one(job, scratch, rung_events(job.candidate_id, events, halving, lambda: request_stop(scratch)))
+    judge = RungJudge(job, scratch, events, halving)
+    return judge.finish(train_one(job, scratch, judge))
 
 
 def _capacity(train_one: TrainOne) -> int:
