@@ -187,7 +187,7 @@ def _train_on_node(
 
     judge = RungJudge(job, scratch, emit, _ActorDecider(ray, decider) if decider is not None else None)
     try:
-        return pack(judge.finish(train_in_sandbox(job, scratch, judge)), scratch)
+        return pack(judge.finish(train_in_sandbox(judge.job, scratch, judge)), scratch)
     finally:
         _put(queue, (key, None))  # "no more events from this attempt"
         shutil.rmtree(call_dir, ignore_errors=True)

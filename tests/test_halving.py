@@ -278,6 +278,26 @@ def test_the_decider_refuses_a_rung_out_of_range_or_a_value_that_is_not_finite()
     assert Halving(HalvingConfig(), earlier=[stored]).report("c1", 0, 0.5) is False  # the stored rung is ignored
 
 
+def test_a_cut_candidate_pauses_at_its_rung_and_trains_no_step_past_it(tmp_path: Path) -> None:
+    """With halving, the worker waits at its rung for the parent's decision: cut, it ends right there; kept (the
+    other run), it goes on to the end of its budget."""
+    config = HalvingConfig(factor=3, rungs=1)
+    job = TrainJob(candidate_id="c0", task="cartpole-balance", reward_source=CARTPOLE, timesteps=4_096,
+                   eval_episodes=1, rungs=[1_024], rung_episodes=2, plots=False, tensorboard=False)  # fmt: skip
+    for leader_value, scratch in [(1e9, tmp_path / "cut"), (-1.0, tmp_path / "kept")]:
+        leader = TrainResult(candidate_id="leader", task="t", status="ok",
+                             rungs=[RungReport(rung=0, timesteps=1_024, fitness=leader_value, value=leader_value)])  # fmt: skip
+        (result,) = train_many([job], [scratch], workers=1, train_one=train_candidate,
+                               halving=Halving(config, [leader]))  # fmt: skip
+        (rung,) = result.rungs
+        if leader_value > 0:
+            assert result.status == "pruned" and result.pruned == rung, (result.status, result.error)
+            assert result.timesteps == 1_024, "not one step past the rung"
+        else:
+            assert result.status == "ok" and result.timesteps >= 4_096, (result.status, result.error)
+        assert not (scratch / "rung-go").exists()
+
+
 def test_the_stop_request_never_follows_a_link_the_worker_left(tmp_path: Path) -> None:
     target = tmp_path / "outside"
     scratch = tmp_path / "scratch"
@@ -442,8 +462,8 @@ def _cli(args: list[str], runs: Path, background: bool = False) -> subprocess.Po
 @pytest.mark.slow
 def test_a_bad_candidate_is_pruned_and_a_resumed_run_does_not_retrain_it(tmp_path: Path) -> None:
     """One worker, so the order is known: the good program trains to the end (the first at each rung is kept),
-    the bad one trails it at the first rung and is cut: its worker stops soon after the rung (before the next
-    one), writes its artefacts and is gone. The run is killed once it is (its workers die with it: no orphan),
+    the bad one trails it at the first rung and is cut: its worker, paused at the rung while the parent assessed
+    it, stops there, writes its artefacts and is gone. The run is killed once it is (its workers die with it: no orphan),
     and the resumed run finishes the iteration without touching the pruned one."""
     runs = tmp_path / "runs"
     with ScriptedLLMServer(lambda request: answer(_program(GOOD), _program(BAD), _program(GOOD_TOO))) as server:
@@ -484,8 +504,9 @@ def test_a_bad_candidate_is_pruned_and_a_resumed_run_does_not_retrain_it(tmp_pat
     assert (stats.stat().st_mtime_ns, model.stat().st_mtime_ns) == before, "resume never retrains a pruned one"
     report = RungReport.model_validate(bad.result["pruned"])
     assert report.rung == 0 and report.timesteps < 27000 and bad.fitness is None
-    # The worker stopped at the rollout after its cut, well before the next rung (13500 steps with factor 2).
-    assert report.timesteps <= bad.result["timesteps"] < 13500, bad.result["timesteps"]
+    # The worker paused at its rung while the parent assessed it (rungs.py) and ended there when cut.
+    assert report.timesteps <= bad.result["timesteps"] < report.timesteps + 256, bad.result["timesteps"]
+    assert report.probe_s > 0 and report.episodes == bad.result["rungs"][0]["episodes"] > 0
     assert bad.result["status"] == "pruned" and bad.result["evaluation"] is None
     for name in ("model", "stats", "learning_curve"):
         assert (home / bad.result["artifacts"][name]).stat().st_size > 0, name

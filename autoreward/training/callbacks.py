@@ -10,6 +10,8 @@ parent asks (``halving.py``), and ``BestRolloutCallback`` keeps the weights whos
 from __future__ import annotations
 
 import math
+import os
+import select
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -141,23 +143,50 @@ class ProgressCallback(BaseCallback):
 class RungCallback(BaseCallback):
     """At each successive-halving rung, saves the policy under the fixed rung names (``rung-policy.pt``, plain
     data as at the end) and sends a ``rung`` event naming the rung's index: a trigger only. The parent copies
-    the weights and measures their true fitness program-free (``rungs.py``); nothing measured here competes."""
+    the weights and measures their true fitness program-free (``rungs.py``); nothing measured here competes.
+
+    With ``wait_s``, training pauses at the rung until the parent's go (at most ``wait_s`` seconds): a FIFO named
+    ``GATE`` made before the trigger, on which the worker blocks in ``poll`` until the parent writes to it, after
+    its decision; a cut (the stop file) then ends training at once, not one step past the rung."""
 
     PREFIX = "rung-"
+    GATE = "rung-go"
 
-    def __init__(self, rungs: list[int], directory: Path, on_event: EventSink) -> None:
+    def __init__(
+        self, rungs: list[int], directory: Path, on_event: EventSink, stop: StopCallback, wait_s: float = 0.0
+    ) -> None:
         super().__init__(verbose=0)
         self.rungs = sorted(rungs)
         self.directory = Path(directory)
         self.on_event = on_event
+        self.stop = stop
+        self.wait_s = wait_s
         self.passed = 0
 
     def _on_step(self) -> bool:
-        if self.passed < len(self.rungs) and self.num_timesteps >= self.rungs[self.passed]:
-            save_policy(self.model, self.directory, self.PREFIX)
-            self.on_event({"event": "rung", "rung": self.passed, "timesteps": self.num_timesteps})
-            self.passed += 1
-        return True
+        if self.passed >= len(self.rungs) or self.num_timesteps < self.rungs[self.passed]:
+            return True
+        save_policy(self.model, self.directory, self.PREFIX)
+        gate = self._open_gate() if self.wait_s > 0 else None
+        self.on_event({"event": "rung", "rung": self.passed, "timesteps": self.num_timesteps})
+        self.passed += 1
+        if gate is None:
+            return True
+        try:
+            poll = select.poll()
+            poll.register(gate, select.POLLIN | select.POLLHUP)
+            poll.poll(self.wait_s * 1000)
+        finally:
+            os.close(gate)
+            (self.directory / self.GATE).unlink(missing_ok=True)
+        return not self.stop.check()
+
+    def _open_gate(self) -> int:
+        """The FIFO, open for reading before the trigger is sent, so the parent's go always finds a reader."""
+        path = self.directory / self.GATE
+        path.unlink(missing_ok=True)
+        os.mkfifo(path, 0o600)
+        return os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
 
 
 def rung_report(rung: int, timesteps: int, episodes: list[EpisodeRecord]) -> RungReport | None:
@@ -208,7 +237,12 @@ class StopCallback(BaseCallback):
         self.stopped = False
 
     def _on_rollout_end(self) -> None:
+        self.check()
+
+    def check(self) -> bool:
+        """Whether the parent has asked this training to stop."""
         self.stopped = self.stopped or self.path.exists()
+        return self.stopped
 
     def _on_step(self) -> bool:
         return not self.stopped
@@ -220,16 +254,17 @@ def training_callbacks(
     checkpoints: int,
     on_event: EventSink,
     checkpoint_probe: Callable[[], float] | None = None,
-    halving: tuple[list[int], Path] | None = None,
+    halving: tuple[list[int], Path, float] | None = None,
 ) -> tuple[StatsCallback, CallbackList, RungCallback | None, StopCallback | None]:
     """The statistics callback (the runner reads its checkpoints), the whole list ``learn`` runs and, with
-    ``halving`` (rung timesteps, scratch directory), the rung and stop callbacks."""
+    ``halving`` (rung timesteps, scratch directory, longest wait at a rung), the rung and stop callbacks."""
     children: list[BaseCallback] = [ProbeCallback(checkpoint_probe)] if checkpoint_probe is not None else []
     children += [TensorBoardCallback(), ProgressCallback(on_event)]
     if halving is None:
         stats = StatsCallback(recorder, total_timesteps, checkpoints, children)
         return stats, CallbackList([stats]), None, None
-    rungs, scratch = halving
+    rungs, scratch, wait_s = halving
     stats = StatsCallback(recorder, total_timesteps, checkpoints, children)
-    rung, stop = RungCallback(rungs, scratch, on_event), StopCallback(scratch)
+    stop = StopCallback(scratch)
+    rung = RungCallback(rungs, scratch, on_event, stop, wait_s)
     return stats, CallbackList([stats, rung, stop]), rung, stop

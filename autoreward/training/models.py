@@ -43,6 +43,9 @@ class TrainJob(BaseModel):
         default_factory=list, description="timesteps at which the worker saves its policy for a rung's assessment"
     )
     rung_episodes: int = Field(default=RUNG_EPISODES, ge=1, description="episodes of a rung's assessment")
+    rung_wait_s: float = Field(
+        default=0.0, ge=0.0, description="longest pause at a rung for the parent's decision (0: training goes on)"
+    )
 
 
 class RungReport(BaseModel):

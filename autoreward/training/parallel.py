@@ -66,7 +66,7 @@ def _train(
     if getattr(train_one, "hosts_halving", False):
         return train_one(job, scratch, events, halving=halving)  # type: ignore[call-arg]
     judge = RungJudge(job, scratch, events, halving)
-    return judge.finish(train_one(job, scratch, judge))
+    return judge.finish(train_one(judge.job, scratch, judge))
 
 
 def _capacity(train_one: TrainOne) -> int:

@@ -10,17 +10,22 @@ and measures them on a thread of its own with the final evaluation's sandboxed j
 program is never loaded); the value then goes to the ``Decider``, and a cut candidate is asked to stop. The
 worker's own ``rung`` and ``pruned`` events never pass on: the caller sees the parent's.
 
-Training goes on while a rung is assessed (asynchronous). Pausing the worker would need a channel back into the
-sandbox and a wait inside it, and would cost every candidate, the kept ones too, the assessment's wall time;
-running on, a cut candidate trains ``probe_s`` seconds past its rung, and the assessment takes a core meanwhile.
-Without a decider (``evaluate``'s sample-efficiency curves) the rungs are measured and kept; nothing is cut.
+With a decider, the worker pauses at the rung (``RungCallback``'s gate) until the parent has decided: a cut
+candidate trains no step past its rung, and the assessment runs on the core the paused worker leaves idle.
+Training on instead (asynchronous) was measured to cost more: on a machine whose cores all train, the
+assessment (a sandboxed job, 10 episodes; ``probe_s`` seconds) slowed every worker while a cut candidate trained
+``probe_s`` x its speed steps past its rung (CartPole in tests/test_halving.py's run: a rung at 6750 steps, cut
+at 13576). Without a decider (``evaluate``'s curves) nothing waits: the rungs are measured while training goes
+on, and nothing is cut.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import os
 import shutil
+import stat
 import tempfile
 import threading
 import time
@@ -41,6 +46,7 @@ from autoreward.training.saved_policy import MAX_BYTES, NORMALIZATION, WEIGHTS
 from autoreward.training.stats import Evaluation
 
 RUNG_SEED_SHIFT = 2_000_000  # a rung's episodes never replay the final evaluation's
+RUNG_WAIT_S = PROGRAM_FREE_LIMITS.wall_seconds + 60  # a paused worker goes on by itself after this
 MAX_SHOWN_STEPS = 2**53  # a progress event's step count above this is not shown in a cut's note
 # The worker's fixed rung names -> the names the program-free job reads.
 SAVED = {f"{RungCallback.PREFIX}{WEIGHTS}": WEIGHTS, f"{RungCallback.PREFIX}{NORMALIZATION}": NORMALIZATION}
@@ -49,12 +55,14 @@ log = logging.getLogger(__name__)
 
 class RungJudge:
     """One candidate's event sink: triggers program-free rung assessments, asks ``decider``, stops a cut worker;
-    ``finish`` waits for the assessments still running and puts the measured rungs into the result."""
+    ``finish`` waits for the assessments still running and puts the measured rungs into the result. Train
+    ``judge.job``: with a decider, it asks the worker to pause at each rung until the judge lets it go on."""
 
     def __init__(
         self, job: TrainJob, scratch: Path, on_event: EventSink | None, decider: Decider | None = None
     ) -> None:
-        self.job = job
+        wait = RUNG_WAIT_S if decider is not None and job.rungs else 0.0
+        self.job = job.model_copy(update={"rung_wait_s": wait})
         self.scratch = Path(scratch)
         self.on_event = on_event
         self.decider = decider
@@ -95,16 +103,18 @@ class RungJudge:
             return  # a forged, repeated, out-of-order or unbounded index decides nothing
         self._expected += 1
         started = time.monotonic()
+        live = work_dir(self.scratch) or self.scratch
         try:
-            copied = copy_rung_policy(work_dir(self.scratch) or self.scratch)
+            copied = copy_rung_policy(live)
         except OSError as err:
             self._pass({"event": "warning", "message": f"rung {rung}: no weights to assess ({err}); not judged"})
+            release(live)
             return
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rung")
-        self._pending.append(self._pool.submit(self._assess, rung, copied, started))
+        self._pending.append(self._pool.submit(self._assess, rung, copied, started, live))
 
-    def _assess(self, rung: int, copied: Path, started: float) -> None:
+    def _assess(self, rung: int, copied: Path, started: float, live: Path) -> None:
         """On the pool: measure, record, decide; nothing here may end the candidate's training or the run."""
         try:
             report = assess_rung(self.job, rung, copied)
@@ -117,6 +127,7 @@ class RungJudge:
             log.warning("rung %d of %s not judged: %s: %s", rung, self.job.candidate_id, type(err).__name__, err)
         finally:
             shutil.rmtree(copied, ignore_errors=True)
+            release(live)  # after the stop file, if cut: the worker ends at once
 
     def _judge(self, report: RungReport) -> None:
         with self._lock:
@@ -147,6 +158,22 @@ class RungJudge:
     def _pass(self, event: dict[str, Any]) -> None:
         if self.on_event is not None:
             self.on_event(event)
+
+
+def release(live: Path) -> None:
+    """Let a worker paused at its rung go on: one byte into its gate FIFO in ``live``, opened without blocking or
+    following a link; nothing when no worker waits there (it trains on, or has ended)."""
+    try:
+        fd = os.open(live / RungCallback.GATE, os.O_WRONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        if stat.S_ISFIFO(os.fstat(fd).st_mode):
+            os.write(fd, b"g")
+    except OSError as err:
+        log.debug("rung gate in %s: %s", live, err)
+    finally:
+        os.close(fd)
 
 
 def copy_rung_policy(live: Path) -> Path:

@@ -113,7 +113,7 @@ class CandidateRun:
             def probe() -> float:
                 return evaluate(card, policy, reward_fn, job.checkpoint_eval_episodes, job.seed).fitness_mean
 
-        halving = (job.rungs, self.scratch) if job.rungs and card.fitness_spec is not None else None
+        halving = (job.rungs, self.scratch, job.rung_wait_s) if job.rungs and card.fitness_spec is not None else None
         self.callback, callbacks, _, self.stop = training_callbacks(
             recorder, total, job.checkpoints, self.emit, probe, halving
         )
