@@ -39,7 +39,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, Field
 
 from autoreward.sandbox.run import work_dir
-from autoreward.training.models import RUNG_EPISODES, EventSink, RungReport, TrainResult
+from autoreward.training.models import EventSink, RungReport, TrainResult
 
 RUNG_KEY = "completed_rung_"  # Optuna's system attribute holding a trial's value at the rung it passed
 STOP_FILE = "stop"  # its appearance in a training's scratch directory asks the worker to stop (callbacks.py)
@@ -54,7 +54,6 @@ class HalvingConfig(BaseModel):
     factor: int = Field(default=3, ge=2)
     rungs: int = Field(default=RUNGS, ge=1)
     min_updates: int = Field(default=MIN_UPDATES, ge=1, description="PPO updates before the first rung")
-    episodes: int = Field(default=RUNG_EPISODES, ge=1, description="episodes of a rung's program-free assessment")
 
     def rung_steps(self, total_timesteps: int, rollout: int = 1) -> list[int]:
         """The timesteps at which a candidate reports, rung 0 first (e.g. 1/9 and 1/3 of the budget), leaving
