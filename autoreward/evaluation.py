@@ -3,6 +3,11 @@ training seeds and judged by the task's true fitness on fresh episodes, each fin
 
 An evaluation's id is a hash of what it trains, so running the same ``autoreward evaluate`` command again
 resumes it: finished seeds are read back from the store, only the missing ones train.
+
+The sample-efficiency curves are program-free too: each training saves its policy at ``CURVE_POINTS`` points
+(the successive-halving rungs' mechanism, ``training.rungs``, with nothing cut), which the parent assesses in a
+program-free job while training goes on; the curve's last point is the final evaluation. The training process's
+own checkpoint fitness (it loaded the program, which may forge it) is plotted nowhere.
 """
 
 from __future__ import annotations
@@ -12,12 +17,11 @@ import json
 import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, Field
 
 from autoreward.store import RunStore, SeedRow
-from autoreward.tasks import TaskCard
+from autoreward.tasks import TaskCard, resolve_task
 from autoreward.training.models import EventSink, TrainJob, TrainResult
 from autoreward.training.parallel import CandidateEvents, train_many
 from autoreward.worker_report import checked_report
@@ -26,6 +30,8 @@ BUILTIN = "builtin"
 # Training seeds of an evaluation start here, far above any run's candidates (seed + 1000 * iteration + index),
 # so that no evaluation seed repeats a training seed of the run it judges.
 SEED_BASE = 500_000
+CURVE_POINTS = 4  # program-free assessments during each training, at 1/5 ... 4/5 of its budget
+CURVE_EPISODES = 5  # episodes of each (at most the evaluation's own)
 
 TrainOne = Callable[[TrainJob, Path, EventSink | None], TrainResult]
 
@@ -109,11 +115,18 @@ def run_evaluation(
 
 
 def _job(evaluation_id: str, spec: EvaluationSpec, method: Method, seed: int) -> TrainJob:
+    total = spec.timesteps or resolve_task(spec.task).timesteps
     return TrainJob(
         candidate_id=f"{evaluation_id}/{method.name}/seed{seed}", task=spec.task, reward_source=method.source,
         timesteps=spec.timesteps, seed=seed, eval_episodes=spec.episodes, checkpoints=spec.checkpoints,
-        video=False, plots=False, save_model=True,
+        video=False, plots=False, save_model=True, rungs=curve_steps(total),
+        rung_episodes=min(spec.episodes, CURVE_EPISODES),
     )  # fmt: skip
+
+
+def curve_steps(total: int) -> list[int]:
+    """Where a training's policy is assessed for the curves (the final evaluation adds the last point)."""
+    return sorted({total * i // (CURVE_POINTS + 1) for i in range(1, CURVE_POINTS + 1)} - {0})
 
 
 def fitness_by_method(spec: EvaluationSpec, rows: Sequence[SeedRow]) -> dict[str, list[float]]:
@@ -132,28 +145,21 @@ def failures(rows: Sequence[SeedRow]) -> list[str]:
 
 
 def curves(spec: EvaluationSpec, rows: Sequence[SeedRow]) -> dict[str, tuple[list[float], list[list[float]]]]:
-    """Sample-efficiency data per method: checkpoint timesteps and, per seed, the training episodes' fitness
-    at each checkpoint (a window without a finished episode repeats the last value)."""
+    """Sample-efficiency data per method: the env steps of the program-free assessments and, per seed, the true
+    fitness there (the rungs the parent measured, then the final evaluation). Only points every seed of the
+    method has; a seed stored without them (before curves were program-free) is left out."""
     out: dict[str, tuple[list[float], list[list[float]]]] = {}
     for method in spec.methods:
-        seeds = [r for r in rows if r.method == method.name and r.status == "ok"]
-        series = [_filled([c.get("fitness_mean") for c in r.result.get("checkpoints", [])]) for r in seeds]
-        steps = [[float(c["timesteps"]) for c in r.result.get("checkpoints", [])] for r in seeds]
-        length = min((len(s) for s in series if s), default=0)
-        if not length:
+        seeds = [r.result for r in rows if r.method == method.name and r.status == "ok" and r.result.get("rungs")]
+        points = [{int(p["timesteps"]): float(p["fitness"]) for p in result["rungs"]} for result in seeds]
+        common = sorted(set.intersection(*(set(p) for p in points))) if points else []
+        if not common:
             continue
-        keep = [s for s in series if len(s) >= length]
-        grid = [sum(st[i] for st in steps if len(st) >= length) / len(keep) for i in range(length)]
-        start = max(next((i for i, v in enumerate(s) if v is not None), length) for s in keep)
-        if start < length:
-            out[method.name] = (grid[start:], [[float(v) for v in s[start:length]] for s in keep])  # type: ignore[arg-type]
+        steps = [float(t) for t in common]
+        series = [[p[t] for t in common] for p in points]
+        finals = [(result.get("evaluation") or {}).get("fitness_mean") for result in seeds]
+        if all(f is not None for f in finals):
+            steps.append(sum(float(result["timesteps"]) for result in seeds) / len(seeds))
+            series = [[*s, float(f)] for s, f in zip(series, finals, strict=True)]
+        out[method.name] = (steps, series)
     return out
-
-
-def _filled(values: list[Any]) -> list[float | None]:
-    filled: list[float | None] = []
-    last = None
-    for v in values:
-        last = v if v is not None else last
-        filled.append(last)
-    return filled

@@ -119,7 +119,7 @@ def _curves_figure(plt: Any, task: str, data: dict[str, tuple[list[float], list[
         ax.plot(steps, points[method], marker="o", color=f"C{i}", label=f"{method} (n={len(series)})")
         ax.fill_between(steps, cis[method][0], cis[method][1], color=f"C{i}", alpha=0.2)
     ax.set_xlabel("env steps")
-    ax.set_ylabel("true fitness of training episodes (IQM, 95% CI)")
+    ax.set_ylabel("true fitness, program-free (IQM, 95% CI)")
     ax.set_title(f"{task}: sample efficiency")
     ax.grid(True, alpha=0.3)
     ax.legend()

@@ -7,7 +7,8 @@ driver's scratch directory, where the run store lives. Progress events travel th
 drained by one driver thread into each candidate's ``on_event``, so the live table moves as workers train.
 
 Successive halving decides in one Ray actor holding the same ``Halving`` as the local backend uses: each node's
-trainer asks it at every rung and, when its candidate is cut, asks its own sandboxed worker to stop.
+trainer measures its candidate's rungs program-free (``training.rungs``, where the weights are), asks the actor,
+and, when its candidate is cut, asks its own sandboxed worker to stop.
 
 A Ray worker that dies (killed, out of memory, node lost) is retried once here rather than by Ray, so the live
 table hears of the retry and a second death is recorded with both reasons. Ray is imported only here, and only
@@ -31,7 +32,7 @@ from typing import Any
 from autoreward.errors import AutorewardError, first_line
 from autoreward.runconfig import RunConfig
 from autoreward.tasks import TaskCard
-from autoreward.training.halving import Halving, request_stop, rung_events
+from autoreward.training.halving import Halving
 from autoreward.training.models import EventSink, TrainJob, TrainResult
 from autoreward.training.shipping import Shipment, pack, unpack
 
@@ -165,9 +166,11 @@ def _train_on_node(
     job_data: dict[str, Any], key: str, attempt: int, queue: Any, fault: Fault | None, decider: Any = None
 ) -> Shipment:
     """Runs in the Ray worker: the sandboxed training in a node-local scratch directory, its files packed; with a
-    halving ``decider`` (an actor), each rung is put to it and a cut candidate's worker is asked to stop."""
+    halving ``decider`` (an actor), each rung's program-free value is put to it and a cut candidate's worker is
+    asked to stop."""
     import ray
 
+    from autoreward.training.rungs import RungJudge
     from autoreward.training.sandboxed import train_in_sandbox
 
     job = TrainJob.model_validate(job_data)
@@ -182,11 +185,9 @@ def _train_on_node(
             fault(job, attempt, event)
         _put(queue, (key, event))
 
-    events: EventSink = emit
-    if decider is not None:
-        events = rung_events(job.candidate_id, emit, _ActorDecider(ray, decider), lambda: request_stop(scratch))
+    judge = RungJudge(job, scratch, emit, _ActorDecider(ray, decider) if decider is not None else None)
     try:
-        return pack(train_in_sandbox(job, scratch, events), scratch)
+        return pack(judge.finish(train_in_sandbox(judge.job, scratch, judge)), scratch)
     finally:
         _put(queue, (key, None))  # "no more events from this attempt"
         shutil.rmtree(call_dir, ignore_errors=True)

@@ -2,8 +2,9 @@
 
 One iteration of K = 8 fixed programs (known good, mediocre and bad rewards), answered by the scripted
 OpenAI-protocol LLM server (tests/llm_server.py) to the real ``autoreward run`` CLI, once with ``--prune`` and
-once with ``--no-prune``, on each task. Compute is the env steps the candidates took (training plus the rung
-probes) and the candidates' worker seconds, pruned over unpruned; the selected candidate is the run's best by the
+once with ``--no-prune``, on each task. Compute is the env steps the candidates took (training plus the rungs'
+program-free assessments, whose wall time the paused workers wait) and the candidates' worker seconds, pruned
+over unpruned; the selected candidate is the run's best by the
 final evaluation's true fitness (its own evaluation seeds, never seen in training), with its 95% interval over
 the evaluation episodes. Goal: compute <= 0.4 with the same selected candidate (or one within its interval).
 
@@ -118,10 +119,15 @@ def run_once(task: str, prune: bool, args: argparse.Namespace, root: Path) -> di
     rows = store.candidates(run_id)
     steps = 0.0
     worker_s = 0.0
+    probe_steps = probe_s = 0.0
     for row in rows:
         result = row.result or {}
-        steps += result.get("timesteps", 0) + sum(r.get("probe_steps", 0) for r in result.get("rungs", []))
+        rungs = result.get("rungs", [])
+        probe_steps += sum(r.get("probe_steps", 0) for r in rungs)
+        probe_s += sum(r.get("probe_s", 0.0) for r in rungs)
+        steps += result.get("timesteps", 0)
         worker_s += result.get("wall_s", 0.0)
+    steps += probe_steps
     best = store.best(run_id)
     if best is None or best.fitness is None:
         raise SystemExit(f"{run_id} trained no candidate")
@@ -130,6 +136,7 @@ def run_once(task: str, prune: bool, args: argparse.Namespace, root: Path) -> di
     result = {
         "task": task, "prune": prune, "timesteps": timesteps, "env_steps": int(steps), "worker_s": round(worker_s, 1),
         "wall_s": round(wall, 1), "load": round(os.getloadavg()[0], 1), "statuses": [r.status for r in rows],
+        "rung_probe_steps": int(probe_steps), "rung_probe_s": round(probe_s, 1),
         "selected": best.name, "fitness": best.fitness, "ci95": [best.fitness - half, best.fitness + half],
         "fitness_of": {r.name: r.fitness for r in rows},
         "pruned_at": {r.name: (r.result or {}).get("pruned", {}).get("timesteps") for r in rows
@@ -186,6 +193,7 @@ def main() -> None:
         summary[f"{task}_steps_ratio"] = round(cut["env_steps"] / full["env_steps"], 3)
         summary[f"{task}_worker_s_ratio"] = round(cut["worker_s"] / full["worker_s"], 3)
         summary[f"{task}_wall_ratio"] = round(cut["wall_s"] / full["wall_s"], 3)
+        summary[f"{task}_rung_probe_steps"] = f"{cut['rung_probe_steps']} ({cut['rung_probe_s']} s paused at rungs)"
         summary[f"{task}_same_selection"] = "yes" if same else "no"
         summary[f"{task}_best_kept_at_updates"] = early_rankings(task, full, args)
     print(f"load: {os.getloadavg()[0]:.1f}")

@@ -1,12 +1,15 @@
 """Successive halving: Optuna's decision on constructed fitness sequences, ties, where rungs may be placed, the
-rung's value over training episodes, resume, and a clean early stop."""
+rung's value measured by the parent from saved weights (program-free; a forging candidate decides nothing), resume,
+and a clean early stop."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -24,12 +27,13 @@ from autoreward.training.halving import (
     PruneLedger,
     promotable,
     request_stop,
-    rung_events,
     tie_broken,
 )
 from autoreward.training.hyperparams import settings_for
 from autoreward.training.job import TrainJob, train_candidate
 from autoreward.training.models import RungReport, TrainResult
+from autoreward.training.parallel import train_many
+from autoreward.training.rungs import SAVED, RungJudge
 from autoreward.training.stats import EpisodeRecord
 
 CARTPOLE = """\
@@ -69,7 +73,7 @@ def test_no_rung_comes_before_ten_ppo_updates() -> None:
     assert HalvingConfig(min_updates=1).rung_steps(27_000, hopper) == [3_000, 9_000]
 
 
-def test_a_rung_averages_the_training_episodes_true_fitness_never_the_reward() -> None:
+def test_a_rollout_score_averages_the_training_episodes_true_fitness_never_the_reward() -> None:
     report = rung_report(1, 5000, episodes([0.0, 1.0, 1.0, float("nan")], [0.0, 0.6, 0.8, 9.0]))
     assert report is not None and (report.rung, report.timesteps, report.episodes) == (1, 5000, 3)
     assert report.fitness == pytest.approx(2 / 3) and report.secondary == pytest.approx(1.4 / 3)
@@ -156,30 +160,17 @@ def test_a_resumed_iteration_judges_like_the_uninterrupted_one() -> None:
     assert resumed.report("c3", 0, 9.0) is first.report("c3", 0, 9.0) is False
 
 
-def test_a_cut_candidate_is_asked_to_stop_and_marked_pruned(tmp_path: Path) -> None:
-    ledger = PruneLedger()
-    seen: list[dict] = []
-    sink = ledger.watch("c1", seen.append)
-    report = RungReport(rung=0, timesteps=100, fitness=2.5, value=2.5)
-    events = rung_events("c1", sink, ThresholdDecider(3.0), lambda: request_stop(tmp_path))
-    events({"event": "rung", "report": report.model_dump()})
-    assert (tmp_path / STOP_FILE).is_file()
-    assert [e["event"] for e in seen] == ["rung", "pruned"]
-    events({"event": "rung", "report": {"rung": "not a number"}})  # a malformed report decides nothing
-    result = ledger.mark(TrainResult(candidate_id="c1", task="t", status="ok", timesteps=120))
-    assert result.status == "pruned" and result.pruned == report
-    assert result.pruned.note() == "pruned at 100 steps, fitness 2.5"
-    failed = TrainResult(candidate_id="c1", task="t", status="failed")
-    assert ledger.mark(failed).status == "failed"
-
-
 class ThresholdDecider:
-    """Cuts below ``floor`` at a rung; on a recheck, once ``fall`` says so."""
+    """Cuts below ``floor`` at a rung; on a recheck, once ``fall`` says so. ``reported`` is set at each report."""
 
     def __init__(self, floor: float, fall: bool = False) -> None:
         self.floor, self.fall, self.rechecks = floor, fall, 0
+        self.values: list[tuple[int, float]] = []
+        self.reported = threading.Event()
 
     def report(self, candidate_id: str, rung: int, value: float) -> bool:
+        self.values.append((rung, value))
+        self.reported.set()
         return value < self.floor
 
     def recheck(self, candidate_id: str) -> bool:
@@ -187,21 +178,124 @@ class ThresholdDecider:
         return self.fall
 
 
-def test_a_candidate_past_its_rung_is_rechecked_at_each_progress_event(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def rung_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory holding what a worker saves at a rung (``rung-policy.pt``), from a short real training."""
+    scratch = tmp_path_factory.mktemp("rung-weights")
+    job = TrainJob(task="cartpole-balance", reward_source=CARTPOLE, timesteps=512, rungs=[256], eval_episodes=0,
+                   plots=False, tensorboard=False, save_model=False, checkpoints=1)  # fmt: skip
+    result = train_candidate(job, scratch)
+    assert result.status == "ok", result.error
+    assert result.rungs == [], "the worker reports no rung value: it only saves the weights"
+    return scratch
+
+
+def _judge_scratch(tmp_path: Path, weights: Path) -> Path:
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    for name in SAVED:
+        if (weights / name).exists():
+            shutil.copy(weights / name, scratch / name)
+    return scratch
+
+
+RUNG_JOB = TrainJob(candidate_id="c1", task="cartpole-balance", reward_source=CARTPOLE, rungs=[256], rung_episodes=3)
+
+
+def test_a_rung_is_measured_by_the_parent_from_the_saved_weights_and_cuts(tmp_path: Path, rung_weights: Path) -> None:
+    """The worker's forged rung reports and its own ``pruned`` event decide nothing; the trigger makes the parent
+    assess the saved weights in a program-free job; that value alone goes to the decider, which cuts."""
+    scratch = _judge_scratch(tmp_path, rung_weights)
+    ledger = PruneLedger()
     seen: list[dict] = []
-    decider = ThresholdDecider(1.0)
-    events = rung_events("c0", seen.append, decider, lambda: request_stop(tmp_path))
-    events({"event": "progress", "timesteps": 5000})
+    decider = ThresholdDecider(floor=1e9)
+    judge = RungJudge(RUNG_JOB, scratch, ledger.watch("c1", seen.append), decider)
+    forged = RungReport(rung=0, timesteps=256, fitness=1e12, value=1e12).model_dump()
+    judge({"event": "rung", "report": forged})  # the old protocol's value: no trigger at all
+    judge({"event": "pruned", "report": forged})  # only the parent cuts
+    assert decider.values == [] and seen == []
+    judge({"event": "rung", "rung": 0, "timesteps": 300, "fitness": 1e12})  # a trigger: its numbers are ignored
+    result = ledger.mark(judge.finish(TrainResult(candidate_id="c1", task="t", status="ok", timesteps=400,
+                                                  rungs=[RungReport.model_validate(forged)])))  # fmt: skip
+    (rung,) = result.rungs
+    assert (rung.rung, rung.timesteps, rung.episodes) == (0, 256, 3)
+    assert 1.0 <= rung.fitness <= 500.0 and rung.fitness <= rung.value < rung.fitness + 1e-3
+    assert rung.probe_steps == round(rung.fitness * 3) and rung.probe_s > 0  # CartPole: fitness = episode length
+    assert decider.values == [(0, rung.value)]
+    assert (scratch / STOP_FILE).is_file()
+    assert [e["event"] for e in seen] == ["rung", "pruned"]
+    assert result.status == "pruned" and result.pruned == rung
+    assert result.pruned.note() == f"pruned at 256 steps, fitness {rung.fitness:.4g}"
+    assert not any((scratch / name).exists() for name in SAVED), "the rung copies are no artefacts"
+    failed = TrainResult(candidate_id="c1", task="t", status="failed")
+    assert ledger.mark(failed).status == "failed"
+
+
+def test_a_candidate_past_its_rung_is_rechecked_at_each_progress_event(tmp_path: Path, rung_weights: Path) -> None:
+    scratch = _judge_scratch(tmp_path, rung_weights)
+    seen: list[dict] = []
+    decider = ThresholdDecider(-1.0)
+    judge = RungJudge(RUNG_JOB, scratch, seen.append, decider)
+    judge({"event": "progress", "timesteps": 100})
     assert decider.rechecks == 0  # no rung passed yet: nothing to re-judge
-    events({"event": "rung", "report": RungReport(rung=0, timesteps=11000, fitness=2.0, value=2.0).model_dump()})
-    events({"event": "progress", "timesteps": 20000})
-    assert decider.rechecks == 1 and not (tmp_path / STOP_FILE).exists()
-    decider.fall = True  # others reported at the rung since: c0 now trails
-    events({"event": "progress", "timesteps": 30000})
-    events({"event": "progress", "timesteps": 40000})
-    assert (tmp_path / STOP_FILE).is_file() and decider.rechecks == 2  # cut once, then no more questions
+    judge({"event": "rung", "rung": 0})
+    assert decider.reported.wait(300), "the rung was assessed"
+    judge.finish(TrainResult(candidate_id="c1", task="t", status="ok"))  # waits for the assessment to be recorded
+    judge({"event": "progress", "timesteps": 20000})
+    assert decider.rechecks == 1 and not (scratch / STOP_FILE).exists()
+    decider.fall = True  # others reported at the rung since: c1 now trails
+    judge({"event": "progress", "timesteps": 30000})
+    judge({"event": "progress", "timesteps": 40000})
+    assert (scratch / STOP_FILE).is_file() and decider.rechecks == 2  # cut once, then no more questions
     [pruned] = [e["report"] for e in seen if e["event"] == "pruned"]
-    assert RungReport.model_validate(pruned).note() == "pruned at 30000 steps, fitness 2"
+    assert RungReport.model_validate(pruned).timesteps == 30000
+
+
+@pytest.mark.parametrize("rung", [10**100, -1, 1, "0", 0.0, True, None, [0]])
+def test_a_rung_trigger_that_is_not_the_next_expected_index_is_ignored(tmp_path: Path, rung: object) -> None:
+    """A huge, negative, skipped or non-int index decides nothing and starts nothing (no assessment, no warning);
+    the next expected one is taken (here its weights are missing: a warning, still no decision)."""
+    seen: list[dict] = []
+    decider = ThresholdDecider(floor=1e9)
+    judge = RungJudge(RUNG_JOB, tmp_path, seen.append, decider)
+    judge({"event": "rung", "rung": rung, "report": {"rung": rung, "value": 1e12}})
+    assert seen == [] and decider.values == []
+    judge({"event": "rung", "rung": 0})
+    judge({"event": "rung", "rung": 0})  # once only
+    assert [e["event"] for e in seen] == ["warning"] and "no weights" in seen[0]["message"]
+    assert judge.finish(TrainResult(candidate_id="c1", task="t", status="ok")).rungs == []
+    assert decider.values == [] and not (tmp_path / STOP_FILE).exists()
+
+
+def test_the_decider_refuses_a_rung_out_of_range_or_a_value_that_is_not_finite() -> None:
+    """Never ``factor ** rung`` on an index from outside: the parent's own decider checks it first."""
+    halving = Halving(HalvingConfig(factor=3, rungs=2))
+    for rung, value in [(10**100, 1.0), (2, 1.0), (-1, 1.0), (0, float("nan")), (0, float("inf"))]:
+        with pytest.raises(ValueError):
+            halving.report("c0", rung, value)
+    stored = TrainResult(candidate_id="old", task="t", status="ok",
+                         rungs=[RungReport(rung=10**100, timesteps=9, fitness=1.0, value=1.0)])  # fmt: skip
+    assert Halving(HalvingConfig(), earlier=[stored]).report("c1", 0, 0.5) is False  # the stored rung is ignored
+
+
+def test_a_cut_candidate_pauses_at_its_rung_and_trains_no_step_past_it(tmp_path: Path) -> None:
+    """With halving, the worker waits at its rung for the parent's decision: cut, it ends right there; kept (the
+    other run), it goes on to the end of its budget."""
+    config = HalvingConfig(factor=3, rungs=1)
+    job = TrainJob(candidate_id="c0", task="cartpole-balance", reward_source=CARTPOLE, timesteps=4_096,
+                   eval_episodes=1, rungs=[1_024], rung_episodes=2, plots=False, tensorboard=False)  # fmt: skip
+    for leader_value, scratch in [(1e9, tmp_path / "cut"), (-1.0, tmp_path / "kept")]:
+        leader = TrainResult(candidate_id="leader", task="t", status="ok",
+                             rungs=[RungReport(rung=0, timesteps=1_024, fitness=leader_value, value=leader_value)])  # fmt: skip
+        (result,) = train_many([job], [scratch], workers=1, train_one=train_candidate,
+                               halving=Halving(config, [leader]))  # fmt: skip
+        (rung,) = result.rungs
+        if leader_value > 0:
+            assert result.status == "pruned" and result.pruned == rung, (result.status, result.error)
+            assert result.timesteps == 1_024, "not one step past the rung"
+        else:
+            assert result.status == "ok" and result.timesteps >= 4_096, (result.status, result.error)
+        assert not (scratch / "rung-go").exists()
 
 
 def test_the_stop_request_never_follows_a_link_the_worker_left(tmp_path: Path) -> None:
@@ -214,37 +308,98 @@ def test_the_stop_request_never_follows_a_link_the_worker_left(tmp_path: Path) -
 
 
 def test_a_stopped_training_ends_early_and_keeps_its_artefacts(tmp_path: Path) -> None:
-    """The worker's side: the stop file ends learn() at a rollout's end; model and stats are written whole."""
+    """The worker's side: at a rung it saves the weights and sends a bare trigger; the stop file ends learn() at a
+    rollout's end; model and stats are written whole."""
     (tmp_path / STOP_FILE).touch()
     job = TrainJob(task="cartpole-balance", reward_source=CARTPOLE, timesteps=20_000, eval_episodes=2,
-                   rungs=[1], rung_window=5, checkpoints=4)  # fmt: skip
+                   rungs=[1], checkpoints=4)  # fmt: skip
     events: list[dict] = []
     result = train_candidate(job, tmp_path, events.append)
     assert result.status == "pruned", result.error
     assert result.timesteps < 20_000
-    assert result.evaluation is None
-    assert [r.rung for r in result.rungs] == [0] and 1 <= result.rungs[0].episodes <= 5
-    assert any(e.get("event") == "rung" for e in events)
+    assert result.evaluation is None and result.rungs == []
+    assert [(e["rung"], set(e)) for e in events if e.get("event") == "rung"] == [(0, {"event", "rung", "timesteps"})]
+    assert (tmp_path / "rung-policy.pt").stat().st_size > 0
     for name in ("model", "stats", "learning_curve"):
-        assert (tmp_path / result.artifacts[name]).stat().st_size > 0
+        assert (tmp_path / result.artifacts[name]).stat().st_size > 0, name
 
 
-def test_a_rung_reads_the_last_episodes_across_checkpoints(tmp_path: Path) -> None:
-    """A checkpoint drains the training window at the very step of the rung: the rung still averages its last
-    ``rung_window`` episodes, kept across the drain, not the empty new window."""
-    job = TrainJob(task="cartpole-balance", reward_source=CARTPOLE, timesteps=2_048, eval_episodes=1,
-                   rungs=[1_024], rung_window=12, checkpoints=8, plots=False, tensorboard=False)  # fmt: skip
-    result = train_candidate(job, tmp_path, lambda event: None)
+def test_train_many_stores_the_parents_rung_values(tmp_path: Path) -> None:
+    """Without halving too (``evaluate``'s curves), each rung is measured by the parent and stored as the result's
+    ``rungs``; the worker's rung copies do not stay among the artefacts."""
+    job = TrainJob(candidate_id="c0", task="cartpole-balance", reward_source=CARTPOLE, timesteps=1_024,
+                   eval_episodes=1, rungs=[512], rung_episodes=2, checkpoints=2, plots=False, tensorboard=False)  # fmt: skip
+    (result,) = train_many([job], [tmp_path], workers=1, train_one=train_candidate)
     assert result.status == "ok", result.error
     (rung,) = result.rungs
-    assert rung.timesteps == 1_024 and rung.episodes == 12
-    assert sum(c.episodes for c in result.checkpoints if c.timesteps <= 1_024) >= 12
+    assert (rung.rung, rung.timesteps, rung.episodes) == (0, 512, 2) and rung.fitness >= 1.0
+    assert not any((tmp_path / name).exists() for name in SAVED)
 
 
 @pytest.mark.parametrize("factor", [1, 0])
 def test_a_factor_below_two_is_refused(factor: int) -> None:
     with pytest.raises(ValueError):
         HalvingConfig(factor=factor)
+
+
+# --- a forging candidate against an honest one, in sandboxed workers (the Critic skipped on purpose) ------------
+
+# A poor reward (it pays for dropping the pole fast) that, when it is loaded, reaches the worker's event channel and forges what
+# the old protocol trusted: a huge rung value, and "pruned" and bad-index events. On the code before the rungs were
+# measured by the parent, its 1e6 at rung 0 made the honest candidate trail and get cut.
+FORGER = """\
+import sys
+
+FORGED = {"rung": 0, "timesteps": 3000, "fitness": 1e6, "secondary": 1e6, "value": 1e6, "episodes": 20}
+
+
+def _forge():
+    frame = sys._getframe()
+    while frame is not None:
+        ctx = frame.f_locals.get("ctx")
+        if ctx is not None and hasattr(ctx, "emit"):
+            for event in ({"event": "rung", "report": FORGED}, {"event": "pruned", "report": FORGED},
+                          {"event": "rung", "rung": "1", "report": FORGED}, {"event": "rung", "rung": 7},
+                          {"event": "warning", "message": "forged at load time"}):
+                ctx.emit(event)
+            return True
+        frame = frame.f_back
+    return False
+
+
+FORGED_SENT = _forge()
+
+
+def compute_reward(prev, action, state):
+    components = {"hurry": -1.0, "lean": 5.0 * abs(float(state.obs[2]))}
+    return float(sum(components.values())), components
+"""
+
+
+@pytest.mark.slow
+def test_a_forging_candidate_never_gets_the_honest_one_pruned(tmp_path: Path) -> None:
+    """One worker, the forger first: it reaches the rung alone and goes on; the honest candidate's rung value,
+    measured by the parent like the forger's, leads, so it is kept, trains to the end and is the better one.
+    Every stored rung value is the parent's (none is the forged 1e6)."""
+    config = HalvingConfig(factor=2, rungs=1)
+    jobs = [TrainJob(candidate_id=name, task="cartpole-balance", reward_source=source, timesteps=6_000, seed=i,
+                     eval_episodes=3, rungs=[3_000], rung_episodes=5, plots=False, tensorboard=False)
+            for i, (name, source) in enumerate([("forger", FORGER), ("honest", CARTPOLE)])]  # fmt: skip
+    seen: list[tuple[str, dict]] = []
+    results = train_many(jobs, [tmp_path / j.candidate_id for j in jobs], workers=1, halving=Halving(config),
+                         on_event=lambda c, e: seen.append((c, e)))  # fmt: skip
+    forger, honest = results
+    assert ("forger", {"event": "warning", "message": "forged at load time"}) in seen, "the forgery was sent"
+    decisive = [e for _, e in seen if e.get("event") in ("rung", "pruned")]
+    assert all(e["report"]["value"] < 1e6 for e in decisive), decisive
+    assert honest.status == "ok", (honest.error, honest.pruned)
+    assert forger.status in ("ok", "pruned"), forger.error
+    assert all(r.value < 1e6 and r.episodes == 5 for r in forger.rungs + honest.rungs), (forger.rungs, honest.rungs)
+    assert [r.rung for r in honest.rungs] == [0]
+    trained = [r for r in results if r.status == "ok" and r.fitness is not None]
+    assert max(trained, key=lambda r: r.fitness).candidate_id == "honest", [
+        (r.candidate_id, r.fitness) for r in results
+    ]
 
 
 # --- end to end: the CLI with the scripted LLM server, sandboxed workers, a kill and a resume ---------------------
@@ -307,8 +462,8 @@ def _cli(args: list[str], runs: Path, background: bool = False) -> subprocess.Po
 @pytest.mark.slow
 def test_a_bad_candidate_is_pruned_and_a_resumed_run_does_not_retrain_it(tmp_path: Path) -> None:
     """One worker, so the order is known: the good program trains to the end (the first at each rung is kept),
-    the bad one trails it at the first rung and is cut: its worker stops soon after the rung (before the next
-    one), writes its artefacts and is gone. The run is killed once it is (its workers die with it: no orphan),
+    the bad one trails it at the first rung and is cut: its worker, paused at the rung while the parent assessed
+    it, stops there, writes its artefacts and is gone. The run is killed once it is (its workers die with it: no orphan),
     and the resumed run finishes the iteration without touching the pruned one."""
     runs = tmp_path / "runs"
     with ScriptedLLMServer(lambda request: answer(_program(GOOD), _program(BAD), _program(GOOD_TOO))) as server:
@@ -349,8 +504,9 @@ def test_a_bad_candidate_is_pruned_and_a_resumed_run_does_not_retrain_it(tmp_pat
     assert (stats.stat().st_mtime_ns, model.stat().st_mtime_ns) == before, "resume never retrains a pruned one"
     report = RungReport.model_validate(bad.result["pruned"])
     assert report.rung == 0 and report.timesteps < 27000 and bad.fitness is None
-    # The worker stopped at the rollout after its cut, well before the next rung (13500 steps with factor 2).
-    assert report.timesteps <= bad.result["timesteps"] < 13500, bad.result["timesteps"]
+    # The worker paused at its rung while the parent assessed it (rungs.py) and ended there when cut.
+    assert report.timesteps <= bad.result["timesteps"] < report.timesteps + 256, bad.result["timesteps"]
+    assert report.probe_s > 0 and report.episodes == bad.result["rungs"][0]["episodes"] > 0
     assert bad.result["status"] == "pruned" and bad.result["evaluation"] is None
     for name in ("model", "stats", "learning_curve"):
         assert (home / bad.result["artifacts"][name]).stat().st_size > 0, name

@@ -121,6 +121,9 @@ def test_halving_cuts_a_trailing_candidate_on_ray_as_locally(trainer: RayTrainer
     (result,) = train_many([job], [tmp_path], workers=1, train_one=trainer, halving=Halving(config, [leader]))
     assert result.status == "pruned", (result.error, result.rungs)
     assert result.pruned is not None and result.pruned.rung == 0 and result.timesteps < 9000
+    # Measured by the node's trainer from the saved weights (program-free), the worker paused at its rung.
+    assert [r.episodes for r in result.rungs] == [job.rung_episodes] and result.rungs[0].value < 1e9
+    assert result.timesteps < 3000 + 256, result.timesteps
     for name in ("model", "stats"):
         assert (tmp_path / result.artifacts[name]).stat().st_size > 0, name
 

@@ -2,16 +2,17 @@
 
 ``StatsCallback`` drains the shared recorder into a Checkpoint at regular points and then runs its children
 (SB3's ``EventCallback``): ``ProbeCallback`` (an optional deterministic evaluation), ``TensorBoardCallback``
-(scalars) and ``ProgressCallback`` (events for the parent). Beside it, ``RungCallback`` reports the true
-fitness of the last training episodes at the successive-halving rungs, ``StopCallback`` ends training when
-the parent asks (``halving.py``), and ``BestRolloutCallback`` keeps the weights whose rollout scored best.
+(scalars) and ``ProgressCallback`` (events for the parent). Beside it, ``RungCallback`` saves the policy at
+each successive-halving rung for the parent to assess (``rungs.py``), ``StopCallback`` ends training when the
+parent asks (``halving.py``), and ``BestRolloutCallback`` keeps the weights whose rollout scored best.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import select
 import time
-from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList, Event
 
 from autoreward.training.halving import STOP_FILE, tie_broken
 from autoreward.training.models import EventSink, RungReport
+from autoreward.training.saved_policy import save_policy
 from autoreward.training.snapshot import PolicySnapshot
 from autoreward.training.stats import Checkpoint, EpisodeRecord, WindowRecorder
 
@@ -26,8 +28,7 @@ from autoreward.training.stats import Checkpoint, EpisodeRecord, WindowRecorder
 class StatsCallback(EventCallback):
     """Every ``total_timesteps / checkpoints`` steps, drains the recorder into ``last`` and runs the children.
 
-    The fitness comes from the training episodes that ended in the window (cheap, stochastic policy). The last
-    ``keep`` episodes stay readable across checkpoints (``recent``): successive halving's rungs average them."""
+    The fitness comes from the training episodes that ended in the window (cheap, stochastic policy)."""
 
     def __init__(
         self,
@@ -35,7 +36,6 @@ class StatsCallback(EventCallback):
         total_timesteps: int,
         checkpoints: int,
         children: list[BaseCallback],
-        keep: int = 0,
     ) -> None:
         super().__init__(CallbackList(children), verbose=0)
         for child in children:
@@ -45,7 +45,6 @@ class StatsCallback(EventCallback):
         self.every = max(1, total_timesteps // max(1, checkpoints))
         self.checkpoints: list[Checkpoint] = []
         self._next = self.every
-        self._kept: deque[EpisodeRecord] = deque(maxlen=keep)
         self._start = 0.0
         self._start_steps = 0
 
@@ -75,17 +74,11 @@ class StatsCallback(EventCallback):
         if self.recorder.steps and last < self.total_timesteps:
             self._checkpoint()
 
-    def recent(self) -> list[EpisodeRecord]:
-        """The last ``keep`` training episodes, oldest first, whether or not a checkpoint drained them."""
-        episodes = [*self._kept, *self.recorder.episodes]
-        return episodes[-self._kept.maxlen :] if self._kept.maxlen else []
-
     def fps(self) -> float:
         elapsed = time.perf_counter() - self._start
         return (self.num_timesteps - self._start_steps) / elapsed if elapsed > 0 else 0.0
 
     def _checkpoint(self) -> None:
-        self._kept.extend(self.recorder.episodes)
         self.checkpoints.append(self.recorder.drain(self.num_timesteps, self.fps()))
         self._on_event()
 
@@ -148,29 +141,57 @@ class ProgressCallback(BaseCallback):
 
 
 class RungCallback(BaseCallback):
-    """At each successive-halving rung, sends a ``rung`` event with the true fitness of the last training
-    episodes (``episodes()``; the env's own return breaks ties); the parent decides, and asks ``StopCallback``
-    to stop when the candidate is cut. A rung waits for its first ended episode."""
+    """At each successive-halving rung, saves the policy under the fixed rung names (``rung-policy.pt``, plain
+    data as at the end) and sends a ``rung`` event naming the rung's index: a trigger only. The parent copies
+    the weights and measures their true fitness program-free (``rungs.py``); nothing measured here competes.
 
-    def __init__(self, rungs: list[int], episodes: Callable[[], list[EpisodeRecord]], on_event: EventSink) -> None:
+    With ``wait_s``, training pauses at the rung until the parent's go (at most ``wait_s`` seconds): a FIFO named
+    ``GATE`` made before the trigger, on which the worker blocks in ``poll`` until the parent writes to it, after
+    its decision; a cut (the stop file) then ends training at once, not one step past the rung."""
+
+    PREFIX = "rung-"
+    GATE = "rung-go"
+
+    def __init__(
+        self, rungs: list[int], directory: Path, on_event: EventSink, stop: StopCallback, wait_s: float = 0.0
+    ) -> None:
         super().__init__(verbose=0)
         self.rungs = sorted(rungs)
-        self.episodes = episodes
+        self.directory = Path(directory)
         self.on_event = on_event
-        self.reports: list[RungReport] = []
+        self.stop = stop
+        self.wait_s = wait_s
+        self.passed = 0
 
     def _on_step(self) -> bool:
-        rung = len(self.reports)
-        if rung < len(self.rungs) and self.num_timesteps >= self.rungs[rung]:
-            report = rung_report(rung, self.num_timesteps, self.episodes())
-            if report is not None:
-                self.reports.append(report)
-                self.on_event({"event": "rung", "report": report.model_dump(mode="json")})
-        return True
+        if self.passed >= len(self.rungs) or self.num_timesteps < self.rungs[self.passed]:
+            return True
+        save_policy(self.model, self.directory, self.PREFIX)
+        gate = self._open_gate() if self.wait_s > 0 else None
+        self.on_event({"event": "rung", "rung": self.passed, "timesteps": self.num_timesteps})
+        self.passed += 1
+        if gate is None:
+            return True
+        try:
+            poll = select.poll()
+            poll.register(gate, select.POLLIN | select.POLLHUP)
+            poll.poll(self.wait_s * 1000)
+        finally:
+            os.close(gate)
+            (self.directory / self.GATE).unlink(missing_ok=True)
+        return not self.stop.check()
+
+    def _open_gate(self) -> int:
+        """The FIFO, open for reading before the trigger is sent, so the parent's go always finds a reader."""
+        path = self.directory / self.GATE
+        path.unlink(missing_ok=True)
+        os.mkfifo(path, 0o600)
+        return os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
 
 
 def rung_report(rung: int, timesteps: int, episodes: list[EpisodeRecord]) -> RungReport | None:
-    """The rung's report over ``episodes`` (None until one with a finite fitness has ended)."""
+    """A score of ``episodes`` by the true fitness, the env's return breaking ties (None until one with a finite
+    fitness has ended): ranks this candidate's own rollouts, never another candidate."""
     finite = [e for e in episodes if math.isfinite(e.fitness)]
     if not finite:
         return None
@@ -216,7 +237,12 @@ class StopCallback(BaseCallback):
         self.stopped = False
 
     def _on_rollout_end(self) -> None:
+        self.check()
+
+    def check(self) -> bool:
+        """Whether the parent has asked this training to stop."""
         self.stopped = self.stopped or self.path.exists()
+        return self.stopped
 
     def _on_step(self) -> bool:
         return not self.stopped
@@ -228,16 +254,17 @@ def training_callbacks(
     checkpoints: int,
     on_event: EventSink,
     checkpoint_probe: Callable[[], float] | None = None,
-    halving: tuple[list[int], int, Path] | None = None,
+    halving: tuple[list[int], Path, float] | None = None,
 ) -> tuple[StatsCallback, CallbackList, RungCallback | None, StopCallback | None]:
     """The statistics callback (the runner reads its checkpoints), the whole list ``learn`` runs and, with
-    ``halving`` (rung timesteps, episodes per rung, scratch directory), the rung and stop callbacks."""
+    ``halving`` (rung timesteps, scratch directory, longest wait at a rung), the rung and stop callbacks."""
     children: list[BaseCallback] = [ProbeCallback(checkpoint_probe)] if checkpoint_probe is not None else []
     children += [TensorBoardCallback(), ProgressCallback(on_event)]
     if halving is None:
         stats = StatsCallback(recorder, total_timesteps, checkpoints, children)
         return stats, CallbackList([stats]), None, None
-    rungs, window, scratch = halving
-    stats = StatsCallback(recorder, total_timesteps, checkpoints, children, keep=window)
-    rung, stop = RungCallback(rungs, stats.recent, on_event), StopCallback(scratch)
+    rungs, scratch, wait_s = halving
+    stats = StatsCallback(recorder, total_timesteps, checkpoints, children)
+    stop = StopCallback(scratch)
+    rung = RungCallback(rungs, scratch, on_event, stop, wait_s)
     return stats, CallbackList([stats, rung, stop]), rung, stop

@@ -1,14 +1,13 @@
 """Successive halving across the candidates of one iteration: compute goes to the ones whose true fitness leads.
 
-Each candidate reports at rungs (by default 1/9 and 1/3 of its budget with ``factor`` 3; the last rung is the end
-of training) the task's true fitness averaged over its last ``window`` training episodes: the episodes PPO ran
-anyway, so a rung costs no env step, and a mean over many stochastic episodes is steadier than a few
-deterministic ones (a deterministic MiniGrid policy often loops where the stochastic one already succeeds).
+Each candidate is judged at rungs (by default 1/9 and 1/3 of its budget with ``factor`` 3; the last rung is the
+end of training) on the task's true fitness of the policy it had there. That value is never a number from the
+program's process (it controls that process and may forge anything it reports): the worker saves its weights at
+the rung and sends a bare trigger; the parent copies the weights out and measures them in a program-free job
+(``rungs.py``), as it measures the final fitness. The assessment runs while training goes on (asynchronous).
 Optuna's asynchronous ``SuccessiveHalvingPruner`` decides: a candidate continues past a rung only if its value
 is in the top ``1/factor`` of the values every candidate reported at that rung so far. There is no barrier per
-rung: a pruned candidate's worker stops at once and its core takes the next candidate. The decision never sees
-the candidate's own reward (the program's process may forge its episodes' fitness; a forgery only wastes
-compute: selection uses the program-free final evaluation).
+rung: a pruned candidate's worker stops at once and its core takes the next candidate.
 
 A rung is judged only after ``min_updates`` PPO updates (rollouts of ``n_steps x n_envs`` from the card's
 hyper-parameters): before that every policy is close to its random initialisation and the ranking is noise.
@@ -34,14 +33,13 @@ from __future__ import annotations
 import math
 import os
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
 from autoreward.sandbox.run import work_dir
-from autoreward.training.models import RUNG_WINDOW, EventSink, RungReport, TrainResult
+from autoreward.training.models import EventSink, RungReport, TrainResult
 
 RUNG_KEY = "completed_rung_"  # Optuna's system attribute holding a trial's value at the rung it passed
 STOP_FILE = "stop"  # its appearance in a training's scratch directory asks the worker to stop (callbacks.py)
@@ -56,7 +54,6 @@ class HalvingConfig(BaseModel):
     factor: int = Field(default=3, ge=2)
     rungs: int = Field(default=RUNGS, ge=1)
     min_updates: int = Field(default=MIN_UPDATES, ge=1, description="PPO updates before the first rung")
-    window: int = Field(default=RUNG_WINDOW, ge=1, description="training episodes a rung's fitness averages")
 
     def rung_steps(self, total_timesteps: int, rollout: int = 1) -> list[int]:
         """The timesteps at which a candidate reports, rung 0 first (e.g. 1/9 and 1/3 of the budget), leaving
@@ -118,7 +115,12 @@ class Halving:
             self._replay(result)
 
     def report(self, candidate_id: str, rung: int, value: float) -> bool:
-        """Record ``candidate_id``'s value at ``rung`` (0-based); True when it should stop here."""
+        """Record ``candidate_id``'s value at ``rung`` (0-based, below ``config.rungs``); True when it should stop
+        here. A rung out of range or a value that is not a finite number is refused (ValueError)."""
+        if type(rung) is not int or not 0 <= rung < self.config.rungs:
+            raise ValueError(f"rung {rung!r} is not one of the {self.config.rungs} rungs")
+        if not isinstance(value, float | int) or not math.isfinite(value):
+            raise ValueError(f"a rung's value must be a finite number, not {value!r}")
         with self._lock:
             if candidate_id in self._cut:
                 return True
@@ -158,10 +160,11 @@ class Halving:
         """A stored result's rung values, as a finished trial, so that a resumed iteration judges alike."""
         import optuna
 
-        values = {self.config.factor**r.rung: r.value for r in result.rungs}
+        valid = [r for r in result.rungs if r.rung < self.config.rungs and math.isfinite(r.value)]
+        values = {self.config.factor**r.rung: r.value for r in valid}
         if not values:
             return
-        attrs = {f"{RUNG_KEY}{r.rung}": r.value for r in result.rungs}
+        attrs = {f"{RUNG_KEY}{r.rung}": r.value for r in valid}
         last = values[max(values)]
         state = _pruned_state() if result.status == "pruned" else optuna.trial.TrialState.COMPLETE
         trial = optuna.trial.create_trial(
@@ -175,41 +178,6 @@ def _pruned_state() -> Any:
     import optuna
 
     return optuna.trial.TrialState.PRUNED
-
-
-def rung_events(candidate_id: str, on_event: EventSink | None, decider: Decider, stop: Callable[[], None]) -> EventSink:
-    """An event sink that puts each ``rung`` event, and after a passed rung each ``progress`` event, to ``decider``;
-    on a cut it calls ``stop`` once and passes a ``pruned`` event on (the parent marks the result from it; the
-    live table shows it) with the rung's fitness and the steps where the cut came."""
-    last: list[RungReport] = []
-    cut: list[bool] = []
-
-    def prune(report: RungReport) -> None:
-        cut.append(True)
-        stop()
-        if on_event is not None:
-            on_event({"event": "pruned", "report": report.model_dump(mode="json")})
-
-    def sink(event: dict[str, Any]) -> None:
-        if on_event is not None:
-            on_event(event)
-        if cut:
-            return
-        kind = event.get("event")
-        if kind == "rung":
-            try:
-                report = RungReport.model_validate(event.get("report") or {})
-            except ValueError:
-                return  # a malformed report from the worker decides nothing
-            last[:] = [report]
-            if decider.report(candidate_id, report.rung, report.value):
-                prune(report)
-        elif kind == "progress" and last and decider.recheck(candidate_id):
-            steps = event.get("timesteps")
-            late = last[0].model_copy(update={"timesteps": steps}) if isinstance(steps, int) and steps >= 0 else last[0]
-            prune(late)
-
-    return sink
 
 
 def request_stop(scratch: Path) -> None:

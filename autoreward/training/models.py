@@ -14,7 +14,7 @@ from autoreward.training.stats import Checkpoint, Evaluation
 from autoreward.types import EventSink as EventSink  # re-exported: training's modules name it here
 
 Failure = Literal["reward", "setup", "internal"]
-RUNG_WINDOW = 20  # training episodes a successive-halving rung's fitness averages (halving.py)
+RUNG_EPISODES = 10  # episodes of the program-free assessment that measures a successive-halving rung (rungs.py)
 
 
 class TrainJob(BaseModel):
@@ -39,20 +39,27 @@ class TrainJob(BaseModel):
     plots: bool = True
     save_model: bool = True
     tensorboard: bool = True
-    rungs: list[int] = Field(default_factory=list, description="timesteps at which to report to halving")
-    rung_window: int = Field(default=RUNG_WINDOW, ge=1, description="training episodes a rung's fitness averages")
+    rungs: list[int] = Field(
+        default_factory=list, description="timesteps at which the worker saves its policy for a rung's assessment"
+    )
+    rung_episodes: int = Field(default=RUNG_EPISODES, ge=1, description="episodes of a rung's assessment")
+    rung_wait_s: float = Field(
+        default=0.0, ge=0.0, description="longest pause at a rung for the parent's decision (0: training goes on)"
+    )
 
 
 class RungReport(BaseModel):
-    """A candidate's true fitness over its last training episodes at one successive-halving rung; ``value``
-    is what competes."""
+    """A candidate's true fitness at one successive-halving rung, measured by the parent's program-free assessment
+    of the weights the worker saved there (``rungs.py``); ``value`` is what competes."""
 
     rung: int = Field(ge=0)
     timesteps: int = Field(ge=0)
     fitness: float
     secondary: float | None = Field(default=None, description="the env's own return: breaks fitness ties")
     value: float
-    episodes: int = Field(default=0, ge=0, description="training episodes the fitness averages")
+    episodes: int = Field(default=0, ge=0, description="episodes the fitness averages")
+    probe_steps: int = Field(default=0, ge=0, description="env steps the rung's assessment ran")
+    probe_s: float = Field(default=0.0, ge=0.0, description="wall seconds from the rung's trigger to its value")
 
     def note(self) -> str:
         """How ``show``, the live table, the web page and the revision prompt word a cut candidate."""
@@ -84,7 +91,9 @@ class TrainResult(BaseModel):
     hyperparams_source: str = ""
     checkpoints: list[Checkpoint] = Field(default_factory=list)
     evaluation: Evaluation | None = None
-    rungs: list[RungReport] = Field(default_factory=list, description="the halving reports, rung 0 first")
+    rungs: list[RungReport] = Field(
+        default_factory=list, description="the parent-measured rung values, rung 0 first (never the worker's)"
+    )
     pruned: RungReport | None = Field(default=None, description="the rung where successive halving stopped it")
     kept_timesteps: int | None = Field(
         default=None, description="the policy kept collected the rollout ending here (None: the final update's)"

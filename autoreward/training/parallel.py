@@ -2,7 +2,8 @@
 
 One torch thread per worker and parallelism across candidates (FACTS.md). Threads here only wait on worker
 processes; results are handed to ``on_result`` as each candidate finishes, so a caller can store them at once.
-With ``halving``, candidates report at rungs and the ones cut stop early (``halving.py``); their thread takes the
+Each worker's events pass through a ``RungJudge`` (``rungs.py``): the rung values are measured program-free here,
+never taken from the worker. With ``halving``, the ones cut stop early (``halving.py``); their thread takes the
 next candidate at once, so no rung is a barrier.
 """
 
@@ -19,8 +20,9 @@ from autoreward.errors import first_line
 from autoreward.machine import cores
 from autoreward.sandbox.isolation import SandboxUnavailable
 from autoreward.sanitize import clean, scalar_text
-from autoreward.training.halving import Halving, PruneLedger, request_stop, rung_events
+from autoreward.training.halving import Halving, PruneLedger
 from autoreward.training.models import TrainJob, TrainResult, failed_result
+from autoreward.training.rungs import RungJudge
 from autoreward.training.sandboxed import train_in_sandbox
 from autoreward.types import EventSink, TrainOne
 
@@ -76,13 +78,12 @@ def _train(
 def _train_one(
     train_one: TrainOne, job: TrainJob, scratch: Path, events: EventSink, halving: Halving | None
 ) -> TrainResult:
-    """A backend that decides on its nodes (Ray) gets ``halving`` itself, otherwise the rung events are decided
-    here and a cut worker is asked to stop through its scratch directory."""
-    if halving is None:
-        return train_one(job, scratch, events)
+    """A backend that assesses rungs on its nodes (Ray) gets ``halving`` itself, otherwise the rungs are measured
+    and decided here and a cut worker is asked to stop through its scratch directory."""
     if getattr(train_one, "hosts_halving", False):
         return train_one(job, scratch, events, halving=halving)  # type: ignore[call-arg]
-    return train_one(job, scratch, rung_events(job.candidate_id, events, halving, lambda: request_stop(scratch)))
+    judge = RungJudge(job, scratch, events, halving)
+    return judge.finish(train_one(judge.job, scratch, judge))
 
 
 def _capacity(train_one: TrainOne) -> int:

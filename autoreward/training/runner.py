@@ -15,13 +15,7 @@ from autoreward.errors import AutorewardError
 from autoreward.reward import RewardProgramError, load_reward, names_read, program_line
 from autoreward.tasks import TaskCard, resolve_task
 from autoreward.training import plots, trainer
-from autoreward.training.callbacks import (
-    BestRolloutCallback,
-    RungCallback,
-    StatsCallback,
-    StopCallback,
-    training_callbacks,
-)
+from autoreward.training.callbacks import BestRolloutCallback, StatsCallback, StopCallback, training_callbacks
 from autoreward.training.evaluator import Policy, evaluate
 from autoreward.training.halving import tie_broken
 from autoreward.training.hyperparams import settings_for
@@ -50,7 +44,6 @@ class CandidateRun:
         self.emit = on_event
         self.started = time.perf_counter()
         self.callback: StatsCallback | None = None
-        self.rungs: RungCallback | None = None
         self.stop: StopCallback | None = None
         self.train_s = 0.0
         self.kept_timesteps: int | None = None
@@ -96,7 +89,7 @@ class CandidateRun:
             TrainResult(
                 candidate_id=job.candidate_id, task=job.task, status="pruned" if stopped else "ok",
                 timesteps=model.num_timesteps, fps=model.num_timesteps / self.train_s if self.train_s else 0.0,
-                evaluation=evaluation, checkpoints=self._checkpoints(), rungs=self._rungs(),
+                evaluation=evaluation, checkpoints=self._checkpoints(),
                 kept_timesteps=self.kept_timesteps, **base,
             )
         )  # fmt: skip
@@ -120,8 +113,8 @@ class CandidateRun:
             def probe() -> float:
                 return evaluate(card, policy, reward_fn, job.checkpoint_eval_episodes, job.seed).fitness_mean
 
-        halving = (job.rungs, job.rung_window, self.scratch) if job.rungs and card.fitness_spec is not None else None
-        self.callback, callbacks, self.rungs, self.stop = training_callbacks(
+        halving = (job.rungs, self.scratch, job.rung_wait_s) if job.rungs and card.fitness_spec is not None else None
+        self.callback, callbacks, _, self.stop = training_callbacks(
             recorder, total, job.checkpoints, self.emit, probe, halving
         )
         best = BestRolloutCallback(recorder, MIN_ROLLOUT_EPISODES)
@@ -183,9 +176,6 @@ class CandidateRun:
 
     def _checkpoints(self) -> list:
         return list(self.callback.checkpoints) if self.callback else []
-
-    def _rungs(self) -> list:
-        return list(self.rungs.reports) if self.rungs else []
 
     def _training_failure(self, err: Exception, base: dict[str, Any]) -> TrainResult:
         """A reward that raised or went non-finite names its line; anything else is an internal failure."""

@@ -33,10 +33,11 @@ NORMALIZATION = "normalization.npz"
 MAX_BYTES = 128 * 1024 * 1024
 
 
-def save_policy(model: PPO, directory: Path) -> dict[str, str]:
-    """Write the weights (and the observation statistics where VecNormalize was used); artefact name -> file."""
-    torch.save(model.policy.state_dict(), directory / WEIGHTS)
-    files = {"model": WEIGHTS}
+def save_policy(model: PPO, directory: Path, prefix: str = "") -> dict[str, str]:
+    """Write the weights (and the observation statistics where VecNormalize was used) as ``prefix`` + the fixed
+    names (a rung's copy is ``rung-policy.pt``); artefact name -> file."""
+    torch.save(model.policy.state_dict(), directory / f"{prefix}{WEIGHTS}")
+    files = {"model": f"{prefix}{WEIGHTS}"}
     venv = model.get_env()
     if isinstance(venv, VecNormalize):
         arrays: dict[str, np.ndarray] = {
@@ -47,8 +48,8 @@ def save_policy(model: PPO, directory: Path) -> dict[str, str]:
         stats = venv.obs_rms if isinstance(venv.obs_rms, dict) else {"": venv.obs_rms}
         for key, rms in stats.items():
             arrays.update({f"mean/{key}": rms.mean, f"var/{key}": rms.var, f"count/{key}": np.array(rms.count)})
-        np.savez(directory / NORMALIZATION, **arrays)
-        files["normalization"] = NORMALIZATION
+        np.savez(directory / f"{prefix}{NORMALIZATION}", **arrays)
+        files["normalization"] = f"{prefix}{NORMALIZATION}"
     return files
 
 
