@@ -390,6 +390,7 @@ class Loop:
     def _job(self, row: CandidateRow, rungs: list[int]) -> TrainJob:
         return TrainJob(
             candidate_id=row.id, task=str(self.card.source or self.card.name),
+            card=self.card.model_dump(mode="json"), card_source=str(self.card.source or ""),
             reward_source=None if row.builtin else self.store.source(row.id) or "", timesteps=self.config.timesteps,
             seed=self.config.train_seed(row.iteration, row.idx), eval_episodes=self.config.eval_episodes,
             video=self.config.video, rungs=rungs,

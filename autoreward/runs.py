@@ -7,6 +7,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from autoreward.critic.verdict import Verdict
 from autoreward.errors import AutorewardError
 from autoreward.export import write_standalone
@@ -43,15 +45,14 @@ def create_run(
 
 
 def stored_card(store: RunStore, run_id: str) -> TaskCard:
-    """The card a run was started with (from its file when it still exists, else from the stored copy)."""
+    """The card a run was started with: its stored copy, never the file again (an edited card must not change a
+    stored run). Its path is kept so that a module named relative to it still resolves."""
     run = store.run(run_id)
     path = run.meta.get("card_path")
-    if path and Path(path).is_file():
-        return load_card(path)
     try:
-        return resolve_task(run.task)
-    except AutorewardError:
-        return TaskCard.model_validate(run.card)
+        return TaskCard.model_validate({**run.card, "source": Path(path) if path else None})
+    except ValidationError:  # a copy stored by an older version: read it as that version did
+        return load_card(path) if path and Path(path).is_file() else resolve_task(run.task)
 
 
 def export_path(store: RunStore, run_id: str) -> Path:

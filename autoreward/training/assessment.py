@@ -12,7 +12,6 @@ from typing import Any
 
 from autoreward.envs.make import make_card_env
 from autoreward.sandbox.jobs import JobContext
-from autoreward.tasks import resolve_task
 from autoreward.training.evaluator import evaluate
 from autoreward.training.models import TrainJob
 from autoreward.training.saved_policy import load_policy
@@ -23,7 +22,7 @@ ENTRY_POINT = "autoreward.training.assessment:run_job"
 def run_job(ctx: JobContext) -> dict[str, Any]:
     """Evaluate the policy saved in the scratch directory on ``params["job"]``'s card; returns an Evaluation."""
     job = TrainJob.model_validate(ctx.params["job"])
-    card = resolve_task(job.task)
+    card = job.task_card()
     make_card_env(card).close()  # anything that starts a process while making the env, before the lock-down
     ctx.lock_down()
     policy = load_policy(card, job, ctx.scratch)

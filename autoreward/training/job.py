@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from autoreward.tasks import TaskCard
 from autoreward.training.models import EventSink, Failure, TrainJob, TrainResult
 from autoreward.training.runner import CandidateRun
 
@@ -25,7 +26,7 @@ def train_candidate(
     return run.run()
 
 
-def _warm_up(task: str) -> None:
+def _warm_up(card: TaskCard) -> None:
     """Import and initialise what would start a process later (``ldconfig`` through ``find_library`` when
     gymnasium's MuJoCo renderer loads, ``uname -p`` for SB3's system info, matplotlib's font cache), while the
     worker may still do so: once the program is loaded, the seccomp filter forbids it."""
@@ -40,9 +41,8 @@ def _warm_up(task: str) -> None:
     get_system_info(print_info=False)  # `platform` caches the `uname -p` it runs
 
     from autoreward.envs.make import make_card_env
-    from autoreward.tasks import resolve_task
 
-    make_card_env(resolve_task(task)).close()
+    make_card_env(card).close()
 
 
 def run_job(ctx: Any) -> dict[str, Any]:
@@ -51,6 +51,6 @@ def run_job(ctx: Any) -> dict[str, Any]:
     Videos need a subprocess (ffmpeg), which the locked-down worker may not start: they are a separate
     ``video`` job that never loads the program."""
     job = TrainJob.model_validate(ctx.params).model_copy(update={"video": False})
-    _warm_up(job.task)
+    _warm_up(job.task_card())
     ctx.lock_down()  # also when the env's own reward trains and no program is loaded
     return train_candidate(job, ctx.scratch, ctx.emit, lambda _source: ctx.load_program()).model_dump(mode="json")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import traceback
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
@@ -10,6 +11,7 @@ from pydantic import BaseModel, Field, field_validator
 from autoreward.reward import bad_name
 from autoreward.runconfig import EVAL_EPISODES
 from autoreward.sanitize import clean
+from autoreward.tasks import TaskCard, resolve_task
 from autoreward.training.stats import Checkpoint, Evaluation
 from autoreward.types import EventSink as EventSink  # re-exported: training's modules name it here
 
@@ -22,6 +24,10 @@ class TrainJob(BaseModel):
 
     candidate_id: str = "candidate"
     task: str = Field(description="catalog task name or path to a task card")
+    card: dict[str, Any] | None = Field(
+        default=None, description="the run's stored card (read instead of ``task``: a run never re-reads a file)"
+    )
+    card_source: str = Field(default="", description="where the card came from: its module resolves beside it")
     reward_source: str | None = Field(
         description="the reward program's source text; None: PPO on the env's own reward, no program loaded"
     )
@@ -46,6 +52,12 @@ class TrainJob(BaseModel):
     rung_wait_s: float = Field(
         default=0.0, ge=0.0, description="longest pause at a rung for the parent's decision (0: training goes on)"
     )
+
+    def task_card(self) -> TaskCard:
+        """The card this job trains on: the stored copy it carries, else the catalog's or the file's."""
+        if self.card is None:
+            return resolve_task(self.task)
+        return TaskCard.model_validate({**self.card, "source": Path(self.card_source) if self.card_source else None})
 
 
 class RungReport(BaseModel):

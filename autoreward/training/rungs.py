@@ -36,7 +36,6 @@ from typing import Any
 from autoreward.sandbox.files import read_plain, write_new
 from autoreward.sandbox.jobs import Job
 from autoreward.sandbox.run import run_in_sandbox, work_dir
-from autoreward.tasks import resolve_task
 from autoreward.training.assessment import ENTRY_POINT as ASSESS
 from autoreward.training.callbacks import RungCallback
 from autoreward.training.halving import Decider, request_stop, tie_broken
@@ -199,7 +198,7 @@ def copy_rung_policy(live: Path) -> Path:
 def assess_rung(job: TrainJob, rung: int, copied: Path) -> RungReport | None:
     """The true fitness of the policy in ``copied/policy``, from a program-free sandboxed job (None if it failed
     or measured no finite fitness), with the env's own return breaking ties."""
-    card = resolve_task(job.task)
+    card = job.task_card()
     expose = [card.source.parent] if card.source is not None else []
     episodes = job.model_copy(
         update={"reward_source": None, "eval_episodes": job.rung_episodes, "seed": job.seed + RUNG_SEED_SHIFT}

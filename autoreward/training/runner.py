@@ -13,7 +13,7 @@ from stable_baselines3.common.callbacks import CallbackList
 
 from autoreward.errors import AutorewardError
 from autoreward.reward import RewardProgramError, load_reward, names_read, program_line
-from autoreward.tasks import TaskCard, resolve_task
+from autoreward.tasks import TaskCard
 from autoreward.training import plots, trainer
 from autoreward.training.callbacks import BestRolloutCallback, StatsCallback, StopCallback, training_callbacks
 from autoreward.training.evaluator import Policy, evaluate
@@ -58,7 +58,7 @@ class CandidateRun:
         job = self.job
         self.scratch.mkdir(parents=True, exist_ok=True)
         try:
-            card = resolve_task(job.task)
+            card = job.task_card()
             # None: the env's own reward; no program is loaded at all.
             reward_fn = None if job.reward_source is None else self.loader(job.reward_source)
         except RewardProgramError as err:

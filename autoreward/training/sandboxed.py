@@ -19,7 +19,7 @@ from autoreward.sandbox.jobs import Job
 from autoreward.sandbox.limits import Limits
 from autoreward.sandbox.report import SandboxReport
 from autoreward.sandbox.run import run_in_sandbox
-from autoreward.tasks import TaskCard, resolve_task
+from autoreward.tasks import TaskCard
 from autoreward.training.assessment import ENTRY_POINT as ASSESS
 from autoreward.training.hyperparams import settings_for
 from autoreward.training.models import EventSink, TrainJob, TrainResult
@@ -61,7 +61,7 @@ def training_limits(timesteps: int, job: TrainJob | None = None, card: TaskCard 
 
 def train_in_sandbox(job: TrainJob, scratch: Path, on_event: EventSink | None = None) -> TrainResult:
     """Train ``job`` in isolated workers; any way a worker ends becomes a TrainResult."""
-    card = resolve_task(job.task)
+    card = job.task_card()
     expose = [card.source.parent] if card.source is not None else []
     scratch = Path(scratch)
     wants_policy = bool(job.eval_episodes and card.fitness_spec is not None) or job.video

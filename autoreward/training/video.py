@@ -11,7 +11,7 @@ import gymnasium as gym
 import numpy as np
 
 from autoreward.envs.make import make_env
-from autoreward.tasks import TaskCard, resolve_task
+from autoreward.tasks import TaskCard
 from autoreward.training.evaluator import EVAL_SEED_OFFSET, Policy
 from autoreward.training.models import TrainJob
 from autoreward.training.saved_policy import load_policy
@@ -91,7 +91,7 @@ def run_job(ctx: Any) -> dict[str, Any]:
     ffmpeg process), then locks itself down (seccomp) before it reads the saved weights and films."""
     params = ctx.params
     job = TrainJob.model_validate(params["job"])
-    card = resolve_task(job.task)
+    card = job.task_card()
     policy_box: list[Policy] = []
 
     def lock_and_load() -> None:
