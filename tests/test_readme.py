@@ -77,7 +77,7 @@ def test_readme_links_into_the_docs_exist() -> None:
 
 
 def test_readme_says_which_commands_are_functions() -> None:
-    paragraph = next(p for p in README.split("\n\n") if "are functions the" in p)
+    paragraph = next(p for p in README.split("\n\n") if "are also functions" in p)
     functions_part, cli_part = re.sub(r"\([^)]*\)", "", paragraph).split(";", 1)  # asides name no function
     functions, cli_only = re.findall(r"`(\w+)`", functions_part), re.findall(r"`(\w+)`", cli_part)
     commands = {command.name or command.callback.__name__ for command in app.registered_commands}
