@@ -235,7 +235,7 @@ def drive(
     from autoreward.loop import Loop, ReplayMissing, WaitingForPreference
     from autoreward.observer import LoopObserver
     from autoreward.parts import default_parts
-    from autoreward.runs import builtin_note, finish_run, stored_card
+    from autoreward.runs import finish_run, run_notes, stored_card
     from autoreward.store import RunStore
 
     store = RunStore(runs_dir, create=False)
@@ -276,7 +276,7 @@ def drive(
             return RunResult(
                 run_id=run_id, best_candidate=outcome.best_candidate, best_fitness=outcome.best_fitness,
                 success=outcome.success, iterations_done=outcome.iterations_done, exported=exported, plot=plot,
-                note=builtin_note(store, run_id), iterations=tables,
+                note=run_notes(store, run_id), iterations=tables,
             )  # fmt: skip
     finally:
         store.close()

@@ -15,6 +15,7 @@ from typer.core import TyperGroup
 
 from autoreward.errors import AutorewardError, TaskError
 from autoreward.runconfig import EVAL_EPISODES, ITERATIONS, SAMPLES_WITH_PRUNING
+from autoreward.sanitize import plural
 
 stdout = Console()
 stderr = Console(stderr=True)
@@ -126,7 +127,8 @@ def check(
         stdout.print(Text.assemble((f"{reason.severity}: ", style), f"{file}: {reason}"), soft_wrap=True)
     ran = ", ".join(verdict.stages_run)
     if not verdict.accepted:
-        stderr.print(f"[red]rejected[/] ({len(verdict.errors)} errors; stages run: {ran}; {verdict.seconds:.2f} s)")
+        errors = plural(len(verdict.errors), "error")
+        stderr.print(f"[red]rejected[/] ({errors}; stages run: {ran}; {verdict.seconds:.2f} s)")
         raise typer.Exit(1)
     stderr.print(f"[green]accepted[/] (stages run: {ran}; {verdict.seconds:.2f} s)")
 
@@ -576,12 +578,12 @@ def export(
     runs_dir: RunsDir = None,
 ) -> None:
     """Write the best program as one standalone file (program + State builder + gymnasium Wrapper)."""
-    from autoreward.runs import builtin_note, export_best
+    from autoreward.runs import export_best, run_notes
     from autoreward.store import RunStore
 
     store = RunStore(runs_dir, create=False)
     path = export_best(store, run_id, output)
-    note = builtin_note(store, run_id)
+    note = run_notes(store, run_id)
     if note:
         _notice(note)
     typer.echo(str(path))

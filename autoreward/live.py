@@ -59,7 +59,8 @@ class PlainObserver(LoopObserver):
         if event.get("event") != "progress":
             return
         done, total = count(event.get("timesteps")), count(event.get("total_timesteps"))
-        steps = f"{'?' if done is None else done}/{'?' if total is None else total}"
+        shown = done if done is None or total is None else min(done, total)  # PPO ends on a whole rollout
+        steps = f"{'?' if shown is None else shown}/{'?' if total is None else total}"
         line = f"  {candidate_id}: {steps} steps, fitness so far {_fmt(event.get('fitness'))}"
         self.console.print(Text(line), highlight=False, soft_wrap=True)
 
@@ -121,7 +122,10 @@ class LiveObserver(LoopObserver):
             style = _STYLE.get(row["status"], "white")
             done = row.get("timesteps")
             total = row.get("total")
-            steps = "" if done is None else (f"{done}/{total}" if total else str(done))
+            # PPO ends on a whole rollout, past the budget: the budget is what was asked for
+            steps = (
+                "" if done is None else (f"{min(done, total)}/{total}" if total else str(done))
+            )  # PPO ends on a rollout
             table.add_row(Text(row.get("name", candidate_name(cid))), Text(str(row["status"]), style=style),
                           Text(row.get("verdict", "")), Text(steps), Text(_fmt(row.get("fitness"))))  # fmt: skip
         return Group(table, self.progress)

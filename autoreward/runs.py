@@ -140,6 +140,25 @@ def builtin_note(store: RunStore, run_id: str) -> str | None:
     )
 
 
+def tie_note(store: RunStore, run_id: str) -> str | None:
+    """One line when several generated rewards share the best true fitness (the exported one is the first
+    stored; a tie is not a win)."""
+    best = store.best(run_id)
+    if best is None:
+        return None
+    tied = [r for r in store.candidates(run_id) if r.status == Status.TRAINED and not r.builtin
+            and r.fitness == best.fitness]  # fmt: skip
+    if len(tied) < 2:
+        return None
+    names = ", ".join(r.name for r in tied)
+    return f"{len(tied)} candidates tie for the best fitness {best.fitness:.4g} ({names}); {best.name} is exported"
+
+
+def run_notes(store: RunStore, run_id: str) -> str | None:
+    """What a person should know about a run's result, in one line: the built-in reward's lead, a tie."""
+    return "; ".join(n for n in (builtin_note(store, run_id), tie_note(store, run_id)) if n) or None
+
+
 def ancestry(store: RunStore, candidate_id: str) -> list[CandidateRow]:
     """The candidate and the programs it revised (its stored parent chain), oldest first."""
     rows = {r.id: r for r in store.candidates(store.candidate(candidate_id).run_id)}

@@ -96,3 +96,8 @@ def scalar_text(value: Any, limit: int = 200) -> str | None:
     if isinstance(value, str):
         return clean(value, limit, one_line=True)
     return None
+
+
+def plural(n: int, noun: str) -> str:
+    """``1 warning``, ``2 warnings``: a count with its noun, as people write it."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 
 from autoreward.critic.verdict import Verdict
 from autoreward.errors import AutorewardError
+from autoreward.sanitize import plural
 from autoreward.training.models import TrainResult, pruned_note
 from autoreward.types import BUILTIN, RunStatus, Status
 
@@ -168,12 +169,14 @@ class CandidateRow:
         """One line on the verdict or the training, as the live table and ``show`` print it."""
         if self.status == Status.PRUNED:
             return self.pruned_note
+        if self.status == Status.DUPLICATE and self.checked is not None and self.checked.errors:
+            return self.checked.errors[0].message  # the status already says "duplicate"
         if self.status in (Status.REJECTED, Status.FAILED, Status.DUPLICATE):
             return self.failure_reasons()[0]
         if self.checked is None:
-            return ""
+            return "not checked yet"
         warnings = [r for r in self.checked.reasons if r.severity == "warning"]
-        return f"ok ({len(warnings)} warnings)" if warnings else "ok"
+        return f"ok ({plural(len(warnings), 'warning')})" if warnings else "ok"
 
     def failure_reasons(self) -> list[str]:
         """Why the candidate was refused (its verdict's errors) or failed in training (its error and line);

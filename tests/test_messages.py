@@ -123,3 +123,28 @@ def test_a_fitness_over_a_missing_field_names_the_fields_and_describe_still_work
     runs = tmp_path / "runs"
     one_error(invoke(["run", str(card), "--runs-dir", str(runs)]), "did you mean 'pole_angle'", "cart_position")
     assert not runs.exists()
+
+
+def test_small_texts_read_as_people_write_them(tmp_path: Path) -> None:
+    from autoreward.critic.verdict import Reason, Verdict
+    from autoreward.runs import run_notes
+    from autoreward.sanitize import plural
+    from autoreward.types import Status
+
+    assert (plural(1, "warning"), plural(2, "error"), plural(0, "error")) == ("1 warning", "2 errors", "0 errors")
+    store = RunStore(tmp_path)
+    store.create_run("r", "cartpole-balance", {"env_id": "CartPole-v1"}, {}, {})
+    a, b, c = (store.add_candidate("r", 0, i, f"# {i}", llm_call_id=None) for i in range(3))
+    assert store.candidate(a).verdict_line() == "not checked yet"  # never an empty cell after 'designed'
+    same = Reason(stage="duplicate", severity="error", message="the same program as it00-c00; write a different one")
+    store.set_verdict(c, Verdict(accepted=False, reasons=[same]).model_dump(mode="json"), False)
+    store.set_result(c, {}, None, Status.DUPLICATE)
+    assert store.candidate(c).verdict_line() == "the same program as it00-c00; write a different one"
+    warned = Reason(stage="static", severity="warning", message="an unused import")
+    store.set_verdict(a, Verdict(accepted=True, reasons=[warned]).model_dump(mode="json"), True)
+    assert store.candidate(a).verdict_line() == "ok (1 warning)"
+
+    assert run_notes(store, "r") is None
+    store.set_result(a, {}, 1.0, Status.TRAINED)
+    store.set_result(b, {}, 1.0, Status.TRAINED)
+    assert run_notes(store, "r") == "2 candidates tie for the best fitness 1 (it00-c00, it00-c01); it00-c00 is exported"
