@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from autoreward.envs.fitness import METRICS, REDUCTIONS, FitnessSpec, check_expression
+from autoreward.envs.suites import suite_for
 from autoreward.errors import TaskError
 
 _FLAG = re.compile(r"\b[01] -> [01]\b")
@@ -85,6 +86,17 @@ class TaskCard(BaseModel):
         default_factory=list, alias="from", description="reward programs to start from, relative to the card"
     )
     source: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _family_from_env(cls, data: Any) -> Any:
+        """A card that names no family gets its suite's (the worked example and the family's checks follow);
+        gymnasium's own envs and users' envs stay ``custom``."""
+        if isinstance(data, dict) and "family" not in data and isinstance(data.get("env_id"), str):
+            suite = suite_for(data["env_id"])
+            if suite is not None:
+                return {**data, "family": suite.card_family}
+        return data
 
     @field_validator("name")
     @classmethod
