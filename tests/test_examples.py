@@ -13,6 +13,7 @@ from autoreward.critic import critique
 from autoreward.describe import describe
 from autoreward.designer import Designer
 from autoreward.examples import FAMILY_EXAMPLES, example_name, example_source
+from autoreward.subgoals import subgoal_from_text
 from autoreward.tasks import TaskCard, catalog, resolve_task
 from autoreward.training.hyperparams import settings_for
 
@@ -185,7 +186,9 @@ def test_sparse_skeletons_follow_the_cards_own_sub_goals() -> None:
     # front["lava"]), and trained policies stepped into it. A card with more fields still offers them.
     assert 'state.front["lava"]' not in lavagap
     card = resolve_task("minigrid-lavagap")
-    wider = card.model_copy(update={"subgoals": [*card.subgoals, 'visible["goal"]: 1 once the goal is in view']})
+    wider = card.model_copy(
+        update={"subgoals": [*card.subgoals, subgoal_from_text('visible["goal"]: 1 once the goal is in view')]}
+    )
     description = describe(card, steps=50)
     prompt = Designer(SKELETON, discount=0.99).messages(wider, description)[1].content
     assert '; you may add the other sub-goal fields (`state.visible["goal"]`), each weighted' in prompt
