@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 # A State field as a reward reads it after ``state.``: a name, or a mapping's entry (``distance["key"]``).
-FIELD = re.compile(r'^[a-z_][a-z0-9_]*(\["[A-Za-z0-9_ ]+"\])?$')
+FIELD = re.compile(r'^[a-z_][a-z0-9_]*(\["[^"\]]+"\])?$')
 _FLAG = re.compile(r"\b[01] -> [01]\b")
 _ENTRY = re.compile(r'\b[a-z_]+\["[A-Za-z_]+"\]')  # a mapping's entry named in a sentence: distance["key"]
 
