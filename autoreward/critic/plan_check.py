@@ -10,6 +10,7 @@ paths also yield a plan by themselves (``mine_plan``): which State fields change
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 
@@ -18,7 +19,8 @@ import numpy as np
 from autoreward.critic.dryrun import DEFAULT_STEPS, Rollouts, card_rollouts
 from autoreward.critic.judge import Answer, Evidence, judge
 from autoreward.critic.rollouts import CLOCK_FIELDS, GOAL_STAGE
-from autoreward.plan import Plan
+from autoreward.llm import CallRecord
+from autoreward.plan import Plan, distinct, plans_from
 from autoreward.subgoals import Subgoal
 from autoreward.tasks import TaskCard
 
@@ -163,10 +165,11 @@ def _paths(data: Rollouts) -> list[tuple[list[tuple[str, bool]], dict[str, int],
 
 
 def _steadiest(columns: Columns, segments: list[list[int]], exclude: set[str]) -> tuple[str | None, str | None]:
-    """The State value that measures a stage best, and its way (``shrinks``/``grows``): over all ``segments`` (each
-    one path's steps of the stage, the last one reaching its milestone) it moves the right way on most steps (a
-    flag that flips once does not measure progress) and, where the milestone is reached, it is at an extreme it rarely takes elsewhere (a distance to the
-    stage's target is smallest there). None where nothing moves steadily enough."""
+    """The State value that measures a stage best, and its way (``shrinks``/``grows``): over all ``segments``
+    (each one path's steps of the stage, the last one reaching its milestone) it moves the right way on most steps
+    (a flag that flips once does not measure progress), and where the milestone is reached it is at an extreme it
+    rarely takes elsewhere (a distance to the stage's target is smallest there). None where nothing moves steadily
+    enough."""
     segments = [segment for segment in segments if segment]
     if not segments:
         return None, None
@@ -186,3 +189,32 @@ def _steadiest(columns: Columns, segments: list[list[int]], exclude: set[str]) -
             if float(np.mean(steadiness)) >= MIN_MONOTONE and (best is None or score > best[0]):
                 best = (score, name, direction)
     return (best[1], best[2]) if best else (None, None)
+
+
+def find_plans(
+    card: TaskCard,
+    names: list[str],
+    ask: Callable[[list[Plan]], CallRecord] | None,
+    *,
+    discount: float | None,
+    terminates: bool = False,
+) -> tuple[list[Plan], list[str]]:
+    """Every plan considered for ``card``, checked, in order of preference, and why LLM answers held none. The
+    card's own sub-goals come first (a hint, checked like the rest): accepted, nothing is asked. Otherwise
+    ``ask(offered)`` (the recorded LLM call; None: no LLM) gets the plans found without it (the card's, the one
+    mined from the solving paths) to keep or improve; the mined one is the fallback when every answer fails."""
+    data = plan_rollouts(card)
+    check = functools.partial(_checked, data=data, card=card, discount=discount, terminates=terminates)
+    own = [check(Plan(stages=card.subgoals, origin="card"))] if card.subgoals else []
+    if any(p.accepted for p in own) or ask is None:
+        return own, []
+    mined = mine_plan(data)
+    offered = [*own, *([mined] if mined else [])]
+    answered, problems = plans_from(ask(offered), names)
+    fresh = distinct([*answered, *([mined] if mined else [])])
+    return own + [check(p) for p in fresh if p.key not in {o.key for o in own}], problems
+
+
+def _checked(plan: Plan, *, data: Rollouts, card: TaskCard, discount: float | None, terminates: bool) -> Plan:
+    reasons = check_plan(plan, data, ends_on_success=card.ends_on_success, discount=discount, terminates=terminates)
+    return plan.model_copy(update={"checked": True, "reasons": reasons})
