@@ -55,6 +55,17 @@ class Plan(BaseModel):
         return tuple((s.ends_when, s.ends if s.ends_when else None, s.progress, s.direction) for s in self.stages)
 
     @property
+    def line(self) -> str:
+        """One line for people: where it came from, its verdict, its stages."""
+        verdict = "accepted" if self.accepted else f"rejected: {self.reasons[0]}" if self.reasons else "unchecked"
+        stages = " -> ".join(
+            s.head
+            + (f" ({s.progress} {s.direction or ''})".replace(" )", ")") if s.progress and s.progress != s.head else "")
+            for s in self.stages
+        )
+        return f"{self.origin} plan, {verdict}: {stages}"
+
+    @property
     def answer(self) -> str:
         """The plan as the JSON an LLM answers (what the plan prompt offers back)."""
         return json.dumps({"stages": [s.model_dump(exclude={"note"}) for s in self.stages]})

@@ -120,3 +120,23 @@ def test_a_cards_own_plan_is_checked_and_then_nothing_is_asked(task: str, tmp_pa
     loop._plan()  # no server listens on port 9: an LLM call would fail
     [plan] = [Plan.model_validate(p) for p in store.stage(run_id, 0, "plans")]
     assert plan.origin == "card" and plan.accepted and loop.card.subgoal_flags == card.subgoal_flags
+
+
+def test_plan_command_prints_a_snippet_that_makes_the_card_staged(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from autoreward.cli import app
+    from autoreward.tasks import load_card
+
+    card = tmp_path / "goal.toml"
+    card.write_text(
+        'name = "open-locked-door"\nenv_id = "MiniGrid-DoorKey-8x8-v0"\nintent = "Unlock the door and reach the goal."\n'
+        'fitness = "success_rate"\nends_on_success = true\n'
+    )
+    result = CliRunner().invoke(app, ["plan", str(card)])
+    assert result.exit_code == 0, result.output
+    assert "mined plan, accepted" in result.stderr
+    card.write_text(card.read_text() + result.stdout)
+    assert load_card(card).subgoal_flags == ['carrying["key"]', "doors_open"]
+    dense = CliRunner().invoke(app, ["plan", "cartpole-balance"])
+    assert dense.exit_code == 1 and "give --model to ask an LLM" in dense.stderr

@@ -201,17 +201,17 @@ def find_plans(
 ) -> tuple[list[Plan], list[str]]:
     """Every plan considered for ``card``, checked, in order of preference, and why LLM answers held none. The
     card's own sub-goals come first (a hint, checked like the rest): accepted, nothing is asked. Otherwise
-    ``ask(offered)`` (the recorded LLM call; None: no LLM) gets the plans found without it (the card's, the one
-    mined from the solving paths) to keep or improve; the mined one is the fallback when every answer fails."""
+    ``ask(offered)`` (the recorded LLM call; None: no LLM, the mined plan alone) gets the plans found without it
+    (the card's, the one mined from the solving paths) to keep or improve; the mined one is the fallback when every
+    answer fails."""
     data = plan_rollouts(card)
     check = functools.partial(_checked, data=data, card=card, discount=discount, terminates=terminates)
     own = [check(Plan(stages=card.subgoals, origin="card"))] if card.subgoals else []
-    if any(p.accepted for p in own) or ask is None:
+    if any(p.accepted for p in own):
         return own, []
-    mined = mine_plan(data)
-    offered = [*own, *([mined] if mined else [])]
-    answered, problems = plans_from(ask(offered), names)
-    fresh = distinct([*answered, *([mined] if mined else [])])
+    mined = [m for m in [mine_plan(data)] if m is not None]
+    answered, problems = plans_from(ask([*own, *mined]), names) if ask is not None else ([], [])
+    fresh = distinct([*answered, *mined])
     return own + [check(p) for p in fresh if p.key not in {o.key for o in own}], problems
 
 
