@@ -137,6 +137,15 @@ class Loop:
             self.run_id, best.id if best else None, best.fitness if best else None, iteration + 1, self._succeeded()
         )
 
+    def first_design(self) -> None:
+        """The first iteration up to training (describe, plan, design, critique, re-sample): what a design-phase
+        measurement counts (``bench/reward_quality.py --design-only``); ``run`` continues from it."""
+        description = self._description()
+        self._plan()
+        self._design(0, description)
+        self._critique(0, description)
+        self._resample(0, description)
+
     def best(self, up_to: int | None = None) -> CandidateRow | None:
         """The trained candidate with the highest true fitness (up to and including iteration ``up_to``)."""
         return self.store.best(self.run_id, up_to)
