@@ -218,7 +218,7 @@ class Loop:
             plans, problems = find_plans(
                 self.card, field_names(env), ask, discount=self.designer.discount, terminates=env.terminations > 0
             )
-        except (RolloutError, LLMUnavailable) as err:
+        except RolloutError as err:
             self.observer.message(f"no plan: {err}")
             return []
         for problem in problems:

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from llm_server import RecordedRequest, Reply, ScriptedLLMServer, answer
 from suite_marks import needs_task
+from typer.testing import CliRunner
 
+from autoreward.cli import app
 from autoreward.config import LLMSettings
 from autoreward.critic.plan_check import check_plan, mine_plan, plan_rollouts
 from autoreward.describe import describe
@@ -20,7 +22,7 @@ from autoreward.plan import Plan, field_names, parse_plan, plan_grammar
 from autoreward.runconfig import RunConfig
 from autoreward.runs import create_run
 from autoreward.store import RunStore
-from autoreward.tasks import TaskCard, resolve_task
+from autoreward.tasks import TaskCard, load_card, resolve_task
 
 pytestmark = needs_task("minigrid-doorkey-8x8")
 
@@ -106,6 +108,9 @@ def test_the_loop_plans_a_goal_only_card_and_the_skeleton_follows(tmp_path: Path
         assert planned.subgoal_targets == ['distance["key"]', 'distance["door"]', 'distance["goal"]']
     prompt = resumed.designer.messages(resumed.card, resumed._prompt_description(""))[1].content
     assert "reached = ..." in prompt and "elif state.doors_open < 1:" in prompt
+    shown = CliRunner().invoke(app, ["show", run_id, "--runs-dir", str(tmp_path / "runs")], terminal_width=300)
+    assert "llm plan, rejected: the plan's potential punishes progress" in shown.stdout
+    assert 'llm plan, accepted: carrying["key"] (distance["key"] shrinks) -> doors_open' in shown.stdout
 
 
 @pytest.mark.parametrize("task", ["minigrid-doorkey-8x8"])
@@ -123,11 +128,6 @@ def test_a_cards_own_plan_is_checked_and_then_nothing_is_asked(task: str, tmp_pa
 
 
 def test_plan_command_prints_a_snippet_that_makes_the_card_staged(tmp_path: Path) -> None:
-    from typer.testing import CliRunner
-
-    from autoreward.cli import app
-    from autoreward.tasks import load_card
-
     card = tmp_path / "goal.toml"
     card.write_text(
         'name = "open-locked-door"\nenv_id = "MiniGrid-DoorKey-8x8-v0"\nintent = "Unlock the door and reach the goal."\n'

@@ -19,7 +19,7 @@ import numpy as np
 from autoreward.critic.dryrun import DEFAULT_STEPS, Rollouts, card_rollouts
 from autoreward.critic.judge import Answer, Evidence, judge
 from autoreward.critic.rollouts import CLOCK_FIELDS, GOAL_STAGE
-from autoreward.llm import CallRecord
+from autoreward.llm import CallRecord, LLMUnavailable
 from autoreward.plan import Plan, distinct, plans_from
 from autoreward.subgoals import Subgoal
 from autoreward.tasks import TaskCard
@@ -210,7 +210,12 @@ def find_plans(
     if any(p.accepted for p in own):
         return own, []
     mined = [m for m in [mine_plan(data)] if m is not None]
-    answered, problems = plans_from(ask([*own, *mined]), names) if ask is not None else ([], [])
+    answered, problems = [], []
+    if ask is not None:
+        try:
+            answered, problems = plans_from(ask([*own, *mined]), names)
+        except LLMUnavailable as err:  # the mined plan still stands
+            problems = [f"the plan request failed: {err}"]
     fresh = distinct([*answered, *mined])
     return own + [check(p) for p in fresh if p.key not in {o.key for o in own}], problems
 
