@@ -201,23 +201,23 @@ def find_plans(
 ) -> tuple[list[Plan], list[str]]:
     """Every plan considered for ``card``, checked, in order of preference, and why LLM answers held none. The
     card's own sub-goals come first (a hint, checked like the rest): accepted, nothing is asked. Otherwise
-    ``ask(offered)`` (the recorded LLM call; None: no LLM, the mined plan alone) gets the plans found without it
-    (the card's, the one mined from the solving paths) to keep or improve; the mined one is the fallback when every
-    answer fails."""
+    ``ask(offered)`` (the recorded LLM call; None: no LLM, the mined plan alone) gets the plan mined from the
+    solving paths to keep or improve, only where it passed its own check (a small model copies what it is shown, a
+    rejected one); the mined one is the fallback when every answer fails."""
     data = plan_rollouts(card)
     check = functools.partial(_checked, data=data, card=card, discount=discount, terminates=terminates)
     own = [check(Plan(stages=card.subgoals, origin="card"))] if card.subgoals else []
     if any(p.accepted for p in own):
         return own, []
-    mined = [m for m in [mine_plan(data)] if m is not None]
+    mined = [check(m) for m in [mine_plan(data)] if m is not None]
     answered, problems = [], []
     if ask is not None:
         try:
-            answered, problems = plans_from(ask([*own, *mined]), names)
+            answered, problems = plans_from(ask([m for m in mined if m.accepted]), names)
         except LLMUnavailable as err:  # the mined plan still stands
             problems = [f"the plan request failed: {err}"]
     fresh = distinct([*answered, *mined])
-    return own + [check(p) for p in fresh if p.key not in {o.key for o in own}], problems
+    return own + [p if p.checked else check(p) for p in fresh if p.key not in {o.key for o in own}], problems
 
 
 def _checked(plan: Plan, *, data: Rollouts, card: TaskCard, discount: float | None, terminates: bool) -> Plan:
