@@ -202,8 +202,8 @@ def find_plans(
     """Every plan considered for ``card``, checked, in order of preference, and why LLM answers held none. The
     card's own sub-goals come first (a hint, checked like the rest): accepted, nothing is asked. Otherwise
     ``ask(offered)`` (the recorded LLM call; None: no LLM, the mined plan alone) gets the plan mined from the
-    solving paths to keep or improve, only where it passed its own check (a small model copies what it is shown, a
-    rejected one); the mined one is the fallback when every answer fails."""
+    solving paths to keep or improve, only where it passed its own check (a small model copies what it is shown,
+    rejected or not); the mined one is the fallback when every answer fails."""
     data = plan_rollouts(card)
     check = functools.partial(_checked, data=data, card=card, discount=discount, terminates=terminates)
     own = [check(Plan(stages=card.subgoals, origin="card"))] if card.subgoals else []
