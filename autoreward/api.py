@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # the stages are imported when a function needs them: `import
 
     from autoreward.critic.verdict import Verdict
     from autoreward.observer import LoopObserver
+    from autoreward.plan import Plan
     from autoreward.store import CandidateRow, Run, RunStore, RunSummary
     from autoreward.tasks import TaskCard
     from autoreward.types import Review
@@ -133,6 +134,34 @@ def configured_review(card: TaskCard, notify: Notify = _quiet) -> Review | None:
     settings = load_settings()
     text = build(card).render(settings.prompts_dir)
     return functools.partial(review, description_text=text, settings=settings)
+
+
+def plan(
+    task: str | Path, *, model: str | None = None, api_base: str | None = None, notify: Notify = _quiet
+) -> list[Plan]:
+    """A sparse card's plans (``autoreward plan``), each checked on the dry run's solving paths and rollouts: the
+    card's own sub-goals, the plan mined from the solving paths and, with ``model``, the LLM's plans."""
+    from autoreward.config import load_settings
+    from autoreward.critic.plan_check import find_plans
+    from autoreward.describe import describe as build
+    from autoreward.local_llm.endpoint import serving
+    from autoreward.plan import ask_plans, field_names
+    from autoreward.tasks import resolve_task
+    from autoreward.training.hyperparams import settings_for
+
+    card = resolve_task(str(task))
+    description = build(card)
+    discount, terminates = settings_for(card.env_id).gamma, description.terminations > 0
+    if model is None:
+        return find_plans(card, field_names(description), None, discount=discount, terminates=terminates)[0]
+    with serving(load_settings({"model": model, "api_base": api_base}), notify=notify) as settings:
+        plans, problems = find_plans(
+            card, field_names(description), lambda offered: ask_plans(card, description, settings, offered=offered),
+            discount=discount, terminates=terminates,
+        )  # fmt: skip
+    for problem in problems:
+        notify(f"plan answer rejected: {problem}")
+    return plans
 
 
 # --- runs -------------------------------------------------------------------------------------------------------

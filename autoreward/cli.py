@@ -133,6 +133,32 @@ def check(
     stderr.print(f"[green]accepted[/] (stages run: {ran}; {verdict.seconds:.2f} s)")
 
 
+@app.command()
+def plan(
+    task: Annotated[str, typer.Argument(help="A catalog task name or a path to a card (.toml).")],
+    model: Annotated[
+        str | None, typer.Option(help="Also ask this model (any litellm string, or local) for plans.")
+    ] = None,
+    api_base: Annotated[str | None, typer.Option(help="An OpenAI-compatible endpoint for --model.")] = None,
+) -> None:
+    """The stages of a sparse task, checked on the env's solving paths: the accepted plan as [[subgoals]] tables
+    to keep in the card (stdout), every plan considered and its verdict (stderr). Exit 1: none passed."""
+    from autoreward.api import plan as find
+
+    plans = find(task, model=model, api_base=api_base, notify=lambda text: stderr.print(text, markup=False))
+    for considered in plans:
+        stderr.print(considered.line, markup=False, highlight=False, soft_wrap=True)
+    chosen = next((p for p in plans if p.accepted), None)
+    if chosen is None:
+        why = "no plan passed the checks" if plans else "no plan found (no solving paths to search, no card hints)"
+        hint = "" if model else "give --model to ask an LLM, or "
+        fix = f"{hint}write the card's [[subgoals]] by hand (README: task cards)"
+        stderr.print(f"{why}: {fix}", markup=False, soft_wrap=True)
+        raise typer.Exit(1)
+    header = f"# the {chosen.origin} plan, checked on the env's solving paths and rollouts"
+    typer.echo(f"{header}\n{chosen.toml()}", nl=False)
+
+
 RunsDir = Annotated[
     Path | None,
     typer.Option("--runs-dir", envvar="AUTOREWARD_RUNS_DIR", help="Where runs are stored (default ./autoreward-runs)."),
@@ -401,6 +427,7 @@ def show(
 ) -> None:
     """One run's iterations, candidates, verdicts, fitness and provenance (or one evaluation's table)."""
     from autoreward.analyzer import hacking_flag
+    from autoreward.plan import Plan
     from autoreward.provenance import provenance_lines
     from autoreward.store import RunStore
 
@@ -421,6 +448,8 @@ def show(
         return
     best = "-" if run.best_fitness is None else f"{run.best_fitness:.4g}"
     stdout.print(f"[bold]{run.id}[/] {run.task} ({run.status}), best fitness {best}", highlight=False)
+    for stored in store.stage(run_id, 0, "plans") or []:
+        stdout.print(Plan.model_validate(stored).line, markup=False, highlight=False, soft_wrap=True)
     for iteration in sorted({c.iteration for c in candidates}):
         spent = usage.get(iteration, {})
         table = Table(title=f"iteration {iteration + 1}: {spent.get('tokens_in', 0)} tokens in, "

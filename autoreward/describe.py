@@ -185,7 +185,7 @@ def describe(card: TaskCard, steps: int = 300, seed: int = 0, *, check_fitness: 
             terminations=terminations,
             family=card.family,
             sparse=card.sparse,
-            subgoals=card.subgoals,
+            subgoals=[s.text for s in card.subgoals],
         )
     finally:
         env.close()

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from autoreward.config import LLMSettings, with_model_defaults
+from autoreward.critic.dryrun import RolloutError
+from autoreward.critic.plan_check import find_plans
 from autoreward.critic.review import parse_review, review_program
 from autoreward.critic.verdict import Reason, Verdict
 from autoreward.describe import EnvDescription, describe
@@ -31,6 +33,7 @@ from autoreward.llm import Budget, BudgetExceeded, CallRecord, LLMError, LLMUnav
 from autoreward.normalise import program_key
 from autoreward.observer import LoopObserver
 from autoreward.past_runs import PastProgram, past_programs
+from autoreward.plan import PLAN_SAMPLES, Plan, ask_plans, field_names, needs_plan, with_plan
 from autoreward.preference import oracle_ranking
 from autoreward.runconfig import RunConfig
 from autoreward.sandbox.isolation import SandboxUnavailable, choose_isolation
@@ -118,6 +121,7 @@ class Loop:
             choose_isolation()  # no program runs unisolated: refuse before any LLM call is paid for
         self.store.set_run(self.run_id, status=RunStatus.RUNNING)
         description = self._description()
+        self._plan()
         iteration = 0
         for iteration in range(self.config.iterations):
             self.observer.iteration(iteration, self.config.iterations)
@@ -143,6 +147,15 @@ class Loop:
         return Outcome(
             self.run_id, best.id if best else None, best.fitness if best else None, iteration + 1, self._succeeded()
         )
+
+    def first_design(self) -> None:
+        """The first iteration up to training (describe, plan, design, critique, re-sample): what a design-phase
+        measurement counts (``bench/reward_quality.py --design-only``); ``run`` continues from it."""
+        description = self._description()
+        self._plan()
+        self._design(0, description)
+        self._critique(0, description)
+        self._resample(0, description)
 
     def best(self, up_to: int | None = None) -> CandidateRow | None:
         """The trained candidate with the highest true fitness (up to and including iteration ``up_to``)."""
@@ -182,6 +195,46 @@ class Loop:
             self.store.put_stage(self.run_id, 0, "description", stored)
         self.env_description = EnvDescription.model_validate(stored["env"]) if "env" in stored else None
         return stored["text"]
+
+    def _plan(self) -> None:
+        """A sparse card's plan, before any program (autoreward.plan, checked by critic.plan_check): the plans
+        considered are stored with their verdicts, and the first accepted one becomes the card's sub-goals, which
+        the skeleton and its grammar follow. A resumed run reads the stored plans and never asks again."""
+        if not needs_plan(self.card) or self.env_description is None:
+            return
+        stored = self.store.stage(self.run_id, 0, "plans")
+        if stored is None:
+            stored = [p.model_dump(mode="json") for p in self._find_plans(self.env_description)]
+            self.store.put_stage(self.run_id, 0, "plans", stored)
+        plans = [Plan.model_validate(p) for p in stored]
+        chosen = next((p for p in plans if p.accepted), None)
+        if chosen is None:
+            self.observer.message(f"no plan passed the checks ({len(plans)} considered): the card's own hints stay")
+            return
+        self.card = with_plan(self.card, chosen)
+        self.observer.message(f"plan ({chosen.origin}): {' -> '.join(s.head for s in chosen.stages)}")
+
+    def _find_plans(self, env: EnvDescription) -> list[Plan]:
+        def ask(offered: list[Plan]) -> CallRecord:
+            def call() -> CallRecord:
+                self.observer.stage(0, "plan", f"asking {self.settings.model} for {PLAN_SAMPLES} plans")
+                self._may_ask(0, "plan")
+                return ask_plans(self.card, env, self.settings, budget=self.budget, offered=offered)
+
+            stored = self._llm_call(0, "plan", call)
+            assert stored is not None  # call() always returns a record
+            return stored[1]
+
+        try:
+            plans, problems = find_plans(
+                self.card, field_names(env), ask, discount=self.designer.discount, terminates=env.terminations > 0
+            )
+        except RolloutError as err:
+            self.observer.message(f"no plan: {err}")
+            return []
+        for problem in problems:
+            self.observer.message(f"plan answer rejected: {problem}")
+        return plans
 
     def _prompt_description(self, text: str) -> EnvDescription | str:
         return self.env_description if self.env_description is not None else text

@@ -13,10 +13,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from autoreward.envs.fitness import METRICS, REDUCTIONS, FitnessSpec, check_expression
+from autoreward.envs.suites import suite_for
 from autoreward.errors import TaskError
+from autoreward.subgoals import Subgoal, as_subgoals
 
-_FLAG = re.compile(r"\b[01] -> [01]\b")
-_ENTRY = re.compile(r"\b[a-z_]+\[\"[A-Za-z_]+\"\]")  # a State mapping's entry named in a sub-goal: distance["key"]
 _NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 _FIX = {
@@ -32,7 +32,10 @@ _FIX = {
     "success_threshold": "give a number the fitness must reach, e.g. success_threshold = 2.0",
     "env_kwargs": "give a table, e.g. env_kwargs = { frame_skip = 4 }",
     "module": "give an importable module or a .py path relative to the card",
-    "subgoals": "give a list of strings, e.g. subgoals = [\"carrying['key']: 0 -> 1 when the key is picked up\"]",
+    "subgoals": (
+        'give one table per stage, e.g. [[subgoals]] ends_when = "doors_open" (ends = "rises" or "falls"), '
+        'progress = \'distance["door"]\' (direction = "shrinks" or "grows"), note = "the door is opened"'
+    ),
     "reference": 'give the path of a hand-written reward program relative to the card, e.g. reference = "mine.py"',
     "from": 'list reward programs to start from, relative to the card, e.g. from = ["reward.py"] (or "builtin")',
 }
@@ -72,9 +75,9 @@ class TaskCard(BaseModel):
     module: str | None = None
     reference: str | None = Field(default=None, description="a hand-written reward program, relative to the card")
     family: str = "custom"
-    subgoals: list[str] = Field(
+    subgoals: list[Subgoal] = Field(
         default_factory=list,
-        description="State fields that mark progress towards a sparse goal, each 'field: what its change means'",
+        description="the stages towards a sparse goal, each with what ends it and what measures progress in it",
     )
     ends_on_success: bool = Field(
         default=False,
@@ -85,6 +88,22 @@ class TaskCard(BaseModel):
         default_factory=list, alias="from", description="reward programs to start from, relative to the card"
     )
     source: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _family_from_env(cls, data: Any) -> Any:
+        """A card that names no family gets its suite's (the worked example and the family's checks follow);
+        gymnasium's own envs and users' envs stay ``custom``."""
+        if isinstance(data, dict) and "family" not in data and isinstance(data.get("env_id"), str):
+            suite = suite_for(data["env_id"])
+            if suite is not None:
+                return {**data, "family": suite.card_family}
+        return data
+
+    @field_validator("subgoals", mode="before")
+    @classmethod
+    def _typed_subgoals(cls, items: Any) -> Any:
+        return as_subgoals(items) if isinstance(items, list) else items
 
     @field_validator("name")
     @classmethod
@@ -141,42 +160,39 @@ class TaskCard(BaseModel):
 
     @property
     def subgoal_fields(self) -> list[str]:
-        """The State fields the sub-goals name (each sub-goal reads ``'field: what its change means'``)."""
-        return [line.partition(":")[0].strip() for line in self.subgoals]
+        """The State field each sub-goal is known by (what ends its stage, else what measures it)."""
+        return [s.head for s in self.subgoals]
 
     @property
     def subgoal_flags(self) -> list[str]:
-        """The sub-goal fields that are flags (their text says ``0 -> 1`` or ``1 -> 0``): reached in order, they
-        make the task staged, and the prompt's potential adds them; the others are measures to a target."""
-        return [f for f, line in zip(self.subgoal_fields, self.subgoals, strict=True) if _FLAG.search(line)]
+        """The fields that end a stage (``ends_when``): reached in order, they make the task staged, and the prompt's
+        potential adds them; the others are measures to a target."""
+        return [s.ends_when for s in self.subgoals if s.ends_when]
 
     @property
     def subgoal_gains(self) -> list[str]:
         """Each flag as an expression that rises 0 -> 1 when its sub-goal is reached and stays 1 once a later one is:
-        ``state.doors_open``, ``(1 - state.doors_locked)`` for a flag that falls (``1 -> 0``), ``max(state.carrying
-        ["key"], state.doors_open)`` for one a later sub-goal may undo; a sum of them only grows on the way."""
-        falling = [f for f, line in zip(self.subgoal_fields, self.subgoals, strict=True) if "1 -> 0" in line]
-        rising = [f"(1 - state.{f})" if f in falling else f"state.{f}" for f in self.subgoal_flags]
+        ``state.doors_open``, ``(1 - state.doors_locked)`` for a flag that falls, ``max(state.carrying["key"],
+        state.doors_open)`` for one a later sub-goal may undo; a sum of them only grows on the way."""
+        rising = [
+            f"(1 - state.{s.ends_when})" if s.ends == "falls" else f"state.{s.ends_when}"
+            for s in self.subgoals
+            if s.ends_when
+        ]
         # Reached in order, a sub-goal stays reached once a later one is (a key dropped after its door opened).
         return [f"max({', '.join(rising[i:])})" if i < len(rising) - 1 else g for i, g in enumerate(rising)]
 
     @property
     def subgoal_targets(self) -> list[str]:
-        """The measures the sub-goals mention that are not flags (``distance["key"]``, ...), in the order first
-        mentioned: in a staged task, each stage's target, in stage order."""
-        mentioned = [m for line in self.subgoals for m in (line.partition(":")[0].strip(), *_ENTRY.findall(line))]
+        """The progress measures (``distance["key"]``, ...), in stage order: in a staged task, each stage's target."""
         flags = set(self.subgoal_flags)
-        return [m for m in dict.fromkeys(mentioned) if m not in flags]
+        return [m for m in dict.fromkeys(s.progress for s in self.subgoals if s.progress) if m not in flags]
 
     @property
     def subgoal_distances(self) -> list[str]:
-        """Each target as a distance to shrink, for the staged potential's ``- 0.1 * distance``: a target the card
-        says grows (a count, ``inventory["wood"]``) is negated, so collecting more raises the potential."""
-        growing = {
-            f
-            for f, line in zip(self.subgoal_fields, self.subgoals, strict=True)
-            if line.partition(":")[2].strip().startswith("grows")  # the field itself grows, not one it mentions
-        }
+        """Each target as a distance to shrink, for the staged potential's ``- distance``: a target that grows (a
+        count, ``inventory["wood"]``) is negated, so collecting more raises the potential."""
+        growing = {s.progress for s in self.subgoals if s.direction == "grows"}
         return [f"-state.{t}" if t in growing else f"state.{t}" for t in self.subgoal_targets]
 
     @property
@@ -193,8 +209,8 @@ class TaskCard(BaseModel):
         not the model's (14 of 18 rejected LavaGap programs paid for a growing distance)."""
         if self.subgoal_flags or not self.subgoals:
             return None
-        shrinks = self.subgoals[0].partition(":")[2].strip().startswith("shrinks")
-        return f"state.{self.subgoal_fields[0]}" if shrinks else None
+        first = self.subgoals[0]
+        return f"state.{first.progress}" if first.direction == "shrinks" else None
 
     @property
     def fitness_text(self) -> str:
@@ -230,8 +246,9 @@ def _card_error(path: Path, err: ValidationError) -> TaskError:
     field = loc[0] if loc else "card"
     where = ".".join(loc) if loc else "card"
     if first["type"] == "extra_forbidden":
-        close = difflib.get_close_matches(field, [*_FIX, *FitnessExpr.model_fields], n=1)
-        hint = f"rename it to {close[0]!r}" if close else f"remove it (known fields: {', '.join(_FIX)})"
+        known = {"subgoals": list(Subgoal.model_fields), "fitness": list(FitnessExpr.model_fields)}.get(field, [*_FIX])
+        close = difflib.get_close_matches(loc[-1] if loc else field, known, n=1)
+        hint = f"rename it to {close[0]!r}" if close else f"remove it (known fields: {', '.join(known)})"
         return TaskError(f"{path}: unknown field {where!r}: {hint}")
     if first["type"] == "missing":
         return TaskError(f"{path}: missing field {where!r}: {_FIX.get(field, 'add it')}")

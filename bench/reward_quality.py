@@ -16,6 +16,11 @@ stopped (``autoreward resume`` for a half-finished loop run).
 
     python bench/reward_quality.py [--tier cheap|mujoco] [--tasks a,b] [--model local] [--iterations 2]
         [--samples K] [--resample R] [--timesteps T] [--seeds 3] [--eval-episodes 10] [--from-builtin] [--root DIR]
+        [--intent-only] [--design-only]
+
+``--intent-only`` runs each card as a new user writes it: its ``subgoals`` and ``family`` stripped (the tool
+must plan the stages and infer the family itself). ``--design-only`` stops each run before training (describe,
+plan, design, critique, re-sample) and prints only the design columns: valid programs per sample, duplicates.
 
 Per task the table shows valid programs per sample (accepted by the Critic, duplicates of accepted ones
 included), duplicates, the best candidate's fresh fitness and success rate, the baseline's, env steps, wall
@@ -33,6 +38,7 @@ import statistics
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +76,8 @@ def _args() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, help="parallel trainings (default: the cores)")
     parser.add_argument("--from-builtin", action="store_true", help="the run trains the env's own reward too")
     parser.add_argument("--root", type=Path, default=Path("reward-quality-runs"), help="where runs and results live")
+    parser.add_argument("--intent-only", action="store_true", help="strip the cards' shaping hints (subgoals, family)")
+    parser.add_argument("--design-only", action="store_true", help="stop each run before training")
     return parser.parse_args()
 
 
@@ -77,6 +85,7 @@ def _settings_key(args: argparse.Namespace, task: str) -> str:
     """Names a task's results by everything that changes them: a different budget is a different entry."""
     what = [task, args.model, args.api_base, args.iterations, args.samples, args.resample, args.timesteps,
             args.seeds, args.eval_episodes] + (["from-builtin"] if args.from_builtin else [])  # fmt: skip
+    what += [flag for flag in ("intent_only", "design_only") if getattr(args, flag)]
     return hashlib.sha256(json.dumps(what).encode()).hexdigest()[:8]
 
 
@@ -92,6 +101,47 @@ class Results:
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.data, indent=1, sort_keys=True))
         tmp.replace(self.path)
+
+
+HINTS = ("subgoals", "family")  # what --intent-only strips: the card keeps its env, intent and fitness
+
+
+def intent_only_card(task: str, folder: Path) -> Path:
+    """The catalog card ``task`` without its shaping hints, written to ``folder`` (a card a new user writes)."""
+    source = resolve_task(task).source
+    assert source is not None
+    data = {k: v for k, v in tomllib.loads(source.read_text()).items() if k not in HINTS}
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / source.name
+    path.write_text("".join(f"{key} = {_toml(value)}\n" for key, value in data.items()))
+    return path
+
+
+def _toml(value: Any) -> str:
+    """A card's value as TOML: JSON's strings, numbers, booleans and arrays are TOML's; tables go inline."""
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
+    return json.dumps(value)
+
+
+def design_only(args: argparse.Namespace, task: str, run_id: str) -> None:
+    """The run's first iteration up to training, in this process (``Loop.first_design``); stored like a run."""
+    from autoreward.config import LLMSettings
+    from autoreward.local_llm.endpoint import serving
+    from autoreward.loop import Loop
+    from autoreward.observer import LoopObserver
+    from autoreward.parts import default_parts
+    from autoreward.runconfig import RunConfig
+    from autoreward.runs import create_run
+
+    store = RunStore(args.root / "runs")
+    card = resolve_task(task)
+    settings = LLMSettings(model=args.model, api_base=args.api_base, samples=args.samples, resample=args.resample)
+    config = RunConfig(task=task, iterations=1, llm_review=False, video=False, llm=settings)
+    if not any(r.id == run_id for r in store.runs()):
+        create_run(store, card, config, run_id)
+    with serving(settings, log_file=args.root / f"{run_id}-llm.log") as llm:
+        Loop(store, run_id, card, default_parts(config, card), LoopObserver(), llm).first_design()
 
 
 def run_loop(args: argparse.Namespace, task: str, run_id: str, entry: dict[str, Any], results: Results) -> None:
@@ -225,6 +275,19 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _print(table: list[dict[str, Any]], columns: list[str]) -> None:
+    """The table, then the valid rate over all its samples."""
+    widths = {c: max(len(c), *(len(_fmt(r[c])) for r in table)) for c in columns}
+    print()
+    print("  ".join(c.ljust(widths[c]) for c in columns))
+    for r in table:
+        print("  ".join(_fmt(r[c]).ljust(widths[c]) for c in columns))
+    print()
+    samples = sum(int(r["valid"].split("/")[1]) for r in table)
+    valid = sum(int(r["valid"].split("/")[0]) for r in table)
+    print(f"valid_rate: {valid / samples if samples else 0.0:.3f}")
+
+
 def main() -> None:
     args = _args()
     if args.seeds < 1:
@@ -248,26 +311,33 @@ def main() -> None:
         results = Results(args.root / "results" / f"{task}-{key}.json")
         entry = results.data
         entry["run_id"] = f"rq-{task}-{key}"
-        run_loop(args, task, entry["run_id"], entry, results)
+        card = str(intent_only_card(task, args.root / "cards")) if args.intent_only else task
+        if args.design_only:
+            started = time.perf_counter()
+            design_only(args, card, entry["run_id"])
+            entry["loop_wall_s"] = time.perf_counter() - started
+        else:
+            run_loop(args, card, entry["run_id"], entry, results)
         entry["loop"] = loop_summary(RunStore(args.root / "runs"), entry["run_id"])
         results.save()
+        if args.design_only:
+            loop = entry["loop"]
+            table.append({"task": task, "valid": f"{loop['valid']}/{loop['samples']}", "dup": loop["duplicates"],
+                          "wall_min": entry["loop_wall_s"] / 60, "llm_min": loop["llm_s"] / 60})  # fmt: skip
+            print(f"{task}: {loop['valid']} valid of {loop['samples']} samples", flush=True)
+            continue
         fresh_evaluation(args, task, entry, results)
         table.append(row(task, entry))
         print(f"{task}: done ({_fmt(table[-1]['best_fit'])} vs built-in {_fmt(table[-1]['base_fit'])})", flush=True)
 
+    if args.design_only:
+        _print(table, ["task", "valid", "dup", "wall_min", "llm_min"])
+        return
     columns = ["task", "valid", "dup", "best_fit", "best_succ", "base_fit", "base_succ", "steps", "wall_min",
                "llm_min", "solved", "beats"]  # fmt: skip
     if args.from_builtin:
         columns[3:3] = ["run_best", "run_builtin"]
-    widths = {c: max(len(c), *(len(_fmt(r[c])) for r in table)) for c in columns}
-    print()
-    print("  ".join(c.ljust(widths[c]) for c in columns))
-    for r in table:
-        print("  ".join(_fmt(r[c]).ljust(widths[c]) for c in columns))
-    print()
-    samples = sum(int(r["valid"].split("/")[1]) for r in table)
-    valid = sum(int(r["valid"].split("/")[0]) for r in table)
-    print(f"valid_rate: {valid / samples if samples else 0.0:.3f}")
+    _print(table, columns)
     print(f"tasks_solved: {sum(r['solved'] for r in table)} of {len(table)}")
     print(f"beats_builtin: {sum(r['beats'] for r in table)} of {len(table)}")
     print(f"median_wall_min: {statistics.median(r['wall_min'] for r in table):.1f}")

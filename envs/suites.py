@@ -40,6 +40,11 @@ class Suite:
     # Whether ``autoreward export``'s file can stand alone: the manipulation suites' States are the generic MuJoCo
     # builder plus layouts it ships; the symbolic worlds' builders live in their adapters, which the file imports.
     standalone: bool = True
+    family: str = ""  # the task family its cards belong to (worked example, checks); "" means its name
+
+    @property
+    def card_family(self) -> str:
+        return self.family or self.name
 
     @property
     def install(self) -> str:
@@ -55,7 +60,7 @@ def _gpu_missing() -> str | None:
 SUITES: tuple[Suite, ...] = (
     Suite("metaworld", ("Meta-World/",), ("metaworld",), registers="metaworld", adapter="autoreward.envs.metaworld"),
     Suite("robotics", ("Fetch",), ("gymnasium_robotics",), registers="gymnasium_robotics",
-          adapter="autoreward.envs.fetch"),
+          adapter="autoreward.envs.fetch", family="fetch"),
     Suite("minigrid", ("MiniGrid-", "BabyAI-"), ("minigrid",), registers="minigrid",
           adapter="autoreward.envs.minigrid", standalone=False),
     Suite("crafter", ("Crafter-",), ("crafter",), registers="autoreward.envs.crafter",

@@ -34,6 +34,7 @@ LAYERS: dict[str, int] = {
     "autoreward.templates": 0,
     "autoreward.sanitize": 0,
     "autoreward.tasks": 0,
+    "autoreward.subgoals": 0,  # a sparse task's typed stages: a card's hints and a plan alike
     "autoreward.envs": 0,
     "autoreward.reward": 0,
     "autoreward.sandbox": 0,
@@ -50,6 +51,7 @@ LAYERS: dict[str, int] = {
     "autoreward.designer": 2,
     "autoreward.examples": 2,  # worked examples for the design prompt
     "autoreward.grammar": 2,  # the llama.cpp grammar that holds a small model to its skeleton
+    "autoreward.plan": 2,  # the plan step's type, prompt, grammar and parsing (critic.plan_check checks plans)
     # 3: the Critic
     "autoreward.critic": 3,
     # 4: training

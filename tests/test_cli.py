@@ -66,6 +66,9 @@ def test_describe_json_and_metrics() -> None:
         ('name="x"\nenv_id="NoSuchEnv-v0"\nintent="a"\n', "unknown env id 'NoSuchEnv-v0'"),
         ('name="x"\nenv_id="Hopper-v5"\nintent="a"\nmodule="missing_mod.py"\n', "field 'module'"),
         ('name = "x\n', "not valid TOML"),
+        ('name="x"\nenv_id="Hopper-v5"\nintent="a"\n[[subgoals]]\nprogress="distance[key]"\n', "field 'subgoals.0.progress': 'distance[key]' is not a State field"),
+        ('name="x"\nenv_id="Hopper-v5"\nintent="a"\n[[subgoals]]\nnote="x"\n', "a sub-goal needs ends_when, progress or both; give one table per stage"),
+        ('name="x"\nenv_id="Hopper-v5"\nintent="a"\n[[subgoals]]\nends_wen="doors_open"\n', "unknown field 'subgoals.0.ends_wen': rename it to 'ends_when'"),
     ],
 )  # fmt: skip
 def test_bad_cards_give_one_line_naming_file_field_and_fix(tmp_path: Path, card: str, message: str) -> None:

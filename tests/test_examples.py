@@ -13,6 +13,7 @@ from autoreward.critic import critique
 from autoreward.describe import describe
 from autoreward.designer import Designer
 from autoreward.examples import FAMILY_EXAMPLES, example_name, example_source
+from autoreward.subgoals import subgoal_from_text
 from autoreward.tasks import TaskCard, catalog, resolve_task
 from autoreward.training.hyperparams import settings_for
 
@@ -96,6 +97,26 @@ def test_the_worked_examples_pass_the_critic(family: str, kind: str, task: str, 
     assert verdict.accepted, [str(r) for r in verdict.reasons]
 
 
+# The card a new user writes: the goal only, no family, no sub-goals.
+GOAL_ONLY = TaskCard(
+    name="open-locked-door", env_id="MiniGrid-DoorKey-8x8-v0", fitness="success_rate", ends_on_success=True,
+    intent="Open the locked door: find and pick up the key, carry it to the door and unlock it.",
+)  # fmt: skip
+
+
+def test_a_card_without_family_gets_its_suites_family_and_worked_example() -> None:
+    """Defaulted to ``custom``, a goal-only MiniGrid card was shown CartPole's example (0 valid of 32 programs)."""
+    assert GOAL_ONLY.family == "minigrid"
+    assert TaskCard(name="push", env_id="FetchPush-v4", intent="Push.").family == "fetch"
+    assert TaskCard(name="mine", env_id="CartPole-v1", intent="Balance.").family == "custom"
+    assert TaskCard(name="mine", env_id="MiniGrid-Empty-5x5-v0", intent="Go.", family="custom").family == "custom"
+    [param] = task_params(["minigrid-doorkey-8x8"])
+    if not isinstance(param, str):
+        pytest.skip("suite not installed")
+    prompt = Designer(SKELETON, discount=0.99).messages(GOAL_ONLY, describe(GOAL_ONLY, steps=20))[1].content
+    assert example_source("minigrid", "discrete") in prompt
+
+
 def test_a_users_prompts_directory_replaces_the_example(tmp_path: Path) -> None:
     (tmp_path / "examples").mkdir()
     (tmp_path / "examples" / "minigrid.py").write_text("# Example task (mine): MY OWN EXAMPLE\n")
@@ -165,7 +186,9 @@ def test_sparse_skeletons_follow_the_cards_own_sub_goals() -> None:
     # front["lava"]), and trained policies stepped into it. A card with more fields still offers them.
     assert 'state.front["lava"]' not in lavagap
     card = resolve_task("minigrid-lavagap")
-    wider = card.model_copy(update={"subgoals": [*card.subgoals, 'visible["goal"]: 1 once the goal is in view']})
+    wider = card.model_copy(
+        update={"subgoals": [*card.subgoals, subgoal_from_text('visible["goal"]: 1 once the goal is in view')]}
+    )
     description = describe(card, steps=50)
     prompt = Designer(SKELETON, discount=0.99).messages(wider, description)[1].content
     assert '; you may add the other sub-goal fields (`state.visible["goal"]`), each weighted' in prompt
