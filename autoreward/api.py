@@ -8,7 +8,9 @@ report progress only to the observer they are given (quiet by default).
 from __future__ import annotations
 
 import contextlib
+import difflib
 import importlib.util
+import inspect
 import sys
 import uuid
 from collections.abc import Callable, Sequence
@@ -65,6 +67,11 @@ class StoredRun:
     analyses: dict[int, str]  # iteration -> the Analyzer's report
     best: CandidateRow | None  # the trained candidate with the highest true fitness (never the env's own reward)
 
+    def __repr__(self) -> str:
+        best = None if self.best is None else (self.best.name, self.best.fitness)
+        return (f"StoredRun(run={self.run.id!r}, task={self.run.task!r}, status={self.run.status!r}, "
+                f"candidates={len(self.candidates)}, best={best})")  # fmt: skip
+
 
 # --- the catalog and the description --------------------------------------------------------------------------
 
@@ -88,16 +95,15 @@ def describe(task: str | Path, *, steps: int = 300, seed: int = 0, prompts_dir: 
 
 
 def read_program(source_or_path: str | Path) -> str:
-    """A reward program's text: ``source_or_path`` is a path (a ``Path``, or a one-line str) or the text itself."""
-    if isinstance(source_or_path, str) and ("\n" in source_or_path or "compute_reward" in source_or_path):
-        return source_or_path
-    path = Path(source_or_path)
-    if not path.is_file():
-        raise AutorewardError(f"no reward file {path}; give the path to a .py file defining compute_reward")
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise AutorewardError(f"{path}: cannot be read as UTF-8 text ({err})") from None
+    """A reward program's text: a ``Path`` is always a file; a str is the program itself when it has several
+    lines or starts like Python code, else the path of a file (``"compute_reward.py"`` is a file name)."""
+    from autoreward.evaluation_plan import read_program as read_file
+
+    if isinstance(source_or_path, str) and not Path(source_or_path).is_file():
+        text = source_or_path.lstrip()
+        if "\n" in text.rstrip() or text.startswith(("def ", "import ", "from ", "#", '"""')):
+            return source_or_path
+    return read_file(Path(source_or_path))
 
 
 def check(
@@ -215,7 +221,8 @@ def start_run(
     if llm_review is None:  # a 1.5B model's review rejects sound programs: the static + dry-run Critic remains
         llm_review = not is_local(settings)
     programs, verdicts = _checked_start(card, list(start_from), log)
-    config = RunConfig(
+    config = _validated(
+        RunConfig,
         task=str(card.source) if card.source and str(task).endswith(".toml") else card.name,
         iterations=iterations, timesteps=timesteps, workers=workers, seed=seed, preference=preference,
         oracle_noise=oracle_noise, oracle_budget=oracle_budget, video=video, backend=backend,
@@ -228,6 +235,18 @@ def start_run(
         return create_run(store, card, config, run_id, verdicts)
     finally:
         store.close()
+
+
+def _validated(model: type[RunConfig], **values: Any) -> RunConfig:
+    """``model(**values)``, with the first invalid option as one ``AutorewardError`` line (its name as an argument)."""
+    from pydantic import ValidationError
+
+    try:
+        return model(**values)
+    except ValidationError as err:
+        first = err.errors()[0]
+        name = ".".join(str(part) for part in first["loc"]) or "options"
+        raise AutorewardError(f"option {name}={first.get('input')!r}: {first['msg']}") from None
 
 
 def _checked_start(card: TaskCard, values: list[str], log: Notify) -> tuple[list[Any], list[Any]]:
@@ -346,6 +365,12 @@ def run(
     """The full loop (``autoreward run``): design, check, train, judge and revise reward programs, then export
     the best. ``options`` are :func:`start_run`'s (``model``, ``iterations``, ``samples``, ``timesteps``,
     ``runs_dir``, ``preference``, ``backend``, ...); progress goes to ``observer`` (none: quiet)."""
+    unknown = sorted(set(options) - set(inspect.signature(start_run).parameters))
+    if unknown:
+        known = [name for name in inspect.signature(start_run).parameters if name != "task"]
+        close = difflib.get_close_matches(unknown[0], known, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise AutorewardError(f"run() has no option {unknown[0]!r}: {hint}the options are {', '.join(known)}")
     run_id = start_run(task, notify=notify, **options)
     return drive(run_id, runs_dir=options.get("runs_dir"), observer=observer, ask_ranking=ask_ranking, notify=notify)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -38,7 +38,26 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from autoreward import __version__
+
+        typer.echo(f"autoreward {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """An LLM writes the reward program; autoreward checks, trains, judges and improves it."""
+
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
@@ -114,6 +133,7 @@ def check(
         bool, typer.Option("--no-llm-review", help="Skip the LLM review (it also skips when no model is set).")
     ] = False,
     steps: Annotated[int, typer.Option(min=10, help="Transitions of the sandboxed dry run.")] = 300,
+    as_json: JsonFlag = False,
 ) -> None:
     """The Critic on one reward file: exit 0 accepted (warnings printed), exit 1 rejected, one line per reason."""
     from autoreward.api import check as judge
@@ -122,6 +142,9 @@ def check(
         stderr.print(f"[dim]{text}[/]", highlight=False)
 
     verdict = judge(file, task, llm_review=False if no_llm_review else None, steps=steps, notify=skipped)
+    if as_json:
+        typer.echo(json.dumps({"file": str(file), "accepted": verdict.accepted, **verdict.model_dump(mode="json")}))
+        raise typer.Exit(0 if verdict.accepted else 1)
     for reason in verdict.reasons:
         style = "red" if reason.severity == "error" else "yellow"
         stdout.print(Text.assemble((f"{reason.severity}: ", style), f"{file}: {reason}"), soft_wrap=True)
@@ -169,26 +192,31 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Plain log lines inst
 @app.command()
 def run(
     task: Annotated[str, typer.Argument(help="A catalog task name or a path to a card (.toml).")],
-    model: Annotated[str | None, typer.Option(help="Any litellm model string [env: AUTOREWARD_MODEL].")] = None,
+    model: Annotated[str | None, typer.Option(help="Any litellm model string (env: AUTOREWARD_MODEL).")] = None,
     api_base: Annotated[
-        str | None, typer.Option(help="An OpenAI-compatible endpoint [env: AUTOREWARD_API_BASE].")
+        str | None, typer.Option(help="An OpenAI-compatible endpoint (env: AUTOREWARD_API_BASE).")
     ] = None,
     iterations: Annotated[int, typer.Option(min=1, help="Design-train-judge rounds.")] = ITERATIONS,
-    samples: Annotated[int | None, typer.Option(min=1, help="K programs asked for per iteration.")] = None,
+    samples: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help=f"K programs asked for per iteration (default {SAMPLES_WITH_PRUNING} with --prune, else 4)."
+        ),
+    ] = None,
     timesteps: Annotated[
         int | None, typer.Option(min=1, help="Training budget per candidate (default: the card's).")
     ] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="Candidates trained at once (default: cores).")] = None,
     seed: Annotated[int, typer.Option(help="Base seed of descriptions, training and evaluation.")] = 0,
     preference: Annotated[
-        str, typer.Option(help="none | synthetic | human: who ranks each iteration's policies.")
+        Literal["none", "synthetic", "human"], typer.Option(help="Who ranks each iteration's policies.")
     ] = "none",
     oracle_noise: Annotated[
         float, typer.Option(min=0.0, help="Noise of the synthetic oracle's fitness comparisons.")
     ] = 0.0,
     oracle_budget: Annotated[int | None, typer.Option(min=1, help="Comparisons the synthetic oracle may make.")] = None,
     video: Annotated[bool, typer.Option("--video/--no-video", help="Film each trained policy.")] = True,
-    backend: Annotated[str, typer.Option(help="local | ray: where candidates train.")] = "local",
+    backend: Annotated[Literal["local", "ray"], typer.Option(help="Where candidates train.")] = "local",
     ray_address: Annotated[str | None, typer.Option(help="A Ray cluster to join (with --backend ray).")] = None,
     gpus_per_candidate: Annotated[
         float, typer.Option(min=0.0, help="GPUs Ray reserves for each candidate (with --backend ray).")
@@ -221,6 +249,7 @@ def run(
         list[str] | None,
         typer.Option(
             "--from",
+            metavar="FILE|builtin",
             help="A reward program to start from (repeatable): it is checked, trained in iteration 1 beside the "
             "LLM's and shown to it as the program to improve. 'builtin': the env's own reward, as a yardstick.",
         ),
@@ -245,8 +274,8 @@ def run(
 
     new_id = start_run(
         task, model=model, api_base=api_base, iterations=iterations, samples=samples, timesteps=timesteps,
-        workers=workers, seed=seed, preference=preference, oracle_noise=oracle_noise,  # type: ignore[arg-type]
-        oracle_budget=oracle_budget, video=video, backend=backend, ray_address=ray_address,  # type: ignore[arg-type]
+        workers=workers, seed=seed, preference=preference, oracle_noise=oracle_noise,
+        oracle_budget=oracle_budget, video=video, backend=backend, ray_address=ray_address,
         gpus_per_candidate=gpus_per_candidate, llm_review=llm_review, eval_episodes=eval_episodes, prune=prune,
         prune_factor=prune_factor, temperature=temperature, max_llm_cost=max_llm_cost,
         max_llm_tokens=max_llm_tokens, prompts_dir=prompts, resample=resample, start_from=start_from or [],
@@ -421,17 +450,21 @@ def runs(as_json: JsonFlag = False, runs_dir: RunsDir = None) -> None:
 
 @app.command()
 def show(
-    run_id: Annotated[str, typer.Argument(help="The run to show.")],
+    run_id: Annotated[str, typer.Argument(help="The run (or RUN/CANDIDATE, e.g. RUN/it00-c01) to show.")],
     as_json: JsonFlag = False,
     runs_dir: RunsDir = None,
 ) -> None:
-    """One run's iterations, candidates, verdicts, fitness and provenance (or one evaluation's table)."""
+    """One run's iterations, candidates, verdicts, fitness and provenance (or one evaluation's table, or one
+    candidate's verdict and code)."""
     from autoreward.analyzer import hacking_flag
     from autoreward.plan import Plan
     from autoreward.provenance import provenance_lines
     from autoreward.store import RunStore
 
     store = RunStore(runs_dir, create=False)
+    if "/" in run_id:
+        _show_candidate(store, run_id, as_json)
+        return
     if store.has_evaluation(run_id):
         _show_evaluation(store, run_id, as_json)
         return
@@ -468,6 +501,21 @@ def show(
         stdout.print(line, highlight=False, soft_wrap=True)
 
 
+def _show_candidate(store: Any, candidate_id: str, as_json: bool) -> None:
+    """One candidate: status, fitness, every reason of its verdict, and its program."""
+    row = store.candidate(candidate_id)
+    source = store.source(row.id)
+    if as_json:
+        typer.echo(json.dumps({**vars(row), "source": source}, indent=2, default=str))
+        return
+    fitness = "-" if row.fitness is None else f"{row.fitness:.4g}"
+    stdout.print(Text(f"{row.id}: {row.status}, fitness {fitness}; {row.verdict_line()}"), soft_wrap=True)
+    for reason in row.checked.reasons if row.checked else []:
+        stdout.print(Text(f"  {reason.severity}: {reason}"), soft_wrap=True)
+    if source:
+        stdout.print(Text(source), soft_wrap=True)
+
+
 def _show_evaluation(store: Any, evaluation_id: str, as_json: bool) -> None:
     from autoreward.evidence import summarize_evaluation
     from autoreward.provenance import provenance_lines
@@ -491,12 +539,14 @@ def evaluate(
     ] = None,
     seeds: Annotated[int, typer.Option(min=1, help="Fresh training seeds per method.")] = 5,
     timesteps: Annotated[int | None, typer.Option(min=1, help="Training budget (default: the card's).")] = None,
-    episodes: Annotated[int, typer.Option(min=1, help="Fresh evaluation episodes per trained policy.")] = 10,
+    episodes: Annotated[
+        int, typer.Option("--eval-episodes", "--episodes", min=1, help="Fresh evaluation episodes per trained policy.")
+    ] = 10,
     baseline: Annotated[
         list[str] | None, typer.Option(help="builtin (the env's own reward) or a reward file; repeatable.")
     ] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="Trainings at once (default: cores).")] = None,
-    backend: Annotated[str, typer.Option(help="local | ray: where the seeds train.")] = "local",
+    backend: Annotated[Literal["local", "ray"], typer.Option(help="Where the seeds train.")] = "local",
     ray_address: Annotated[str | None, typer.Option(help="A Ray cluster to join (with --backend ray).")] = None,
     as_json: JsonFlag = False,
     runs_dir: RunsDir = None,
@@ -511,8 +561,6 @@ def evaluate(
     from autoreward.provenance import provenance
     from autoreward.store import RunStore
 
-    if backend not in ("local", "ray"):
-        raise AutorewardError(f"--backend {backend!r} is not one of local, ray")
     store = RunStore(runs_dir)
     spec, card = plan(store, targets, task, baseline or [], seeds, timesteps, episodes)
     evaluation_id = spec.evaluation_id(card)
@@ -604,6 +652,7 @@ def report(
 def export(
     run_id: Annotated[str, typer.Argument(help="The run whose best program to export.")],
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Where to write the .py file.")] = None,
+    as_json: JsonFlag = False,
     runs_dir: RunsDir = None,
 ) -> None:
     """Write the best program as one standalone file (program + State builder + gymnasium Wrapper)."""
@@ -613,6 +662,9 @@ def export(
     store = RunStore(runs_dir, create=False)
     path = export_best(store, run_id, output)
     note = run_notes(store, run_id)
+    if as_json:
+        typer.echo(json.dumps({"run": run_id, "exported": str(path), "note": note}, indent=2))
+        return
     if note:
         _notice(note)
     typer.echo(str(path))

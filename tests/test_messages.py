@@ -148,3 +148,55 @@ def test_small_texts_read_as_people_write_them(tmp_path: Path) -> None:
     store.set_result(a, {}, 1.0, Status.TRAINED)
     store.set_result(b, {}, 1.0, Status.TRAINED)
     assert run_notes(store, "r") == "2 candidates tie for the best fitness 1 (it00-c00, it00-c01); it00-c00 is exported"
+
+
+GOOD = "import numpy as np\n\n\ndef compute_reward(prev, action, state):\n    components = {'upright': 1.0 - abs(state.pole_angle)}\n    return float(sum(components.values())), components\n"
+
+
+def test_the_cli_follows_click_conventions(tmp_path: Path) -> None:
+    import autoreward
+
+    assert invoke(["--version"]).stdout.strip() == f"autoreward {autoreward.__version__}"
+    assert invoke(["run", "-h"]).exit_code == 0
+    help_text = runner.invoke(app, ["run", "--help"], env={"COLUMNS": "300", "TERMINAL_WIDTH": "300"}).stdout
+    assert "(env: AUTOREWARD_MODEL)" in help_text and "none|synthetic|human" in help_text
+    bad = invoke(["run", "cartpole-balance", "--backend", "cloud", "--runs-dir", str(tmp_path / "r")])
+    assert bad.exit_code == 2 and "cloud" in bad.output and not (tmp_path / "r").exists()
+
+
+def test_check_export_and_show_speak_json_and_show_one_candidate(tmp_path: Path) -> None:
+    import json
+
+    from autoreward.tasks import resolve_task
+    from autoreward.types import Status
+
+    program = tmp_path / "mine.py"
+    program.write_text(GOOD)
+    checked = invoke(["check", str(program), "--task", "cartpole-balance", "--no-llm-review", "--json"])
+    assert checked.exit_code == 0, checked.output
+    assert json.loads(checked.stdout)["accepted"] is True
+
+    runs = tmp_path / "runs"
+    store = RunStore(runs)
+    store.create_run("r", "cartpole-balance", resolve_task("cartpole-balance").model_dump(mode="json"), {}, {})
+    cid = store.add_candidate("r", 0, 0, GOOD, llm_call_id=None)
+    store.set_result(cid, {}, 500.0, Status.TRAINED)
+    exported = json.loads(invoke(["export", "r", "--json", "--runs-dir", str(runs)]).stdout)
+    assert Path(exported["exported"]).is_file() and exported["run"] == "r"
+    shown = invoke(["show", cid, "--runs-dir", str(runs)])
+    assert shown.exit_code == 0 and "fitness 500" in shown.stdout and "upright" in shown.stdout
+    one_error(invoke(["show", "r/it09-c09", "--runs-dir", str(runs)]), "no candidate 'r/it09-c09'")
+
+
+def test_the_python_api_says_what_is_wrong_in_one_error(tmp_path: Path) -> None:
+    import autoreward
+    from autoreward.errors import AutorewardError
+
+    with pytest.raises(AutorewardError, match="did you mean 'iterations'"):
+        autoreward.run("cartpole-balance", iteratons=2)
+    with pytest.raises(AutorewardError, match="option iterations=0"):
+        autoreward.api.start_run("cartpole-balance", model="openai/x", iterations=0, runs_dir=tmp_path / "r")
+    with pytest.raises(AutorewardError, match=r"no reward file compute_reward\.py"):
+        autoreward.check("compute_reward.py", "cartpole-balance")
+    verdict = autoreward.check(GOOD, "cartpole-balance")
+    assert repr(verdict).startswith("Verdict(accepted=True, errors=0")

@@ -54,6 +54,11 @@ class Verdict(BaseModel):
     def accepted(self) -> bool:
         return not any(r.severity == "error" for r in self.reasons)
 
+    def __repr__(self) -> str:
+        warnings = len(self.reasons) - len(self.errors)
+        return (f"Verdict(accepted={self.accepted}, errors={len(self.errors)}, warnings={warnings}, "
+                f"stages_run={self.stages_run})")  # fmt: skip
+
     @property
     def errors(self) -> list[Reason]:
         return [r for r in self.reasons if r.severity == "error"]
