@@ -625,6 +625,8 @@ def _print_evaluation(summary: Any) -> None:
     stdout.print(table)
     for line in summary.failures:
         stderr.print(Text.assemble(("failed: ", "red"), line), highlight=False, soft_wrap=True)
+    if summary.small_sample:
+        stderr.print(Text.assemble(("warning: ", "bold yellow"), summary.small_sample), soft_wrap=True)
     typer.echo(f"evaluation: {summary.id}")
     for name, path in summary.plots.items():
         typer.echo(f"{name}: {path}")

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from autoreward.evaluation import BUILTIN, EvaluationSpec, curves, failures, fitness_by_method, pending
 from autoreward.intervals import REPS, MethodSummary, interval_estimates, summarize
@@ -17,6 +17,9 @@ from autoreward.store import RunStore
 
 REFERENCE = "reference"
 PLOTS = ("intervals", "curves")
+
+
+MIN_SEEDS = 5  # below this, interval estimates over seeds are unreliable (Agarwal et al., rliable)
 
 
 class EvaluationSummary(BaseModel):
@@ -37,6 +40,15 @@ class EvaluationSummary(BaseModel):
 
     def method(self, name: str) -> MethodSummary | None:
         return next((m for m in self.methods if m.method == name), None)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def small_sample(self) -> str | None:
+        """The warning every table of this evaluation carries when it has fewer than ``MIN_SEEDS`` seeds."""
+        if len(self.seeds) >= MIN_SEEDS:
+            return None
+        return (f"only {len(self.seeds)} training seed(s): fewer than {MIN_SEEDS}, so the 95% intervals are rough "
+                f"(rliable's advice); rerun with --seeds {MIN_SEEDS} or more before calling a difference")  # fmt: skip
 
 
 def summarize_evaluation(store: RunStore, evaluation_id: str, reps: int = REPS) -> EvaluationSummary:

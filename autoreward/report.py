@@ -100,6 +100,8 @@ def _evaluation_section(s: EvaluationSummary, here: Path) -> list[str]:
     lines = ["", f"### {s.task}: `{s.id}`", "",
              f"{len(s.seeds)} training seeds ({s.seeds[0]}...{s.seeds[-1]}), {s.timesteps or 'the card budget of'} "
              f"timesteps each, {s.episodes} evaluation episodes per policy.", ""]  # fmt: skip
+    if s.small_sample:
+        lines += [f"> **Small sample:** {s.small_sample}.", ""]
     for method, origin in s.origins.items():
         target = _link(Path(origin), here) if Path(origin).is_file() else origin
         lines.append(f"- `{method}`: {target}")

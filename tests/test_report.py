@@ -63,6 +63,7 @@ def test_report_renders_the_table_the_png_and_the_run(store: RunStore, tmp_path:
     assert f"| {RUN} | cartpole-balance | `openai/test-model` | 2 x 2 | 2000 |" in text
     png = output.with_suffix(".png")
     assert png.stat().st_size > 5_000 and "](report.png)" in text
+    assert "**Small sample:** only 3 training seed(s): fewer than 5" in text  # rliable's advice, said where it applies
 
 
 def test_report_of_an_unknown_id_is_one_line(store: RunStore, tmp_path: Path) -> None:
