@@ -87,7 +87,7 @@ def export_best(store: RunStore, run_id: str, output: Path | None = None) -> Pat
     return write_standalone(
         output or export_path(store, run_id), source, task=run.task, env_id=run.card["env_id"], run_id=run_id,
         fitness=fitness, descent=descent(store, best_id, names_only=True),
-        provenance=how_trained(store, best_id),
+        provenance=how_trained(store, best_id), observation=stored_card(store, run_id).observation_spans,
     )  # fmt: skip
 
 

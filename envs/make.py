@@ -14,7 +14,7 @@ import gymnasium as gym
 
 from autoreward.envs.classic import obs_layout
 from autoreward.envs.fitness import captured_names, unknown_fields
-from autoreward.envs.state import StateSpec, build_state_spec
+from autoreward.envs.state import StateSpec, build_state_spec, flat_obs, named_obs_fields, obs_fields
 from autoreward.envs.suites import adapt, prepare, suite_for, suite_state_spec
 from autoreward.errors import TaskError
 
@@ -68,6 +68,31 @@ def _import_module(module: str, card_path: Path | None) -> None:
         raise TaskError(f"{where}: cannot import {module!r} ({err}); install it or fix the name") from None
 
 
+def module_folders(module: str | None) -> list[Path]:
+    """The folder a card's ``module`` (a dotted name, not a .py path) is imported from here, found without
+    importing it: a sandboxed worker runs ``python -I``, which ignores PYTHONPATH, so it is given this folder."""
+    if not module or module.endswith(".py") or "/" in module:
+        return []
+    try:
+        spec = importlib.util.find_spec(module.partition(".")[0])
+    except (ImportError, ValueError):
+        return []
+    if spec is None:
+        return []
+    if spec.submodule_search_locations:
+        return [Path(next(iter(spec.submodule_search_locations))).parent]
+    return [Path(spec.origin).parent] if spec.origin and spec.has_location else []
+
+
+def card_folders(card: Any) -> dict[str, list[Path]]:
+    """What a sandboxed job over ``card`` may read: the card's folder (``expose``, for a module next to it) and
+    the folder its importable module lives in (``python_path``); keyword arguments of ``sandbox.jobs.Job``."""
+    return {
+        "expose": [card.source.parent] if card.source is not None else [],
+        "python_path": module_folders(card.module),
+    }
+
+
 def make_env(
     env_id: str,
     *,
@@ -119,10 +144,29 @@ def state_spec(env: gym.Env) -> StateSpec:
     return own if own is not None else build_state_spec(env, obs_layout(env_id))
 
 
+def named_state_spec(card: Any, env: gym.Env) -> StateSpec:
+    """The env's State plus the fields the card's ``[observation]`` table names, checked against the env."""
+    spec = state_spec(env)
+    spans = card.observation_spans
+    if not spans:
+        return spec
+    size = flat_obs(env.observation_space.sample()).size
+    where = f"{card.source or card.name}: field 'observation'"
+    for name, (_start, stop, _) in spans.items():
+        if name in spec.fields:
+            raise TaskError(f"{where}: {name!r} is already a State field of {card.env_id}; choose another name")
+        if stop > size:
+            raise TaskError(
+                f"{where}: {name} reaches entry {stop - 1}, but the observation of {card.env_id} has {size} entries "
+                f"(0 to {size - 1}); fix the index"
+            )
+    return spec.extended(obs_fields(named_obs_fields(spans)))
+
+
 def card_state_spec(card: Any, env: gym.Env, program_names: Iterable[str] | None = None) -> StateSpec:
     """The State of a card's env, after checking that the card's fitness reads only fields it has; with
     ``program_names``, narrowed to the fields the program and the fitness read (``captured_names``)."""
-    spec = state_spec(env)
+    spec = named_state_spec(card, env)
     fitness = card.fitness_spec
     missing = unknown_fields(fitness.expr, spec.fields) if fitness is not None else []
     if missing:

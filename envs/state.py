@@ -226,6 +226,10 @@ class StateSpec:
         parts = {key: part for key, part in self._parts.items() if key in needed}
         return StateSpec(kept, self._capture, parts, self.omitted | (self.fields.keys() - wanted))
 
+    def extended(self, fields: Sequence[Field]) -> StateSpec:
+        """This spec with ``fields`` added (a card's names for observation entries, which read only ``obs``)."""
+        return StateSpec([*self.fields.values(), *fields], self._capture, self._parts, self.omitted)
+
     def unknown(self, name: str, kind: type[LookupError] | type[AttributeError]) -> Exception:
         """The error for reading ``name``, which is not a kept field: ``FieldNotCaptured`` for a field this
         narrowed spec left out, else ``kind`` naming the fields and the closest ones."""
@@ -257,6 +261,7 @@ class ObsField:
     index: int | None = None
     derive: Callable[[Mapping[str, Any]], float] | None = None
     size: int = 1
+    vector: bool = False  # a vector even where ``size`` is 1 (a card's ``name = [3, 4]``)
 
 
 def _obs_value(obs: np.ndarray, index: int, size: int) -> Any:
@@ -266,7 +271,7 @@ def _obs_value(obs: np.ndarray, index: int, size: int) -> Any:
 def _obs_field(spec: ObsField, layout: Sequence[ObsField]) -> Field:
     if spec.index is not None:
         i, n = spec.index, spec.size
-        if n == 1:
+        if n == 1 and not spec.vector:
             return Field(spec.name, spec.unit, spec.doc, lambda s: float(s["obs"][i]))
         return Field(spec.name, spec.unit, spec.doc, lambda s: s["obs"][i : i + n], shape=(n,))
     named = {f.name: (f.index, f.size) for f in layout if f.index is not None}
@@ -276,6 +281,21 @@ def _obs_field(spec: ObsField, layout: Sequence[ObsField]) -> Field:
         spec.name, spec.unit, spec.doc,
         lambda s: float(derive({k: _obs_value(s["obs"], i, n) for k, (i, n) in named.items()})),
     )  # fmt: skip
+
+
+def named_obs_fields(spans: Mapping[str, Sequence[Any]]) -> tuple[ObsField, ...]:
+    """A task card's names for entries of its env's observation, each ``(start, stop, vector)``: a scalar
+    ``obs[start]`` or, where ``vector``, the slice ``obs[start:stop]``."""
+    return tuple(
+        ObsField(name, "", f"obs[{a}:{b}], named by the task card" if vec else f"obs[{a}], named by the task card",
+                 int(a), size=int(b) - int(a), vector=bool(vec))
+        for name, (a, b, vec) in spans.items()
+    )  # fmt: skip
+
+
+def obs_fields(layout: Sequence[ObsField]) -> list[Field]:
+    """The State fields of an observation layout."""
+    return [_obs_field(f, layout) for f in layout]
 
 
 # --- MuJoCo: fields from the model's names ----------------------------------------------------------------
@@ -537,7 +557,7 @@ def _root_fields(name: str, root: int) -> list[Field]:
 def build_state_spec(env: gym.Env, obs_layout: Sequence[ObsField] = ()) -> StateSpec:
     """The State of ``env``: MuJoCo fields where it has a model, plus ``obs_layout``'s named slices."""
     fields: list[Field] = [Field("obs", "", "the env's own observation, unchanged", lambda s: s["obs"])]
-    fields += [_obs_field(f, obs_layout) for f in obs_layout]
+    fields += obs_fields(obs_layout)
     model = getattr(env.unwrapped, "model", None)
     capture: Callable[[], Snapshot] = dict
     parts: dict[str, Part] = {}
