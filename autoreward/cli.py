@@ -136,6 +136,10 @@ RunsDir = Annotated[
     typer.Option("--runs-dir", envvar="AUTOREWARD_RUNS_DIR", help="Where runs are stored (default ./autoreward-runs)."),
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Plain log lines instead of the live table.")]
+Algorithm = Annotated[
+    str | None,
+    typer.Option(help="The learner: ppo, sac, td3, a2c or dqn (default: the card's algorithm, else ppo)."),
+]
 
 
 @app.command()
@@ -205,6 +209,7 @@ def run(
         ),
     ] = False,
     run_id: Annotated[str | None, typer.Option(help="Name of the run (default: TASK-DATE-TIME).")] = None,
+    algorithm: Algorithm = None,
     runs_dir: RunsDir = None,
     quiet: Quiet = False,
 ) -> None:
@@ -223,6 +228,7 @@ def run(
         prune_factor=prune_factor, temperature=temperature, max_llm_cost=max_llm_cost,
         max_llm_tokens=max_llm_tokens, prompts_dir=prompts, resample=resample, start_from=start_from or [],
         examples_from_runs=examples_from_runs, run_id=run_id, runs_dir=runs_dir, notify=_notice, log=checking,
+        algorithm=algorithm,
     )  # fmt: skip
     stderr.print(f"run [bold]{new_id}[/] in {runs_root(runs_dir) / new_id}", highlight=False)
     _drive(runs_dir, new_id, quiet)
@@ -467,6 +473,7 @@ def evaluate(
     workers: Annotated[int | None, typer.Option(min=1, help="Trainings at once (default: cores).")] = None,
     backend: Annotated[str, typer.Option(help="local | ray: where the seeds train.")] = "local",
     ray_address: Annotated[str | None, typer.Option(help="A Ray cluster to join (with --backend ray).")] = None,
+    algorithm: Algorithm = None,
     as_json: JsonFlag = False,
     runs_dir: RunsDir = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No per-training progress lines.")] = False,
@@ -483,7 +490,7 @@ def evaluate(
     if backend not in ("local", "ray"):
         raise AutorewardError(f"--backend {backend!r} is not one of local, ray")
     store = RunStore(runs_dir)
-    spec, card = plan(store, targets, task, baseline or [], seeds, timesteps, episodes)
+    spec, card = plan(store, targets, task, baseline or [], seeds, timesteps, episodes, algorithm=algorithm)
     evaluation_id = spec.evaluation_id(card)
     store.create_evaluation(
         evaluation_id, card.name, spec.model_dump(mode="json"),

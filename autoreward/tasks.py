@@ -35,6 +35,9 @@ _FIX = {
     "subgoals": "give a list of strings, e.g. subgoals = [\"carrying['key']: 0 -> 1 when the key is picked up\"]",
     "reference": 'give the path of a hand-written reward program relative to the card, e.g. reference = "mine.py"',
     "from": 'list reward programs to start from, relative to the card, e.g. from = ["reward.py"] (or "builtin")',
+    "algorithm": 'one of ppo, sac, td3, a2c, dqn, e.g. algorithm = "sac"',
+    "hyperparameters": "give a table of rl-zoo3 keys, e.g. [hyperparameters] learning_rate = 0.001",
+    "n_envs": "give a positive whole number of parallel envs, e.g. n_envs = 4",
     "observation": "name observation entries: position = [0, 2] (a [start, stop) slice) or speed = 2 (one index)",
 }
 _FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -92,6 +95,14 @@ class TaskCard(BaseModel):
     start_from: list[str] = Field(
         default_factory=list, alias="from", description="reward programs to start from, relative to the card"
     )
+    algorithm: Literal["ppo", "sac", "td3", "a2c", "dqn"] = Field(
+        default="ppo", description="the stable-baselines3 learner every candidate trains with"
+    )
+    hyperparameters: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the learner's settings as rl-zoo3's YAML keys, over the zoo's tuned entry where one exists",
+    )
+    n_envs: int | None = Field(default=None, gt=0, description="parallel envs (default: the zoo's or 1)")
     observation: dict[str, int | list[int]] = Field(
         default_factory=dict,
         description="names for entries of the env's observation: name = index (a scalar State field) or "

@@ -180,11 +180,49 @@ def card_state_spec(card: Any, env: gym.Env, program_names: Iterable[str] | None
     return spec if program_names is None else spec.narrowed(captured_names(card.fitness_spec, program_names))
 
 
+# The action spaces each of the card's algorithms (stable-baselines3's) can act in.
+_ACTION_SPACES: dict[str, tuple[type[gym.Space], ...]] = {
+    "ppo": (gym.spaces.Box, gym.spaces.Discrete, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary),
+    "a2c": (gym.spaces.Box, gym.spaces.Discrete, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary),
+    "sac": (gym.spaces.Box,),
+    "td3": (gym.spaces.Box,),
+    "dqn": (gym.spaces.Discrete,),
+}
+
+
+def check_algorithm(card: Any, space: gym.Space, where: str | None = None) -> None:
+    """A TaskError where the card's algorithm cannot act in ``space`` (SAC on a Discrete space, DQN on a Box);
+    ``where`` names what chose it (default: the card's field)."""
+    algorithm = card.algorithm
+    if isinstance(space, _ACTION_SPACES[algorithm]):
+        return
+    fits = ", ".join(name for name, kinds in _ACTION_SPACES.items() if isinstance(space, kinds))
+    where = where or f"{card.source or card.name}: field 'algorithm'"
+    raise TaskError(f"{where}: {algorithm} cannot act in {card.env_id}'s action space {space}; choose one of {fits}")
+
+
+def with_algorithm(card: Any, algorithm: str | None) -> Any:
+    """``card`` trained with ``algorithm`` (``--algorithm``), checked against its env's action space; None keeps
+    the card's own."""
+    if algorithm is None:
+        return card
+    if algorithm not in _ACTION_SPACES:
+        raise TaskError(f"--algorithm {algorithm!r} is not one of {', '.join(_ACTION_SPACES)}")
+    card = card.model_copy(update={"algorithm": algorithm})
+    env = make_card_env(card)
+    try:
+        check_algorithm(card, env.action_space, f"--algorithm {algorithm}")
+    finally:
+        env.close()
+    return card
+
+
 def check_card_env(card: Any) -> None:
-    """Make the card's env once and check that its fitness reads only fields the State has (before a run is
-    stored that could never describe it)."""
+    """Make the card's env once and check that its fitness reads only fields the State has and that its algorithm
+    fits the action space (before a run is stored that could never describe or train it)."""
     env = make_card_env(card)
     try:
         card_state_spec(card, env)
+        check_algorithm(card, env.action_space)
     finally:
         env.close()

@@ -35,8 +35,9 @@ REWARD = """def compute_reward(prev, action, state):
 
 
 def _card(tmp_path: Path, names: str = NAMES, module: str | None = None) -> Path:
+    shutil.copy(ASSETS / "point_env.py", tmp_path / "point_env.py")  # beside the card: the sandbox reads it
     path = tmp_path / "card.toml"
-    path.write_text(CARD.format(module=module or f"{ASSETS}/point_env.py", names=names), encoding="utf-8")
+    path.write_text(CARD.format(module=module or "point_env.py", names=names), encoding="utf-8")
     return path
 
 
@@ -124,3 +125,26 @@ print(json.dumps([float(env.step(np.array([0.5], dtype=np.float32))[1]) for _ in
     ours.reset(seed=3)
     expected = [float(ours.step(np.array([0.5], dtype=np.float32))[1]) for _ in range(10)]
     assert np.allclose(json.loads(done.stdout), expected) and any(expected)
+
+
+@pytest.mark.slow
+def test_sac_from_the_card_trains_through_the_sandbox_and_leaves_an_sb3_model(tmp_path: Path) -> None:
+    from stable_baselines3 import SAC
+
+    from autoreward.training.models import TrainJob
+    from autoreward.training.sandboxed import train_in_sandbox
+
+    path = _card(tmp_path, NAMES + "\n\n[hyperparameters]\nlearning_starts = 100\nbatch_size = 32\n")
+    text = path.read_text(encoding="utf-8").replace("module = ", 'algorithm = "sac"\nn_envs = 2\nmodule = ', 1)
+    path.write_text(text, encoding="utf-8")
+    card = load_card(path)
+    job = TrainJob(task=str(path), card=card.model_dump(mode="json"), card_source=str(path), reward_source=REWARD,
+                   timesteps=400, checkpoints=2, eval_episodes=2, plots=False, tensorboard=False)  # fmt: skip
+    result = train_in_sandbox(job, tmp_path / "train")
+    assert result.status == "ok", result.error
+    assert result.evaluation is not None and result.evaluation.episodes == 2
+    assert "SAC" in result.hyperparams_source and result.n_envs == 2
+    model = SAC.load(tmp_path / "train" / result.artifacts["sb3_model"], device="cpu")
+    action, _ = model.predict(np.array([0.0, 0.0, 1.0], dtype=np.float32), deterministic=True)
+    assert action.shape == (1,) and -1.0 <= float(action[0]) <= 1.0
+    assert model.buffer_size == 1_000_000  # the real size is recorded, though the writer held a 1-entry buffer

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from autoreward.envs.make import card_folders
 from autoreward.sandbox.files import safe_relative, write_new
@@ -22,9 +23,9 @@ from autoreward.sandbox.report import SandboxReport
 from autoreward.sandbox.run import run_in_sandbox
 from autoreward.tasks import TaskCard
 from autoreward.training.assessment import ENTRY_POINT as ASSESS
-from autoreward.training.hyperparams import settings_for
+from autoreward.training.hyperparams import learner_settings
 from autoreward.training.models import EventSink, TrainJob, TrainResult
-from autoreward.training.saved_policy import NORMALIZATION, WEIGHTS
+from autoreward.training.saved_policy import NORMALIZATION, SB3_MODEL, SB3_NORMALIZATION, WEIGHTS
 from autoreward.training.stats import Evaluation
 
 TRAIN = "autoreward.training.job:run_job"
@@ -54,7 +55,7 @@ def training_limits(timesteps: int, job: TrainJob | None = None, card: TaskCard 
     if job is None or card is None:
         return limits
     episode = card.max_episode_steps or EPISODE_STEPS
-    between = max(timesteps // job.checkpoints, settings_for(card.env_id).rollout)
+    between = max(timesteps // job.checkpoints, learner_settings(card).rollout)
     after = (2 * job.eval_episodes + job.checkpoint_eval_episodes + AFTER_TRAINING_EPISODES) * episode
     stall = STALL_GRACE_S + between / MIN_STEPS_PER_S + after / MIN_EVAL_STEPS_PER_S
     return limits.model_copy(update={"stall_seconds": stall, "progress_events": job.checkpoints})
@@ -83,15 +84,17 @@ def train_in_sandbox(job: TrainJob, scratch: Path, on_event: EventSink | None = 
     return result
 
 
-def _policy_job(entry_point: str, job: TrainJob, scratch: Path, folders: dict[str, list[Path]]) -> Job:
+def _policy_job(entry_point: str, job: TrainJob, scratch: Path, folders: dict[str, list[Path]], **params: Any) -> Job:
     """A program-free job over the saved policy: the weights (and statistics) are copied into its own scratch."""
     inputs = [scratch / name for name in (WEIGHTS, NORMALIZATION) if (scratch / name).is_file()]
-    return Job(entry_point=entry_point, params={"job": job.model_dump(mode="json")}, inputs=inputs, **folders)
+    params = {"job": job.model_dump(mode="json"), **params}
+    return Job(entry_point=entry_point, params=params, inputs=inputs, **folders)
 
 
 def _assess(job: TrainJob, card: TaskCard, scratch: Path, folders: dict[str, list[Path]], result: TrainResult) -> None:
     """Replace the training process's evaluation by the program-free one (keeping its reward-side numbers)."""
-    report = run_in_sandbox(_policy_job(ASSESS, job, scratch, folders), scratch / "assessment", PROGRAM_FREE_LIMITS)
+    task = _policy_job(ASSESS, job, scratch, folders, sb3=job.save_model)
+    report = run_in_sandbox(task, scratch / "assessment", PROGRAM_FREE_LIMITS)
     reported = result.evaluation
     if not report.ok or reported is None:
         result.status, result.failure, result.evaluation = "failed", "internal", None
@@ -105,6 +108,9 @@ def _assess(job: TrainJob, card: TaskCard, scratch: Path, folders: dict[str, lis
             rollout.reward_return, rollout.component_sums = measured.reward_return, measured.component_sums
     trusted.reward_return_mean = reported.reward_return_mean
     result.evaluation = trusted
+    for name, file in ((SB3_MODEL, "sb3_model"), (SB3_NORMALIZATION, "sb3_normalization")):
+        if (scratch / "assessment" / name).is_file():
+            result.artifacts[file] = f"assessment/{name}"
 
 
 def _film(
