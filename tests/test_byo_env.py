@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 import pytest
 
@@ -128,14 +129,21 @@ print(json.dumps([float(env.step(np.array([0.5], dtype=np.float32))[1]) for _ in
 
 
 @pytest.mark.slow
-def test_sac_from_the_card_trains_through_the_sandbox_and_leaves_an_sb3_model(tmp_path: Path) -> None:
-    from stable_baselines3 import SAC
+@pytest.mark.parametrize(
+    ("algorithm", "settings"),
+    [("sac", "learning_starts = 100\nbatch_size = 32"), ("ppo", "n_steps = 64\nbatch_size = 32")],
+)
+def test_the_cards_learner_trains_through_the_sandbox_and_leaves_an_sb3_model(
+    tmp_path: Path, algorithm: str, settings: str
+) -> None:
+    import stable_baselines3
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
     from autoreward.training.models import TrainJob
     from autoreward.training.sandboxed import train_in_sandbox
 
-    path = _card(tmp_path, NAMES + "\n\n[hyperparameters]\nlearning_starts = 100\nbatch_size = 32\n")
-    text = path.read_text(encoding="utf-8").replace("module = ", 'algorithm = "sac"\nn_envs = 2\nmodule = ', 1)
+    path = _card(tmp_path, f"{NAMES}\n\n[hyperparameters]\n{settings}\n")
+    text = path.read_text(encoding="utf-8").replace("module = ", f'algorithm = "{algorithm}"\nn_envs = 2\nmodule = ', 1)
     path.write_text(text, encoding="utf-8")
     card = load_card(path)
     job = TrainJob(task=str(path), card=card.model_dump(mode="json"), card_source=str(path), reward_source=REWARD,
@@ -143,8 +151,66 @@ def test_sac_from_the_card_trains_through_the_sandbox_and_leaves_an_sb3_model(tm
     result = train_in_sandbox(job, tmp_path / "train")
     assert result.status == "ok", result.error
     assert result.evaluation is not None and result.evaluation.episodes == 2
-    assert "SAC" in result.hyperparams_source and result.n_envs == 2
-    model = SAC.load(tmp_path / "train" / result.artifacts["sb3_model"], device="cpu")
-    action, _ = model.predict(np.array([0.0, 0.0, 1.0], dtype=np.float32), deterministic=True)
-    assert action.shape == (1,) and -1.0 <= float(action[0]) <= 1.0
-    assert model.buffer_size == 1_000_000  # the real size is recorded, though the writer held a 1-entry buffer
+    assert algorithm.upper() in result.hyperparams_source and result.n_envs == 2
+    # The assessment rebuilt this algorithm's policy from the plain weights, and saved it as SB3 saves a model.
+    model = getattr(stable_baselines3, algorithm.upper()).load(tmp_path / "train" / result.artifacts["sb3_model"])
+    obs = np.array([[0.0, 0.0, 1.0]], dtype=np.float32)
+    if algorithm == "ppo":  # SB3's PPO defaults come with VecNormalize: its statistics come back too
+        stats = tmp_path / "train" / result.artifacts["sb3_normalization"]
+        obs = VecNormalize.load(str(stats), DummyVecEnv([lambda: make_card_env(card)])).normalize_obs(obs)
+    else:
+        assert model.buffer_size == 1_000_000  # the real size is recorded, though the writer held a 1-entry buffer
+    action, _ = model.predict(obs, deterministic=True)
+    assert action.shape == (1, 1) and -1.0 <= float(action[0, 0]) <= 1.0
+
+
+def _learner_card(tmp_path: Path, env_id: str, extra: str) -> Path:
+    path = tmp_path / "learner.toml"
+    path.write_text(f'name = "learner"\nenv_id = "{env_id}"\nintent = "Learn."\n{extra}\n', encoding="utf-8")
+    return path
+
+
+def test_the_card_chooses_the_learner_over_the_zoo_entry(tmp_path: Path) -> None:
+    from autoreward.training.hyperparams import learner_settings, model_kwargs
+
+    sac = learner_settings(load_card(_learner_card(tmp_path, "Pendulum-v1", 'algorithm = "sac"')))
+    assert sac.name == "SAC" and "sac.yml" in sac.source and sac.ppo == {"learning_rate": 1e-3}
+    tuned = learner_settings(
+        load_card(_learner_card(tmp_path, "Hopper-v5", "n_envs = 2\n[hyperparameters]\nlearning_rate = 0.001"))
+    )
+    assert tuned.name == "PPO" and tuned.n_envs == 2 and tuned.ppo["learning_rate"] == 0.001
+    assert tuned.ppo["n_steps"] == 512 and "the card's" in tuned.source  # the zoo's other keys stay
+    td3 = learner_settings(load_card(_learner_card(tmp_path, "Hopper-v5", 'algorithm = "td3"')))
+    kwargs = model_kwargs(td3, {}, gym.spaces.Box(-1, 1, (3,)))
+    assert kwargs["learning_starts"] == 10000 and kwargs["action_noise"] is not None
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ("[hyperparameters]\nlearning_rat = 0.1", "PPO has no setting 'learning_rat'"),
+        ("[hyperparameters]\nn_timesteps = 1000", "set timesteps = ... instead"),
+        ('algorithm = "sac"\n[hyperparameters]\nn_epochs = 3', "SAC has no setting 'n_epochs'"),
+    ],
+)
+def test_bad_hyperparameters_say_file_field_and_fix(tmp_path: Path, extra: str, expected: str) -> None:
+    from autoreward.training.hyperparams import learner_settings
+
+    with pytest.raises(TaskError, match="field 'hyperparameters'") as err:
+        learner_settings(load_card(_learner_card(tmp_path, "Pendulum-v1", extra)))
+    assert expected in str(err.value)
+
+
+@pytest.mark.parametrize(("env_id", "algorithm"), [("CartPole-v1", "sac"), ("Pendulum-v1", "dqn")])
+def test_an_algorithm_that_cannot_act_is_refused(tmp_path: Path, env_id: str, algorithm: str) -> None:
+    with pytest.raises(TaskError, match=f"field 'algorithm': {algorithm} cannot act in {env_id}"):
+        check_card_env(load_card(_learner_card(tmp_path, env_id, f'algorithm = "{algorithm}"')))
+
+
+def test_the_algorithm_flag_is_refused_in_one_line() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "autoreward.cli", "run", "cartpole-balance", "--algorithm", "sac"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2 and "--algorithm sac: sac cannot act in CartPole-v1" in done.stderr
+    assert "Traceback" not in done.stderr
