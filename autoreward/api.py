@@ -411,3 +411,27 @@ class RewardWrapper:
         finally:
             store.close()
         return cls.from_file(path, env if env is not None else make_card_env(card))
+
+
+def new_card(
+    env_id: str, intent: str, *, model: str | None = None, api_base: str | None = None, module: str | None = None,
+    write: Path | None = None, notify: Notify = _quiet,
+) -> tuple[str, str]:  # fmt: skip
+    """A checked task card for ``env_id`` from one sentence (``autoreward new``): the model's settings come as for
+    ``run``; returns (the card's TOML, its fitness in words), written to ``write`` where given. Starts no run."""
+    from autoreward.config import load_settings
+    from autoreward.llm import check_model
+    from autoreward.local_llm.endpoint import default_to_local, is_local, prepare
+    from autoreward.newcard import new_card as draft_card
+
+    if write is not None and write.exists():
+        raise AutorewardError(f"{write} exists already: choose another path for --write, or remove it")
+    settings = load_settings({"model": model, "api_base": api_base})
+    settings = default_to_local(settings, model or api_base, notify=notify)
+    prepare(settings)
+    if not is_local(settings):
+        check_model(settings)
+    card, text = draft_card(env_id, intent, settings, module=module, card_dir=write.parent if write else None)
+    if write is not None:
+        write.write_text(text, encoding="utf-8")
+    return text, f"{card.fitness_text}, success at {card.success_threshold:g}"

@@ -15,6 +15,7 @@ from typer.core import TyperGroup
 
 from autoreward.errors import AutorewardError, TaskError
 from autoreward.runconfig import EVAL_EPISODES, ITERATIONS, SAMPLES_WITH_PRUNING
+from autoreward.sanitize import clean
 
 stdout = Console()
 stderr = Console(stderr=True)
@@ -574,6 +575,32 @@ def report(
     typer.echo(str(markdown))
     if png is not None:
         typer.echo(str(png))
+
+
+@app.command()
+def new(
+    env_id: Annotated[str, typer.Argument(help="A registered gymnasium env id (with --module: your own).")],
+    intent: Annotated[str, typer.Argument(help="One sentence: the behaviour you want.")],
+    write: Annotated[Path | None, typer.Option(help="Write the card to this file (default: print it).")] = None,
+    module: Annotated[
+        str | None, typer.Option(help="Your env's module: a name, or a .py path relative to the card.")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="Any litellm model string [env: AUTOREWARD_MODEL].")] = None,
+    api_base: Annotated[
+        str | None, typer.Option(help="An OpenAI-compatible endpoint [env: AUTOREWARD_API_BASE].")
+    ] = None,
+) -> None:
+    """A task card from one sentence: the model proposes the fitness, threshold and budget; they are checked on
+    the env (random play must not already succeed) and shown. Read the fitness before you run it."""
+    from autoreward.api import new_card
+
+    text, fitness = new_card(env_id, intent, model=model, api_base=api_base, module=module, write=write,
+                             notify=_notice)  # fmt: skip
+    stderr.print(f"fitness: {clean(fitness, one_line=True)}", highlight=False, markup=False)
+    if write is None:
+        typer.echo(text, nl=False)
+    else:
+        stderr.print(f"card written to {write}: `autoreward run {write}` starts a run", highlight=False, markup=False)
 
 
 @app.command()
