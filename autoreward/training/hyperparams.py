@@ -63,12 +63,15 @@ class PPOSettings:
 
     @property
     def rollout(self) -> int:
-        """Env steps between two updates: PPO's and A2C's ``n_steps`` (SB3's defaults 2048 and 5) per env, an
-        off-policy learner's ``train_freq`` (default 1), over ``n_envs``."""
+        """Env steps of one learning unit, on which successive halving places its rungs: PPO's and A2C's rollout,
+        ``n_steps`` (SB3's defaults 2048 and 5) per env over ``n_envs``; for an off-policy learner its warm-up,
+        ``learning_starts`` (SB3's default where unset), or ``train_freq`` steps if longer, over ``n_envs``."""
         if self.algorithm in ("ppo", "a2c"):
             return int(self.ppo.get("n_steps", PPO_N_STEPS if self.algorithm == "ppo" else 5)) * self.n_envs
-        freq = self.ppo.get("train_freq", 1)
-        return int(freq[0] if isinstance(freq, list | tuple) else freq) * self.n_envs
+        params = inspect.signature(algorithm_class(self)).parameters
+        freq = self.ppo.get("train_freq", params["train_freq"].default)
+        freq = int(freq[0] if isinstance(freq, list | tuple) else freq)
+        return max(int(self.ppo.get("learning_starts", params["learning_starts"].default)), freq, 1) * self.n_envs
 
     @property
     def name(self) -> str:
