@@ -214,3 +214,26 @@ def test_the_algorithm_flag_is_refused_in_one_line() -> None:
     )  # fmt: skip
     assert done.returncode == 2 and "--algorithm sac: sac cannot act in CartPole-v1" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.slow
+def test_a_sac_rung_is_measured_from_its_saved_weights(tmp_path: Path) -> None:
+    """Successive halving with the card's learner: the worker saves SAC's weights at the rung, and the parent's
+    program-free job rebuilds SAC (not PPO) from them to measure the rung."""
+    from autoreward.training.job import TrainJob, train_candidate
+    from autoreward.training.rungs import assess_rung, copy_rung_policy
+
+    path = _card(tmp_path, f"{NAMES}\n\n[hyperparameters]\nlearning_starts = 50\n")
+    path.write_text(path.read_text(encoding="utf-8").replace("module = ", 'algorithm = "sac"\nmodule = ', 1))
+    card = load_card(path)
+    job = TrainJob(task=str(path), card=card.model_dump(mode="json"), card_source=str(path), reward_source=REWARD,
+                   timesteps=300, rungs=[150], rung_episodes=2, eval_episodes=0, plots=False, tensorboard=False,
+                   save_model=False, checkpoints=1)  # fmt: skip
+    result = train_candidate(job, tmp_path / "train")
+    assert result.status == "ok", result.error
+    copied = copy_rung_policy(tmp_path / "train")
+    try:
+        report = assess_rung(job, 0, copied)
+    finally:
+        shutil.rmtree(copied)
+    assert report is not None and report.episodes == 2 and np.isfinite(report.fitness)
