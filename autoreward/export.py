@@ -116,10 +116,12 @@ def _module_sources() -> tuple[list[ast.Import | ast.ImportFrom], list[str]]:
 
 # What a file that imports the State builder from the installed package imports instead of embedding it.
 _SUITE_IMPORTS = [
+    "from collections.abc import Callable, Mapping",
+    "from typing import Any",
     "import gymnasium as gym",
     "import numpy as np",
     "from autoreward.envs.make import state_spec",
-    "from autoreward.envs.state import State, named_obs_fields, obs_fields",
+    "from autoreward.envs.state import State, hook_fields, named_obs_fields, obs_fields",
     "from autoreward.envs.suites import as_trained, prepare, suite_for",
     "from autoreward.envs.wrapper import ProgramReward",
     "from autoreward.reward.allowlist import load_checked",

@@ -14,7 +14,7 @@ import gymnasium as gym
 
 from autoreward.envs.classic import obs_layout
 from autoreward.envs.fitness import captured_names, unknown_fields
-from autoreward.envs.state import StateSpec, build_state_spec, flat_obs, named_obs_fields, obs_fields
+from autoreward.envs.state import HOOK, StateSpec, build_state_spec, flat_obs, hook_fields, named_obs_fields, obs_fields
 from autoreward.envs.suites import adapt, prepare, suite_for, suite_state_spec
 from autoreward.errors import TaskError
 
@@ -144,9 +144,36 @@ def state_spec(env: gym.Env) -> StateSpec:
     return own if own is not None else build_state_spec(env, obs_layout(env_id))
 
 
+def user_module(module: str | None) -> Any:
+    """The card's env module, once ``make_env`` imported it (None without one)."""
+    if not module:
+        return None
+    path = module.endswith(".py") or "/" in module
+    return sys.modules.get(f"autoreward_user_{Path(module).stem}" if path else module)
+
+
+def _with_hook(card: Any, env: gym.Env, spec: StateSpec) -> StateSpec:
+    """``spec`` plus the fields of the card's module's ``autoreward_state(env)``, where it defines one."""
+    hook = getattr(user_module(card.module), HOOK, None)
+    if not callable(hook):
+        return spec
+    where = f"{card.source or card.name}: {card.module}'s {HOOK}(env)"
+    try:
+        fields, parts = hook_fields(env, hook)
+    except Exception as err:
+        raise TaskError(
+            f"{where} failed: {type(err).__name__}: {err}; make it return {{name: number or array}}"
+        ) from None
+    for field in fields:
+        if field.name in spec.fields or not field.name.isidentifier():
+            raise TaskError(f"{where}: {field.name!r} is a State field already or no Python name; rename it")
+    return spec.extended(fields, parts)
+
+
 def named_state_spec(card: Any, env: gym.Env) -> StateSpec:
-    """The env's State plus the fields the card's ``[observation]`` table names, checked against the env."""
-    spec = state_spec(env)
+    """The env's State plus the fields the card's ``[observation]`` table names, checked against the env, and
+    those its module's ``autoreward_state(env)`` returns."""
+    spec = _with_hook(card, env, state_spec(env))
     spans = card.observation_spans
     if not spans:
         return spec

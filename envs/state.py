@@ -226,9 +226,12 @@ class StateSpec:
         parts = {key: part for key, part in self._parts.items() if key in needed}
         return StateSpec(kept, self._capture, parts, self.omitted | (self.fields.keys() - wanted))
 
-    def extended(self, fields: Sequence[Field]) -> StateSpec:
-        """This spec with ``fields`` added (a card's names for observation entries, which read only ``obs``)."""
-        return StateSpec([*self.fields.values(), *fields], self._capture, self._parts, self.omitted)
+    def extended(self, fields: Sequence[Field], parts: Mapping[str, Part] | None = None) -> StateSpec:
+        """This spec with ``fields`` added (a card's names for observation entries, which read only ``obs``; a
+        user's hook's fields, which read the ``parts`` given with them)."""
+        return StateSpec(
+            [*self.fields.values(), *fields], self._capture, {**self._parts, **(parts or {})}, self.omitted
+        )
 
     def unknown(self, name: str, kind: type[LookupError] | type[AttributeError]) -> Exception:
         """The error for reading ``name``, which is not a kept field: ``FieldNotCaptured`` for a field this
@@ -291,6 +294,34 @@ def named_obs_fields(spans: Mapping[str, Sequence[Any]]) -> tuple[ObsField, ...]
                  int(a), size=int(b) - int(a), vector=bool(vec))
         for name, (a, b, vec) in spans.items()
     )  # fmt: skip
+
+
+HOOK = "autoreward_state"  # the function in a user's env module that exposes more of the env to the State
+
+
+def hook_fields(env: gym.Env, hook: Callable[[Any], Mapping[str, Any]]) -> tuple[list[Field], dict[str, Part]]:
+    """State fields from a user's ``autoreward_state(env) -> {name: float or array}`` (its env module's function,
+    given ``env.unwrapped``): called at every snapshot, its values copied as floats and read-only float arrays.
+    The names and shapes are those of its first call, made when the State is built, before the env's first reset
+    (the hook must answer there too)."""
+
+    def part() -> dict[str, Any]:
+        values = hook(env.unwrapped)
+        return {name: _hook_value(values[name]) for name in names}
+
+    first = {str(name): _hook_value(value) for name, value in hook(env.unwrapped).items()}
+    names = list(first)
+    fields = [
+        Field(name, "", f"{HOOK}(env)[{name!r}], from the env's module", lambda s, n=name: s["hook"][n],
+              shape=np.shape(first[name]), needs=("hook",))
+        for name in names
+    ]  # fmt: skip
+    return fields, {"hook": part}
+
+
+def _hook_value(value: Any) -> Any:
+    array = np.array(value, dtype=np.float64)
+    return float(array) if array.ndim == 0 else _frozen(array)
 
 
 def obs_fields(layout: Sequence[ObsField]) -> list[Field]:

@@ -237,3 +237,51 @@ def test_a_sac_rung_is_measured_from_its_saved_weights(tmp_path: Path) -> None:
     finally:
         shutil.rmtree(copied)
     assert report is not None and report.episodes == 2 and np.isfinite(report.fitness)
+
+
+HOOK = """
+
+def autoreward_state(env):
+    return {"goal_distance": abs(3.0 - getattr(env, "x", 0.0)), "pair": [getattr(env, "v", 0.0), 2.0]}
+"""
+HOOK_REWARD = """def compute_reward(prev, action, state):
+    closer = float(prev.goal_distance - state.goal_distance) + 0.0 * state.pair[1]
+    return closer, {"closer": closer}
+"""
+
+
+def test_the_modules_hook_exposes_env_attributes_as_state_fields(tmp_path: Path) -> None:
+    from autoreward.envs.wrapper import ProgramReward
+    from autoreward.export import write_standalone
+    from autoreward.reward import load_reward
+
+    path = _card(tmp_path, module="hooked_env.py")
+    (tmp_path / "hooked_env.py").write_text((ASSETS / "point_env.py").read_text() + HOOK, encoding="utf-8")
+    card = load_card(path)
+    fields = {f.name: f for f in describe(card, steps=40).fields}
+    assert fields["goal_distance"].kind == "scalar" and fields["pair"].shape == [2]
+    env = make_card_env(card)
+    ours = ProgramReward(env, load_reward(HOOK_REWARD), card_state_spec(card, env))
+    ours.reset(seed=3)
+    expected = [float(ours.step(np.array([0.5], dtype=np.float32))[1]) for _ in range(10)]
+    assert all(r > 0 for r in expected)  # moving towards x = 3 brings the point closer
+    write_standalone(tmp_path / "exported_reward.py", HOOK_REWARD, task=card.name, env_id=card.env_id, run_id="r",
+                     fitness=None, observation=card.observation_spans)  # fmt: skip
+    script = f"""
+import sys, json
+sys.modules["autoreward"] = None
+sys.path[:0] = [{str(tmp_path)!r}]
+import gymnasium, numpy as np
+import hooked_env
+from exported_reward import RewardWrapper
+env = RewardWrapper(gymnasium.make("PointLine-v0"), state_hook=hooked_env.autoreward_state)
+env.reset(seed=3)
+print(json.dumps([float(env.step(np.array([0.5], dtype=np.float32))[1]) for _ in range(10)]))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert np.allclose(json.loads(done.stdout), expected)
+    clash = tmp_path / "clash_env.py"
+    clash.write_text((ASSETS / "point_env.py").read_text() + HOOK.replace("goal_distance", "obs"), encoding="utf-8")
+    with pytest.raises(TaskError, match="'obs' is a State field already"):
+        check_card_env(load_card(_card(tmp_path, module="clash_env.py")))
