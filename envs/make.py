@@ -68,29 +68,31 @@ def _import_module(module: str, card_path: Path | None) -> None:
         raise TaskError(f"{where}: cannot import {module!r} ({err}); install it or fix the name") from None
 
 
-def module_folders(module: str | None) -> list[Path]:
-    """The folder a card's ``module`` (a dotted name, not a .py path) is imported from here, found without
-    importing it: a sandboxed worker runs ``python -I``, which ignores PYTHONPATH, so it is given this folder."""
+def module_paths(module: str | None) -> dict[str, list[Path]]:
+    """Where a card's ``module`` (a dotted name, not a .py path) is imported from here, found without importing
+    it: a sandboxed worker runs ``python -I``, which ignores PYTHONPATH, so it may read the module's own file or
+    package (``expose``; nothing else of that folder) and imports from the folder (``python_path``)."""
     if not module or module.endswith(".py") or "/" in module:
-        return []
+        return {"expose": [], "python_path": []}
     try:
         spec = importlib.util.find_spec(module.partition(".")[0])
     except (ImportError, ValueError):
-        return []
-    if spec is None:
-        return []
-    if spec.submodule_search_locations:
-        return [Path(next(iter(spec.submodule_search_locations))).parent]
-    return [Path(spec.origin).parent] if spec.origin and spec.has_location else []
+        spec = None
+    if spec is not None and spec.submodule_search_locations:
+        own = Path(next(iter(spec.submodule_search_locations)))
+    elif spec is not None and spec.origin and spec.has_location:
+        own = Path(spec.origin)
+    else:
+        return {"expose": [], "python_path": []}
+    return {"expose": [own], "python_path": [own.parent]}
 
 
 def card_folders(card: Any) -> dict[str, list[Path]]:
-    """What a sandboxed job over ``card`` may read: the card's folder (``expose``, for a module next to it) and
-    the folder its importable module lives in (``python_path``); keyword arguments of ``sandbox.jobs.Job``."""
-    return {
-        "expose": [card.source.parent] if card.source is not None else [],
-        "python_path": module_folders(card.module),
-    }
+    """What a sandboxed job over ``card`` may read and import from: the card's folder (for a module next to it)
+    and its importable module (``module_paths``); keyword arguments of ``sandbox.jobs.Job``."""
+    own = module_paths(card.module)
+    return {"expose": [*([card.source.parent] if card.source is not None else []), *own["expose"]],
+            "python_path": own["python_path"]}  # fmt: skip
 
 
 def make_env(

@@ -39,7 +39,8 @@ class Job(BaseModel):
     expose: list[Path] = Field(default_factory=list, description="extra paths the worker may read")
     python_path: list[Path] = Field(
         default_factory=list,
-        description="folders the worker may read and imports from, after its own (a user's env module on PYTHONPATH)",
+        description="folders the worker imports from, after its own (a user's env module on PYTHONPATH); it reads "
+        "only what ``expose`` names in them",
     )
     inputs: list[Path] = Field(default_factory=list, description="files copied into the job's fresh scratch")
     call_seconds: float = Field(10.0, gt=0, description="longest single call into the program")

@@ -112,7 +112,7 @@ def _run(
 ) -> SandboxReport:
     env = worker_env(work)
     argv = [sys.executable, "-I", "-m", "autoreward.sandbox.worker"]
-    cmd = wrap_command(argv, work, mode, env, [*job.expose, *job.python_path])
+    cmd = wrap_command(argv, work, mode, env, job.expose)
     request = WorkerRequest(job=job, limits=limits, scratch=work, seccomp=seccomp)
     # ensure_ascii: a lone surrogate in a program is written as an escape, never a serialisation error
     payload = json.dumps(request.model_dump(mode="json"), ensure_ascii=True).encode()

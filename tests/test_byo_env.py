@@ -285,3 +285,18 @@ print(json.dumps([float(env.step(np.array([0.5], dtype=np.float32))[1]) for _ in
     clash.write_text((ASSETS / "point_env.py").read_text() + HOOK.replace("goal_distance", "obs"), encoding="utf-8")
     with pytest.raises(TaskError, match="'obs' is a State field already"):
         check_card_env(load_card(_card(tmp_path, module="clash_env.py")))
+
+
+def test_a_module_on_pythonpath_exposes_only_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker imports from the module's folder but may read only the module: a PYTHONPATH entry such as a
+    home directory must not open the user's other files to generated code."""
+    from autoreward.envs.make import card_folders
+
+    (tmp_path / "home").mkdir()
+    shutil.copy(ASSETS / "point_env.py", tmp_path / "home" / "byo_exposed_env.py")
+    (tmp_path / "home" / "secret.txt").write_text("key", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path / "home"))
+    card = load_card(_card(tmp_path, module="byo_exposed_env"))
+    folders = card_folders(card)
+    assert folders["python_path"] == [tmp_path / "home"]
+    assert folders["expose"] == [tmp_path, tmp_path / "home" / "byo_exposed_env.py"]

@@ -27,7 +27,7 @@ from autoreward.critic.judge import CALL_BUDGET_MS, CALL_TIMEOUT_S, Answer, Evid
 from autoreward.critic.rollouts import CLOCK_FIELDS, ROLLOUTS_FILE, decode, read_npz, rollouts, write_npz
 from autoreward.critic.verdict import Reason
 from autoreward.envs.fitness import captured_names
-from autoreward.envs.make import card_folders, module_folders
+from autoreward.envs.make import card_folders
 from autoreward.reward import (
     ContractError,
     RewardProgramError,
@@ -164,7 +164,7 @@ def card_rollouts(card_json: str, card_source: str, steps: int, seed: int = 0) -
 
     card = TaskCard.model_validate_json(card_json)
     params = {"card": card.model_dump(mode="json"), "card_source": card_source, "steps": steps, "seed": seed}
-    folders = {"expose": [Path(card_source).parent] if card_source else [], "python_path": module_folders(card.module)}
+    folders = card_folders(card.model_copy(update={"source": Path(card_source) if card_source else None}))
     with tempfile.TemporaryDirectory(prefix="autoreward-rollout-") as tmp:
         job = Job(entry_point=ROLLOUT_ENTRY_POINT, params=params, **folders)
         report = run_in_sandbox(job, Path(tmp), Limits(wall_seconds=180, cpu_seconds=120))
