@@ -115,14 +115,14 @@ def check(
     ``verdict.accepted`` says whether it would train; ``verdict.reasons`` say why not, with line numbers."""
     from autoreward.critic import critique
     from autoreward.tasks import resolve_task
-    from autoreward.training.hyperparams import settings_for
+    from autoreward.training.hyperparams import learner_settings
 
     source = read_program(source_or_path)
     card = resolve_task(str(task))
     review = configured_review(card, notify) if llm_review is None or llm_review else None
     if llm_review and review is None:
         raise AutorewardError("llm_review=True needs a model: set AUTOREWARD_MODEL or `model` in autoreward.toml")
-    return critique(source, card, review=review, steps=steps, discount=settings_for(card.env_id).gamma)
+    return critique(source, card, review=review, steps=steps, discount=learner_settings(card).gamma)
 
 
 def configured_review(card: TaskCard, notify: Notify = _quiet) -> Review | None:
@@ -184,11 +184,11 @@ def start_run(
     max_llm_cost: float | None = None, max_llm_tokens: int | None = None, prompts_dir: Path | None = None,
     resample: int | None = None, start_from: Sequence[str] = (), examples_from_runs: bool = False,
     run_id: str | None = None, runs_dir: str | Path | None = None, notify: Notify = _quiet,
-    log: Notify = _quiet,
+    log: Notify = _quiet, algorithm: str | None = None,
 ) -> str:  # fmt: skip
     """Check the options, store a new run and return its id; nothing trains yet (``drive`` runs it)."""
     from autoreward.config import load_settings
-    from autoreward.envs.make import check_card_env
+    from autoreward.envs.make import check_card_env, with_algorithm
     from autoreward.llm import check_model
     from autoreward.local_llm.endpoint import default_to_local, is_local, prepare
     from autoreward.runs import create_run
@@ -197,6 +197,7 @@ def start_run(
 
     card = resolve_task(str(task))  # a typo in the task is the first thing said, before any model is prepared
     check_card_env(card)
+    card = with_algorithm(card, algorithm)  # stored with the run: resume, evaluate and export read it there
     if run_id is not None:
         check_run_id(run_id)
     for name, value, allowed in (("preference", preference, ("none", "synthetic", "human")),
@@ -254,14 +255,14 @@ def _checked_start(card: TaskCard, values: list[str], log: Notify) -> tuple[list
     a run is created or any LLM asked; a rejected one stops here with one line per reason."""
     from autoreward.critic import critique
     from autoreward.start import check_start_programs, start_programs
-    from autoreward.training.hyperparams import settings_for
+    from autoreward.training.hyperparams import learner_settings
     from autoreward.types import StartProgram
 
     programs = start_programs(card, values)
 
     def judge(program: StartProgram) -> Verdict:
         log(f"checking {program.origin} with the Critic")
-        return critique(program.source or "", card, discount=settings_for(card.env_id).gamma)
+        return critique(program.source or "", card, discount=learner_settings(card).gamma)
 
     return programs, check_start_programs(programs, judge)
 
@@ -464,3 +465,27 @@ class RewardWrapper:
         finally:
             store.close()
         return cls.from_file(path, env if env is not None else make_card_env(card))
+
+
+def new_card(
+    env_id: str, intent: str, *, model: str | None = None, api_base: str | None = None, module: str | None = None,
+    write: Path | None = None, notify: Notify = _quiet,
+) -> tuple[str, str]:  # fmt: skip
+    """A checked task card for ``env_id`` from one sentence (``autoreward new``): the model's settings come as for
+    ``run``; returns (the card's TOML, its fitness in words), written to ``write`` where given. Starts no run."""
+    from autoreward.config import load_settings
+    from autoreward.llm import check_model
+    from autoreward.local_llm.endpoint import default_to_local, is_local, prepare
+    from autoreward.newcard import new_card as draft_card
+
+    if write is not None and write.exists():
+        raise AutorewardError(f"{write} exists already: choose another path for --write, or remove it")
+    settings = load_settings({"model": model, "api_base": api_base})
+    settings = default_to_local(settings, model or api_base, notify=notify)
+    prepare(settings)
+    if not is_local(settings):
+        check_model(settings)
+    card, text = draft_card(env_id, intent, settings, module=module, card_dir=write.parent if write else None)
+    if write is not None:
+        write.write_text(text, encoding="utf-8")
+    return text, f"{card.fitness_text}, success at {card.success_threshold:g}"

@@ -15,7 +15,7 @@ from typer.core import TyperGroup
 
 from autoreward.errors import AutorewardError, TaskError
 from autoreward.runconfig import EVAL_EPISODES, ITERATIONS, SAMPLES_WITH_PRUNING
-from autoreward.sanitize import plural
+from autoreward.sanitize import clean, plural
 
 stdout = Console()
 stderr = Console(stderr=True)
@@ -187,6 +187,10 @@ RunsDir = Annotated[
     typer.Option("--runs-dir", envvar="AUTOREWARD_RUNS_DIR", help="Where runs are stored (default ./autoreward-runs)."),
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Plain log lines instead of the live table.")]
+Algorithm = Annotated[
+    str | None,
+    typer.Option(help="The learner: ppo, sac, td3, a2c or dqn (default: the card's algorithm, else ppo)."),
+]
 
 
 @app.command()
@@ -262,6 +266,7 @@ def run(
         ),
     ] = False,
     run_id: Annotated[str | None, typer.Option(help="Name of the run (default: TASK-DATE-TIME).")] = None,
+    algorithm: Algorithm = None,
     runs_dir: RunsDir = None,
     quiet: Quiet = False,
 ) -> None:
@@ -280,6 +285,7 @@ def run(
         prune_factor=prune_factor, temperature=temperature, max_llm_cost=max_llm_cost,
         max_llm_tokens=max_llm_tokens, prompts_dir=prompts, resample=resample, start_from=start_from or [],
         examples_from_runs=examples_from_runs, run_id=run_id, runs_dir=runs_dir, notify=_notice, log=checking,
+        algorithm=algorithm,
     )  # fmt: skip
     stderr.print(f"run [bold]{new_id}[/] in {runs_root(runs_dir) / new_id}", highlight=False)
     _drive(runs_dir, new_id, quiet)
@@ -548,6 +554,7 @@ def evaluate(
     workers: Annotated[int | None, typer.Option(min=1, help="Trainings at once (default: cores).")] = None,
     backend: Annotated[Literal["local", "ray"], typer.Option(help="Where the seeds train.")] = "local",
     ray_address: Annotated[str | None, typer.Option(help="A Ray cluster to join (with --backend ray).")] = None,
+    algorithm: Algorithm = None,
     as_json: JsonFlag = False,
     runs_dir: RunsDir = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No per-training progress lines.")] = False,
@@ -562,7 +569,7 @@ def evaluate(
     from autoreward.store import RunStore
 
     store = RunStore(runs_dir)
-    spec, card = plan(store, targets, task, baseline or [], seeds, timesteps, episodes)
+    spec, card = plan(store, targets, task, baseline or [], seeds, timesteps, episodes, algorithm=algorithm)
     evaluation_id = spec.evaluation_id(card)
     store.create_evaluation(
         evaluation_id, card.name, spec.model_dump(mode="json"),
@@ -648,6 +655,32 @@ def report(
     typer.echo(str(markdown))
     if png is not None:
         typer.echo(str(png))
+
+
+@app.command()
+def new(
+    env_id: Annotated[str, typer.Argument(help="A registered gymnasium env id (with --module: your own).")],
+    intent: Annotated[str, typer.Argument(help="One sentence: the behaviour you want.")],
+    write: Annotated[Path | None, typer.Option(help="Write the card to this file (default: print it).")] = None,
+    module: Annotated[
+        str | None, typer.Option(help="Your env's module: a name, or a .py path relative to the card.")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="Any litellm model string [env: AUTOREWARD_MODEL].")] = None,
+    api_base: Annotated[
+        str | None, typer.Option(help="An OpenAI-compatible endpoint [env: AUTOREWARD_API_BASE].")
+    ] = None,
+) -> None:
+    """A task card from one sentence: the model proposes the fitness, threshold and budget; they are checked on
+    the env (random play must not already succeed) and shown. Read the fitness before you run it."""
+    from autoreward.api import new_card
+
+    text, fitness = new_card(env_id, intent, model=model, api_base=api_base, module=module, write=write,
+                             notify=_notice)  # fmt: skip
+    stderr.print(f"fitness: {clean(fitness, one_line=True)}", highlight=False, markup=False)
+    if write is None:
+        typer.echo(text, nl=False)
+    else:
+        stderr.print(f"card written to {write}: `autoreward run {write}` starts a run", highlight=False, markup=False)
 
 
 @app.command()

@@ -14,7 +14,7 @@ import gymnasium as gym
 import numpy as np
 from pydantic import BaseModel
 
-from autoreward.envs.make import card_state_spec, make_card_env, state_spec
+from autoreward.envs.make import card_state_spec, make_card_env, named_state_spec
 from autoreward.envs.state import StateSpec, actuator_names, field_values
 from autoreward.envs.suites import action_names
 from autoreward.tasks import TaskCard
@@ -168,7 +168,7 @@ def describe(card: TaskCard, steps: int = 300, seed: int = 0, *, check_fitness: 
     ``check_fitness=False`` describes a card whose fitness reads a missing field (to help fix it)."""
     env = make_card_env(card)
     try:
-        spec = card_state_spec(card, env) if check_fitness else state_spec(env)
+        spec = card_state_spec(card, env) if check_fitness else named_state_spec(card, env)
         obs, values, terminations = _random_rollout(env, spec, steps, seed)
         return EnvDescription(
             task=card.name,

@@ -54,9 +54,11 @@ class EvaluationSpec(BaseModel):
     timesteps: int | None = Field(default=None, gt=0, description="None: the card's budget")
     episodes: int = Field(default=10, ge=1)
     checkpoints: int = Field(default=10, ge=1)
+    algorithm: str | None = Field(default=None, description="the learner, where not the card's own PPO")
 
     def evaluation_id(self, card: TaskCard) -> str:
-        digest = hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+        named = self.model_dump(mode="json", exclude={"algorithm"} if self.algorithm is None else set())
+        digest = hashlib.sha256(json.dumps(named, sort_keys=True).encode()).hexdigest()
         return f"eval-{card.name}-{digest[:10]}"
 
     def method(self, name: str) -> Method:
@@ -115,11 +117,14 @@ def run_evaluation(
 
 
 def _job(evaluation_id: str, spec: EvaluationSpec, method: Method, seed: int) -> TrainJob:
-    total = spec.timesteps or resolve_task(spec.task).timesteps
+    card = resolve_task(spec.task)
+    if spec.algorithm is not None:
+        card = card.model_copy(update={"algorithm": spec.algorithm})
     return TrainJob(
         candidate_id=f"{evaluation_id}/{method.name}/seed{seed}", task=spec.task, reward_source=method.source,
+        card=card.model_dump(mode="json"), card_source=str(card.source or ""),
         timesteps=spec.timesteps, seed=seed, eval_episodes=spec.episodes, checkpoints=spec.checkpoints,
-        video=False, plots=False, save_model=True, rungs=curve_steps(total),
+        video=False, plots=False, save_model=True, rungs=curve_steps(spec.timesteps or card.timesteps),
         rung_episodes=min(spec.episodes, CURVE_EPISODES),
     )  # fmt: skip
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from autoreward.envs.make import with_algorithm
 from autoreward.errors import AutorewardError
 from autoreward.evaluation import BUILTIN, EvaluationSpec, Method, fresh_seeds, unique_names
 from autoreward.evidence import REFERENCE
@@ -76,19 +77,22 @@ def baseline_methods(card: TaskCard, baselines: Sequence[str]) -> list[Method]:
 
 def plan(
     store: RunStore, targets: Sequence[str], task: str | None, baselines: Sequence[str], seeds: int,
-    timesteps: int | None, episodes: int, checkpoints: int = 10,
+    timesteps: int | None, episodes: int, checkpoints: int = 10, algorithm: str | None = None,
 ) -> tuple[EvaluationSpec, TaskCard]:  # fmt: skip
-    """The spec of an evaluation of ``targets`` against ``baselines`` (``builtin`` when none is given)."""
+    """The spec of an evaluation of ``targets`` against ``baselines`` (``builtin`` when none is given), trained
+    with ``algorithm`` (default: the card's, a run's as it was stored)."""
     if not targets:
         raise AutorewardError("evaluate needs a RUN_ID, RUN_ID/CANDIDATE or a reward FILE.py")
     picked = [target_method(store, t, task) for t in targets]
     card = picked[0][1]
     if any(c.name != card.name for _, c in picked):
         raise AutorewardError("all targets of one evaluation must be of the same task")
+    card = with_algorithm(card, algorithm)
     methods = unique_names([m for m, _ in picked] + baseline_methods(card, baselines))
     spec = EvaluationSpec(
         task=str(card.source) if card.source and not _catalog_card(card) else card.name, methods=methods,
         seeds=fresh_seeds(seeds), timesteps=timesteps, episodes=episodes, checkpoints=checkpoints,
+        algorithm=None if card.algorithm == "ppo" else card.algorithm,
     )  # fmt: skip
     return spec, card
 

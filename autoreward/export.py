@@ -12,9 +12,10 @@ from __future__ import annotations
 import ast
 import pprint
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from autoreward.envs.suites import suite_for
 from autoreward.errors import AutorewardError
@@ -115,10 +116,12 @@ def _module_sources() -> tuple[list[ast.Import | ast.ImportFrom], list[str]]:
 
 # What a file that imports the State builder from the installed package imports instead of embedding it.
 _SUITE_IMPORTS = [
+    "from collections.abc import Callable, Mapping",
+    "from typing import Any",
     "import gymnasium as gym",
     "import numpy as np",
     "from autoreward.envs.make import state_spec",
-    "from autoreward.envs.state import State",
+    "from autoreward.envs.state import State, hook_fields, named_obs_fields, obs_fields",
     "from autoreward.envs.suites import as_trained, prepare, suite_for",
     "from autoreward.envs.wrapper import ProgramReward",
     "from autoreward.reward.allowlist import load_checked",
@@ -136,12 +139,14 @@ def standalone_source(
     descent: str = "",
     provenance: Mapping[str, str] | None = None,
     module: str = "this_module",
+    observation: Mapping[str, Sequence[Any]] | None = None,
 ) -> str:
     """The text of the exported file for ``program`` (the reward program's own source); ``descent``, a
     sentence for the header, says which of the user's files the program descends from; ``provenance`` (label
     -> text: algorithm, settings, budget, seeds, fitness) says how its fitness was reached. Where the env's
     suite builds its State in an adapter, the file imports it from the installed package and says so.
-    ``module``: the name the usage example imports the file by."""
+    ``module``: the name the usage example imports the file by; ``observation``: the card's names for entries of
+    the observation (``TaskCard.observation_spans``), which the file's State rebuilds."""
     why = refused(program)
     if why:
         raise AutorewardError(f"{task}: the program fails the reward allow-list, so no file runs it: {why}")
@@ -166,6 +171,7 @@ def standalone_source(
         imports=_merge_imports(imports) if standalone else _SUITE_IMPORTS,
         modules=modules,
         program=program,
+        observation={name: list(span) for name, span in (observation or {}).items()},
     )
 
 
@@ -208,11 +214,12 @@ def write_standalone(
     fitness: float | None,
     descent: str = "",
     provenance: Mapping[str, str] | None = None,
+    observation: Mapping[str, Sequence[Any]] | None = None,
 ) -> Path:
     """Write the exported file and check that it compiles."""
     text = standalone_source(
         program, task=task, env_id=env_id, run_id=run_id, fitness=fitness, descent=descent, provenance=provenance,
-        module=path.stem,
+        module=path.stem, observation=observation,
     )  # fmt: skip
     compile(text, str(path), "exec")
     path.parent.mkdir(parents=True, exist_ok=True)

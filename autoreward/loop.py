@@ -42,7 +42,7 @@ from autoreward.store import CandidateRow, RunStatus, RunStore, Status
 from autoreward.tasks import TaskCard
 from autoreward.templates import render
 from autoreward.training.halving import Halving, HalvingConfig
-from autoreward.training.hyperparams import settings_for
+from autoreward.training.hyperparams import learner_settings
 from autoreward.training.models import TrainJob, TrainResult
 from autoreward.training.parallel import train_many
 from autoreward.types import Review, TrainOne
@@ -109,7 +109,7 @@ class Loop:
         self.budget = Budget.from_settings(self.settings)
         for call in store.llm_calls(run_id):  # a resumed run has already spent these
             self.budget.charge(CallRecord.model_validate(call.record))
-        self.designer = Designer(self.settings, self.budget, discount=settings_for(card.env_id).gamma)
+        self.designer = Designer(self.settings, self.budget, discount=learner_settings(card).gamma)
         self.env_description: EnvDescription | None = None
         self.replay_of: str | None = store.run(run_id).meta.get("replay_of")
         self._halving_noted = False
@@ -438,7 +438,7 @@ class Loop:
 
     def _budget(self) -> tuple[int, int]:
         """Each candidate's timesteps and the env steps of one PPO update (where a rung may be placed)."""
-        return self.config.timesteps or self.card.timesteps, settings_for(self.card.env_id).rollout
+        return self.config.timesteps or self.card.timesteps, learner_settings(self.card).rollout
 
     def _job(self, row: CandidateRow, rungs: list[int]) -> TrainJob:
         return TrainJob(

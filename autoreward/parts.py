@@ -11,14 +11,14 @@ from autoreward.critic.verdict import Verdict
 from autoreward.loop import Parts
 from autoreward.runconfig import RunConfig
 from autoreward.tasks import TaskCard
-from autoreward.training.hyperparams import settings_for
+from autoreward.training.hyperparams import learner_settings
 from autoreward.training.models import TrainResult
 from autoreward.training.sandboxed import train_in_sandbox
 from autoreward.types import Review
 
 
 def _critic(source: str, card: TaskCard, scratch: Path, review: Review | None) -> Verdict:
-    return critique(source, card, review=review, scratch=scratch, discount=settings_for(card.env_id).gamma)
+    return critique(source, card, review=review, scratch=scratch, discount=learner_settings(card).gamma)
 
 
 def _analyze(

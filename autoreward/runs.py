@@ -18,7 +18,7 @@ from autoreward.runconfig import RunConfig
 from autoreward.start import add_start_candidates
 from autoreward.store import CandidateRow, RunStatus, RunStore, Status
 from autoreward.tasks import TaskCard, load_card, resolve_task
-from autoreward.training.hyperparams import settings_for
+from autoreward.training.hyperparams import learner_settings
 
 
 def new_run_id(task: str) -> str:
@@ -87,7 +87,7 @@ def export_best(store: RunStore, run_id: str, output: Path | None = None) -> Pat
     return write_standalone(
         output or export_path(store, run_id), source, task=run.task, env_id=run.card["env_id"], run_id=run_id,
         fitness=fitness, descent=descent(store, best_id, names_only=True),
-        provenance=how_trained(store, best_id),
+        provenance=how_trained(store, best_id), observation=stored_card(store, run_id).observation_spans,
     )  # fmt: skip
 
 
@@ -96,10 +96,10 @@ def how_trained(store: RunStore, candidate_id: str) -> dict[str, str]:
     its interval that the candidate's stored result records."""
     row = store.candidate(candidate_id)
     run = store.run(row.run_id)
-    settings = settings_for(run.card["env_id"])
+    settings = learner_settings(stored_card(store, row.run_id))
     ppo = ", ".join(f"{k}={v}" for k, v in settings.ppo.items())
     out = {
-        "algorithm": "PPO (stable-baselines3)",
+        "algorithm": f"{settings.name} (stable-baselines3)",
         "settings": f"{settings.source}; n_envs={settings.n_envs}" + (f"; {ppo}" if ppo else ""),
     }
     result = row.trained

@@ -38,7 +38,18 @@ _FIX = {
     ),
     "reference": 'give the path of a hand-written reward program relative to the card, e.g. reference = "mine.py"',
     "from": 'list reward programs to start from, relative to the card, e.g. from = ["reward.py"] (or "builtin")',
+    "algorithm": 'one of ppo, sac, td3, a2c, dqn, e.g. algorithm = "sac"',
+    "hyperparameters": "give a table of rl-zoo3 keys, e.g. [hyperparameters] learning_rate = 0.001",
+    "n_envs": "give a positive whole number of parallel envs, e.g. n_envs = 4",
+    "observation": "name observation entries: position = [0, 2] (a [start, stop) slice) or speed = 2 (one index)",
 }
+_FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def obs_span(where: int | list[int]) -> tuple[int, int] | None:
+    """``[start, stop)`` of a card's observation entry (an index or a two-element slice), or None if invalid."""
+    start, stop = (where, where + 1) if isinstance(where, int) else (tuple(where) if len(where) == 2 else (0, 0))
+    return (start, stop) if 0 <= start < stop else None
 
 
 class FitnessExpr(BaseModel):
@@ -87,6 +98,19 @@ class TaskCard(BaseModel):
     start_from: list[str] = Field(
         default_factory=list, alias="from", description="reward programs to start from, relative to the card"
     )
+    algorithm: Literal["ppo", "sac", "td3", "a2c", "dqn"] = Field(
+        default="ppo", description="the stable-baselines3 learner every candidate trains with"
+    )
+    hyperparameters: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the learner's settings as rl-zoo3's YAML keys, over the zoo's tuned entry where one exists",
+    )
+    n_envs: int | None = Field(default=None, gt=0, description="parallel envs (default: the zoo's or 1)")
+    observation: dict[str, int | list[int]] = Field(
+        default_factory=dict,
+        description="names for entries of the env's observation: name = index (a scalar State field) or "
+        "name = [start, stop] (a vector field)",
+    )
     source: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="before")
@@ -134,6 +158,27 @@ class TaskCard(BaseModel):
         if any(not value.strip() for value in values):
             raise ValueError("an empty path")
         return values
+
+    @field_validator("observation")
+    @classmethod
+    def _observation_names(cls, names: dict[str, int | list[int]]) -> dict[str, int | list[int]]:
+        taken: dict[int, str] = {}
+        for name, where in names.items():
+            if not _FIELD_NAME.match(name):
+                raise ValueError(f"{name!r} is not a lower-case Python name")
+            span = obs_span(where)
+            if span is None:
+                raise ValueError(f"{name} = {where!r} is neither an index >= 0 nor a slice [start, stop], start < stop")
+            for i in range(*span):
+                if i in taken:
+                    raise ValueError(f"{name} and {taken[i]} both name observation entry {i}")
+                taken[i] = name
+        return names
+
+    @property
+    def observation_spans(self) -> dict[str, tuple[int, int, bool]]:
+        """Each named observation entry as (start, stop, vector): ``speed = 2`` is (2, 3, False)."""
+        return {name: (*obs_span(where), isinstance(where, list)) for name, where in self.observation.items()}  # type: ignore[misc]
 
     @model_validator(mode="after")
     def _threshold_needs_fitness(self) -> TaskCard:

@@ -92,13 +92,13 @@ def plain_sb3_fitness(card: TaskCard, timesteps: int, eval_episodes: int, seed: 
     from stable_baselines3.common.vec_env import DummyVecEnv
 
     from autoreward.training.evaluator import evaluate
-    from autoreward.training.hyperparams import ppo_kwargs, settings_for
+    from autoreward.training.hyperparams import model_kwargs, settings_for
     from autoreward.training.trainer import deterministic_policy
 
     torch.set_num_threads(1)
     settings = settings_for(card.env_id)
     venv = DummyVecEnv([lambda: gym.make(card.env_id, **card.env_kwargs) for _ in range(settings.n_envs)])
-    model = PPO("MlpPolicy", venv, seed=seed, verbose=0, device="cpu", **ppo_kwargs(settings))
+    model = PPO("MlpPolicy", venv, seed=seed, verbose=0, device="cpu", **model_kwargs(settings))
     model.learn(total_timesteps=timesteps)
     zero = lambda prev, action, state: (0.0, {})  # noqa: E731  (evaluation reads the true fitness only)
     return evaluate(card, deterministic_policy(model), zero, eval_episodes, seed).fitness_mean

@@ -120,7 +120,7 @@ def plain_sb3(timesteps: int, seed: int) -> float:
     from stable_baselines3.common.monitor import Monitor
     from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
-    from autoreward.training.hyperparams import ppo_kwargs, settings_for
+    from autoreward.training.hyperparams import model_kwargs, settings_for
 
     torch.set_num_threads(1)
     settings = settings_for(ENV_ID)
@@ -128,7 +128,7 @@ def plain_sb3(timesteps: int, seed: int) -> float:
     venv.seed(seed)
     if settings.normalize:
         venv = VecNormalize(venv, gamma=settings.ppo.get("gamma", 0.99))
-    model = PPO("MlpPolicy", venv, seed=seed, verbose=0, device="cpu", **ppo_kwargs(settings))
+    model = PPO("MlpPolicy", venv, seed=seed, verbose=0, device="cpu", **model_kwargs(settings))
     started = time.perf_counter()
     model.learn(total_timesteps=timesteps)
     return model.num_timesteps / (time.perf_counter() - started)

@@ -14,7 +14,7 @@ import gymnasium as gym
 
 from autoreward.envs.classic import obs_layout
 from autoreward.envs.fitness import captured_names, unknown_fields
-from autoreward.envs.state import StateSpec, build_state_spec
+from autoreward.envs.state import HOOK, StateSpec, build_state_spec, flat_obs, hook_fields, named_obs_fields, obs_fields
 from autoreward.envs.suites import adapt, prepare, suite_for, suite_state_spec
 from autoreward.errors import TaskError
 
@@ -68,6 +68,33 @@ def _import_module(module: str, card_path: Path | None) -> None:
         raise TaskError(f"{where}: cannot import {module!r} ({err}); install it or fix the name") from None
 
 
+def module_paths(module: str | None) -> dict[str, list[Path]]:
+    """Where a card's ``module`` (a dotted name, not a .py path) is imported from here, found without importing
+    it: a sandboxed worker runs ``python -I``, which ignores PYTHONPATH, so it may read the module's own file or
+    package (``expose``; nothing else of that folder) and imports from the folder (``python_path``)."""
+    if not module or module.endswith(".py") or "/" in module:
+        return {"expose": [], "python_path": []}
+    try:
+        spec = importlib.util.find_spec(module.partition(".")[0])
+    except (ImportError, ValueError):
+        spec = None
+    if spec is not None and spec.submodule_search_locations:
+        own = Path(next(iter(spec.submodule_search_locations)))
+    elif spec is not None and spec.origin and spec.has_location:
+        own = Path(spec.origin)
+    else:
+        return {"expose": [], "python_path": []}
+    return {"expose": [own], "python_path": [own.parent]}
+
+
+def card_folders(card: Any) -> dict[str, list[Path]]:
+    """What a sandboxed job over ``card`` may read and import from: the card's folder (for a module next to it)
+    and its importable module (``module_paths``); keyword arguments of ``sandbox.jobs.Job``."""
+    own = module_paths(card.module)
+    return {"expose": [*([card.source.parent] if card.source is not None else []), *own["expose"]],
+            "python_path": own["python_path"]}  # fmt: skip
+
+
 def make_env(
     env_id: str,
     *,
@@ -119,10 +146,56 @@ def state_spec(env: gym.Env) -> StateSpec:
     return own if own is not None else build_state_spec(env, obs_layout(env_id))
 
 
+def user_module(module: str | None) -> Any:
+    """The card's env module, once ``make_env`` imported it (None without one)."""
+    if not module:
+        return None
+    path = module.endswith(".py") or "/" in module
+    return sys.modules.get(f"autoreward_user_{Path(module).stem}" if path else module)
+
+
+def _with_hook(card: Any, env: gym.Env, spec: StateSpec) -> StateSpec:
+    """``spec`` plus the fields of the card's module's ``autoreward_state(env)``, where it defines one."""
+    hook = getattr(user_module(card.module), HOOK, None)
+    if not callable(hook):
+        return spec
+    where = f"{card.source or card.name}: {card.module}'s {HOOK}(env)"
+    try:
+        fields, parts = hook_fields(env, hook)
+    except Exception as err:
+        raise TaskError(
+            f"{where} failed: {type(err).__name__}: {err}; make it return {{name: number or array}}"
+        ) from None
+    for field in fields:
+        if field.name in spec.fields or not field.name.isidentifier():
+            raise TaskError(f"{where}: {field.name!r} is a State field already or no Python name; rename it")
+    return spec.extended(fields, parts)
+
+
+def named_state_spec(card: Any, env: gym.Env) -> StateSpec:
+    """The env's State plus the fields the card's ``[observation]`` table names, checked against the env, and
+    those its module's ``autoreward_state(env)`` returns."""
+    spec = _with_hook(card, env, state_spec(env))
+    spans = card.observation_spans
+    if not spans:
+        return spec
+    size = flat_obs(env.observation_space.sample()).size
+    where = f"{card.source or card.name}: field 'observation'"
+    for name, (_start, stop, _) in spans.items():
+        if name in spec.fields:
+            raise TaskError(f"{where}: {name!r} is already a State field of {card.env_id}; choose another name")
+        if stop > size:
+            raise TaskError(
+                f"{where}: {name} reaches entry {stop - 1}, but the observation of {card.env_id} has {size} entries "
+                f"(0 to {size - 1}); fix the index"
+            )
+    return spec.extended(obs_fields(named_obs_fields(spans)))
+
+
 def card_state_spec(card: Any, env: gym.Env, program_names: Iterable[str] | None = None) -> StateSpec:
     """The State of a card's env, after checking that the card's fitness reads only fields it has; with
     ``program_names``, narrowed to the fields the program and the fitness read (``captured_names``)."""
-    spec = state_spec(env)
+    spec = named_state_spec(card, env)
     fitness = card.fitness_spec
     missing = unknown_fields(fitness.expr, spec.fields) if fitness is not None else []
     if missing:
@@ -136,11 +209,49 @@ def card_state_spec(card: Any, env: gym.Env, program_names: Iterable[str] | None
     return spec if program_names is None else spec.narrowed(captured_names(card.fitness_spec, program_names))
 
 
+# The action spaces each of the card's algorithms (stable-baselines3's) can act in.
+_ACTION_SPACES: dict[str, tuple[type[gym.Space], ...]] = {
+    "ppo": (gym.spaces.Box, gym.spaces.Discrete, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary),
+    "a2c": (gym.spaces.Box, gym.spaces.Discrete, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary),
+    "sac": (gym.spaces.Box,),
+    "td3": (gym.spaces.Box,),
+    "dqn": (gym.spaces.Discrete,),
+}
+
+
+def check_algorithm(card: Any, space: gym.Space, where: str | None = None) -> None:
+    """A TaskError where the card's algorithm cannot act in ``space`` (SAC on a Discrete space, DQN on a Box);
+    ``where`` names what chose it (default: the card's field)."""
+    algorithm = card.algorithm
+    if isinstance(space, _ACTION_SPACES[algorithm]):
+        return
+    fits = ", ".join(name for name, kinds in _ACTION_SPACES.items() if isinstance(space, kinds))
+    where = where or f"{card.source or card.name}: field 'algorithm'"
+    raise TaskError(f"{where}: {algorithm} cannot act in {card.env_id}'s action space {space}; choose one of {fits}")
+
+
+def with_algorithm(card: Any, algorithm: str | None) -> Any:
+    """``card`` trained with ``algorithm`` (``--algorithm``), checked against its env's action space; None keeps
+    the card's own."""
+    if algorithm is None:
+        return card
+    if algorithm not in _ACTION_SPACES:
+        raise TaskError(f"--algorithm {algorithm!r} is not one of {', '.join(_ACTION_SPACES)}")
+    card = card.model_copy(update={"algorithm": algorithm})
+    env = make_card_env(card)
+    try:
+        check_algorithm(card, env.action_space, f"--algorithm {algorithm}")
+    finally:
+        env.close()
+    return card
+
+
 def check_card_env(card: Any) -> None:
-    """Make the card's env once and check that its fitness reads only fields the State has (before a run is
-    stored that could never describe it)."""
+    """Make the card's env once and check that its fitness reads only fields the State has and that its algorithm
+    fits the action space (before a run is stored that could never describe or train it)."""
     env = make_card_env(card)
     try:
         card_state_spec(card, env)
+        check_algorithm(card, env.action_space)
     finally:
         env.close()

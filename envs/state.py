@@ -226,6 +226,13 @@ class StateSpec:
         parts = {key: part for key, part in self._parts.items() if key in needed}
         return StateSpec(kept, self._capture, parts, self.omitted | (self.fields.keys() - wanted))
 
+    def extended(self, fields: Sequence[Field], parts: Mapping[str, Part] | None = None) -> StateSpec:
+        """This spec with ``fields`` added (a card's names for observation entries, which read only ``obs``; a
+        user's hook's fields, which read the ``parts`` given with them)."""
+        return StateSpec(
+            [*self.fields.values(), *fields], self._capture, {**self._parts, **(parts or {})}, self.omitted
+        )
+
     def unknown(self, name: str, kind: type[LookupError] | type[AttributeError]) -> Exception:
         """The error for reading ``name``, which is not a kept field: ``FieldNotCaptured`` for a field this
         narrowed spec left out, else ``kind`` naming the fields and the closest ones."""
@@ -257,6 +264,7 @@ class ObsField:
     index: int | None = None
     derive: Callable[[Mapping[str, Any]], float] | None = None
     size: int = 1
+    vector: bool = False  # a vector even where ``size`` is 1 (a card's ``name = [3, 4]``)
 
 
 def _obs_value(obs: np.ndarray, index: int, size: int) -> Any:
@@ -266,7 +274,7 @@ def _obs_value(obs: np.ndarray, index: int, size: int) -> Any:
 def _obs_field(spec: ObsField, layout: Sequence[ObsField]) -> Field:
     if spec.index is not None:
         i, n = spec.index, spec.size
-        if n == 1:
+        if n == 1 and not spec.vector:
             return Field(spec.name, spec.unit, spec.doc, lambda s: float(s["obs"][i]))
         return Field(spec.name, spec.unit, spec.doc, lambda s: s["obs"][i : i + n], shape=(n,))
     named = {f.name: (f.index, f.size) for f in layout if f.index is not None}
@@ -276,6 +284,49 @@ def _obs_field(spec: ObsField, layout: Sequence[ObsField]) -> Field:
         spec.name, spec.unit, spec.doc,
         lambda s: float(derive({k: _obs_value(s["obs"], i, n) for k, (i, n) in named.items()})),
     )  # fmt: skip
+
+
+def named_obs_fields(spans: Mapping[str, Sequence[Any]]) -> tuple[ObsField, ...]:
+    """A task card's names for entries of its env's observation, each ``(start, stop, vector)``: a scalar
+    ``obs[start]`` or, where ``vector``, the slice ``obs[start:stop]``."""
+    return tuple(
+        ObsField(name, "", f"obs[{a}:{b}], named by the task card" if vec else f"obs[{a}], named by the task card",
+                 int(a), size=int(b) - int(a), vector=bool(vec))
+        for name, (a, b, vec) in spans.items()
+    )  # fmt: skip
+
+
+HOOK = "autoreward_state"  # the function in a user's env module that exposes more of the env to the State
+
+
+def hook_fields(env: gym.Env, hook: Callable[[Any], Mapping[str, Any]]) -> tuple[list[Field], dict[str, Part]]:
+    """State fields from a user's ``autoreward_state(env) -> {name: float or array}`` (its env module's function,
+    given ``env.unwrapped``): called at every snapshot, its values copied as floats and read-only float arrays.
+    The names and shapes are those of its first call, made when the State is built, before the env's first reset
+    (the hook must answer there too)."""
+
+    def part() -> dict[str, Any]:
+        values = hook(env.unwrapped)
+        return {name: _hook_value(values[name]) for name in names}
+
+    first = {str(name): _hook_value(value) for name, value in hook(env.unwrapped).items()}
+    names = list(first)
+    fields = [
+        Field(name, "", f"{HOOK}(env)[{name!r}], from the env's module", lambda s, n=name: s["hook"][n],
+              shape=np.shape(first[name]), needs=("hook",))
+        for name in names
+    ]  # fmt: skip
+    return fields, {"hook": part}
+
+
+def _hook_value(value: Any) -> Any:
+    array = np.array(value, dtype=np.float64)
+    return float(array) if array.ndim == 0 else _frozen(array)
+
+
+def obs_fields(layout: Sequence[ObsField]) -> list[Field]:
+    """The State fields of an observation layout."""
+    return [_obs_field(f, layout) for f in layout]
 
 
 # --- MuJoCo: fields from the model's names ----------------------------------------------------------------
@@ -537,7 +588,7 @@ def _root_fields(name: str, root: int) -> list[Field]:
 def build_state_spec(env: gym.Env, obs_layout: Sequence[ObsField] = ()) -> StateSpec:
     """The State of ``env``: MuJoCo fields where it has a model, plus ``obs_layout``'s named slices."""
     fields: list[Field] = [Field("obs", "", "the env's own observation, unchanged", lambda s: s["obs"])]
-    fields += [_obs_field(f, obs_layout) for f in obs_layout]
+    fields += obs_fields(obs_layout)
     model = getattr(env.unwrapped, "model", None)
     capture: Callable[[], Snapshot] = dict
     parts: dict[str, Part] = {}

@@ -37,6 +37,11 @@ class Job(BaseModel):
     source: str = Field("", description="the reward program's source; empty for a program-free job")
     params: dict[str, Any] = Field(default_factory=dict)
     expose: list[Path] = Field(default_factory=list, description="extra paths the worker may read")
+    python_path: list[Path] = Field(
+        default_factory=list,
+        description="folders the worker imports from, after its own (a user's env module on PYTHONPATH); it reads "
+        "only what ``expose`` names in them",
+    )
     inputs: list[Path] = Field(default_factory=list, description="files copied into the job's fresh scratch")
     call_seconds: float = Field(10.0, gt=0, description="longest single call into the program")
 

@@ -98,6 +98,7 @@ def main() -> int:
     die_with_parent()
     apply_limits(request.limits)
     job = request.job
+    sys.path += [str(path) for path in job.python_path]  # after our own: a user's folder shadows nothing
 
     def watch() -> None:
         watchdog.start(FILENAME, job.call_seconds, channel.report)

@@ -71,6 +71,7 @@ LAYERS: dict[str, int] = {
     "autoreward.start": 6,
     "autoreward.past_runs": 6,
     "autoreward.runs": 6,
+    "autoreward.newcard": 6,  # autoreward new: a card from one sentence
     "autoreward.evaluation": 6,  # evaluate / replay / report: operations on stored runs
     "autoreward.evaluation_plan": 6,
     "autoreward.evidence": 6,

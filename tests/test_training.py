@@ -15,7 +15,7 @@ from autoreward.envs.wrapper import ProgramReward
 from autoreward.reward import RewardProgramError, load_reward, locate_nonfinite
 from autoreward.tasks import resolve_task
 from autoreward.training.evaluator import evaluate
-from autoreward.training.hyperparams import ppo_kwargs, settings_for
+from autoreward.training.hyperparams import model_kwargs, settings_for
 from autoreward.training.job import TrainJob, train_candidate
 from autoreward.training.parallel import train_many
 from autoreward.training.stats import WindowRecorder
@@ -104,11 +104,11 @@ def test_zoo_settings_are_used_for_every_env_version() -> None:
     assert hopper.normalize and hopper.ppo["n_steps"] == 512 and hopper.ppo["batch_size"] == 32
     assert "rl-baselines3-zoo" in hopper.source
     assert "no rl-zoo3 entry" in settings_for("MyOwnRobot-v0").source
-    kwargs = ppo_kwargs(settings_for("CartPole-v1"), {"n_epochs": 3})
+    kwargs = model_kwargs(settings_for("CartPole-v1"), {"n_epochs": 3})
     assert kwargs["n_epochs"] == 3
     assert kwargs["learning_rate"](1.0) == pytest.approx(0.001)
     assert kwargs["learning_rate"](0.5) == pytest.approx(0.0005)
-    policy = ppo_kwargs(hopper)["policy_kwargs"]
+    policy = model_kwargs(hopper)["policy_kwargs"]
     assert policy["net_arch"] == {"pi": [256, 256], "vf": [256, 256]}
 
 
@@ -127,7 +127,7 @@ def test_minigrid_policies_are_evaluated_by_sampling_reproducibly(tmp_path: Path
         card = resolve_task(task)
         settings = settings_for(card.env_id)
         model = PPO(settings.policy_class, DummyVecEnv([lambda card=card: make_card_env(card)]), seed=0,
-                    **ppo_kwargs(settings, {}))  # fmt: skip
+                    **model_kwargs(settings, {}))  # fmt: skip
         (tmp_path / task).mkdir()
         save_policy(model, tmp_path / task)
         job = TrainJob(candidate_id=task, task=task, reward_source=None, timesteps=1, seed=7)
@@ -304,12 +304,12 @@ def test_video_is_written_and_decodes(tmp_path: Path) -> None:
 
 def _lavagap_model(tmp_path: Path) -> tuple[Any, Any]:
     """A real PPO on LavaGap's training env (the env's own reward) and the recorder its envs share."""
-    from autoreward.training.trainer import build_ppo, make_training_env
+    from autoreward.training.trainer import build_model, make_training_env
 
     card = resolve_task("minigrid-lavagap")
     recorder = WindowRecorder()
     venv = make_training_env(card, None, 8, 0, recorder, normalize=True)
-    return build_ppo(venv, settings_for(card.env_id), {}, 0, None), recorder
+    return build_model(venv, settings_for(card.env_id), {}, 0, None), recorder
 
 
 def test_best_rollout_keeps_the_weights_that_collected_it(tmp_path: Path) -> None:
@@ -355,10 +355,10 @@ def test_the_run_ends_on_the_policy_that_validates_better(tmp_path: Path) -> Non
 
     from autoreward.training.runner import CandidateRun
     from autoreward.training.snapshot import PolicySnapshot
-    from autoreward.training.trainer import build_ppo, evaluation_policy, make_training_env
+    from autoreward.training.trainer import build_model, evaluation_policy, make_training_env
 
     card = resolve_task("cartpole-balance")
-    model = build_ppo(
+    model = build_model(
         make_training_env(card, None, 8, 0, WindowRecorder(), False), settings_for(card.env_id), {}, 0, None
     )
     model.learn(6000)

@@ -27,6 +27,7 @@ from autoreward.critic.judge import CALL_BUDGET_MS, CALL_TIMEOUT_S, Answer, Evid
 from autoreward.critic.rollouts import CLOCK_FIELDS, ROLLOUTS_FILE, decode, read_npz, rollouts, write_npz
 from autoreward.critic.verdict import Reason
 from autoreward.envs.fitness import captured_names
+from autoreward.envs.make import card_folders
 from autoreward.reward import (
     ContractError,
     RewardProgramError,
@@ -119,7 +120,7 @@ def _check(
     )
     params = {"input": INPUT_FILE, "layout": data.layout, "fields": _captured(source, card)}
     job = Job(
-        entry_point=ENTRY_POINT, source=source, params=params, expose=_expose(card), inputs=[scratch / INPUT_FILE]
+        entry_point=ENTRY_POINT, source=source, params=params, inputs=[scratch / INPUT_FILE], **card_folders(card)
     )
     report = run_in_sandbox(job, scratch, limits, _Collector(evidence, on_event))
     reasons = judge(evidence, finished=report.ok)
@@ -152,10 +153,6 @@ def _captured(source: str, card: TaskCard) -> list[str] | None:
         return None
 
 
-def _expose(card: TaskCard) -> list[Path]:
-    return [card.source.parent] if card.source is not None else []
-
-
 class RolloutError(RuntimeError):
     """The env could not be rolled out for the dry run (the card's problem, not the program's)."""
 
@@ -167,9 +164,9 @@ def card_rollouts(card_json: str, card_source: str, steps: int, seed: int = 0) -
 
     card = TaskCard.model_validate_json(card_json)
     params = {"card": card.model_dump(mode="json"), "card_source": card_source, "steps": steps, "seed": seed}
-    expose = [Path(card_source).parent] if card_source else []
+    folders = card_folders(card.model_copy(update={"source": Path(card_source) if card_source else None}))
     with tempfile.TemporaryDirectory(prefix="autoreward-rollout-") as tmp:
-        job = Job(entry_point=ROLLOUT_ENTRY_POINT, params=params, expose=expose)
+        job = Job(entry_point=ROLLOUT_ENTRY_POINT, params=params, **folders)
         report = run_in_sandbox(job, Path(tmp), Limits(wall_seconds=180, cpu_seconds=120))
         if not report.ok:
             raise RolloutError(f"the dry run could not roll out {card.name}'s env: {report.describe()}")

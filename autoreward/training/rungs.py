@@ -33,6 +33,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from autoreward.envs.make import card_folders
 from autoreward.sandbox.files import read_plain, write_new
 from autoreward.sandbox.jobs import Job
 from autoreward.sandbox.run import run_in_sandbox, work_dir
@@ -199,12 +200,13 @@ def assess_rung(job: TrainJob, rung: int, copied: Path) -> RungReport | None:
     """The true fitness of the policy in ``copied/policy``, from a program-free sandboxed job (None if it failed
     or measured no finite fitness), with the env's own return breaking ties."""
     card = job.task_card()
-    expose = [card.source.parent] if card.source is not None else []
     episodes = job.model_copy(
         update={"reward_source": None, "eval_episodes": job.rung_episodes, "seed": job.seed + RUNG_SEED_SHIFT}
     )
     inputs = sorted((copied / "policy").iterdir())
-    task = Job(entry_point=ASSESS, params={"job": episodes.model_dump(mode="json")}, inputs=inputs, expose=expose)
+    task = Job(
+        entry_point=ASSESS, params={"job": episodes.model_dump(mode="json")}, inputs=inputs, **card_folders(card)
+    )
     report = run_in_sandbox(task, copied / "assessment", PROGRAM_FREE_LIMITS)
     if not report.ok:
         log.warning("rung %d of %s: %s", rung, job.candidate_id, report.describe())

@@ -18,7 +18,7 @@ from autoreward.training import plots, trainer
 from autoreward.training.callbacks import BestRolloutCallback, StatsCallback, StopCallback, training_callbacks
 from autoreward.training.evaluator import Policy, evaluate
 from autoreward.training.halving import tie_broken
-from autoreward.training.hyperparams import settings_for
+from autoreward.training.hyperparams import learner_settings
 from autoreward.training.models import EventSink, TrainJob, TrainResult, failed_result
 from autoreward.training.saved_policy import save_policy
 from autoreward.training.snapshot import PolicySnapshot
@@ -59,13 +59,13 @@ class CandidateRun:
         self.scratch.mkdir(parents=True, exist_ok=True)
         try:
             card = job.task_card()
+            settings = learner_settings(card)
             # None: the env's own reward; no program is loaded at all.
             reward_fn = None if job.reward_source is None else self.loader(job.reward_source)
         except RewardProgramError as err:
             return self._finish(failed_result(job, "reward", err, error_line=err.line))
         except AutorewardError as err:
             return self._finish(failed_result(job, "setup", err))
-        settings = settings_for(card.env_id)
         n_envs = job.n_envs or settings.n_envs
         total = job.timesteps or card.timesteps
         self.emit({"event": "started", "candidate_id": job.candidate_id, "task": card.name,
@@ -103,7 +103,7 @@ class CandidateRun:
         names = names_read(job.reward_source) if job.reward_source is not None else ()
         venv = trainer.make_training_env(card, reward_fn, n_envs, job.seed, recorder, normalize, gamma, names)
         tensorboard = self.scratch / "tensorboard" if job.tensorboard else None
-        model = trainer.build_ppo(venv, settings, overrides, job.seed, tensorboard)
+        model = trainer.build_model(venv, settings, overrides, job.seed, tensorboard)
         if tensorboard is not None:
             self.artifacts["tensorboard"] = "tensorboard"
         policy = trainer.evaluation_policy(model, settings.deterministic_eval)

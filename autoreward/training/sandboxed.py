@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+from autoreward.envs.make import card_folders
 from autoreward.sandbox.files import safe_relative, write_new
 from autoreward.sandbox.jobs import Job
 from autoreward.sandbox.limits import Limits
@@ -21,9 +23,9 @@ from autoreward.sandbox.report import SandboxReport
 from autoreward.sandbox.run import run_in_sandbox
 from autoreward.tasks import TaskCard
 from autoreward.training.assessment import ENTRY_POINT as ASSESS
-from autoreward.training.hyperparams import settings_for
+from autoreward.training.hyperparams import learner_settings
 from autoreward.training.models import EventSink, TrainJob, TrainResult
-from autoreward.training.saved_policy import NORMALIZATION, WEIGHTS
+from autoreward.training.saved_policy import NORMALIZATION, SB3_MODEL, SB3_NORMALIZATION, WEIGHTS
 from autoreward.training.stats import Evaluation
 
 TRAIN = "autoreward.training.job:run_job"
@@ -53,7 +55,7 @@ def training_limits(timesteps: int, job: TrainJob | None = None, card: TaskCard 
     if job is None or card is None:
         return limits
     episode = card.max_episode_steps or EPISODE_STEPS
-    between = max(timesteps // job.checkpoints, settings_for(card.env_id).rollout)
+    between = max(timesteps // job.checkpoints, learner_settings(card).rollout)
     after = (2 * job.eval_episodes + job.checkpoint_eval_episodes + AFTER_TRAINING_EPISODES) * episode
     stall = STALL_GRACE_S + between / MIN_STEPS_PER_S + after / MIN_EVAL_STEPS_PER_S
     return limits.model_copy(update={"stall_seconds": stall, "progress_events": job.checkpoints})
@@ -62,11 +64,11 @@ def training_limits(timesteps: int, job: TrainJob | None = None, card: TaskCard 
 def train_in_sandbox(job: TrainJob, scratch: Path, on_event: EventSink | None = None) -> TrainResult:
     """Train ``job`` in isolated workers; any way a worker ends becomes a TrainResult."""
     card = job.task_card()
-    expose = [card.source.parent] if card.source is not None else []
+    folders = card_folders(card)
     scratch = Path(scratch)
     wants_policy = bool(job.eval_episodes and card.fitness_spec is not None) or job.video
     params = job.model_copy(update={"save_model": job.save_model or wants_policy}).model_dump(mode="json")
-    train = Job(entry_point=TRAIN, source=job.reward_source or "", params=params, expose=expose)
+    train = Job(entry_point=TRAIN, source=job.reward_source or "", params=params, **folders)
     limits = training_limits(job.timesteps or card.timesteps, job, card)
     report = run_in_sandbox(train, scratch, limits, on_event, reserved=PARENT_FILES)
     if not report.ok:
@@ -74,23 +76,25 @@ def train_in_sandbox(job: TrainJob, scratch: Path, on_event: EventSink | None = 
     result = TrainResult.model_validate(report.result)
     result.artifacts = _existing(result.artifacts, scratch)
     if result.status == "ok" and result.evaluation is not None:
-        _assess(job, card, scratch, expose, result)
+        _assess(job, card, scratch, folders, result)
     if job.video and result.status == "ok":
-        _film(job, card, scratch, on_event, expose, result)
+        _film(job, card, scratch, on_event, folders, result)
     write_new(scratch / "stats.json", json.dumps(result.model_dump(mode="json"), indent=1).encode())
     result.artifacts["stats"] = "stats.json"
     return result
 
 
-def _policy_job(entry_point: str, job: TrainJob, scratch: Path, expose: list[Path]) -> Job:
+def _policy_job(entry_point: str, job: TrainJob, scratch: Path, folders: dict[str, list[Path]], **params: Any) -> Job:
     """A program-free job over the saved policy: the weights (and statistics) are copied into its own scratch."""
     inputs = [scratch / name for name in (WEIGHTS, NORMALIZATION) if (scratch / name).is_file()]
-    return Job(entry_point=entry_point, params={"job": job.model_dump(mode="json")}, inputs=inputs, expose=expose)
+    params = {"job": job.model_dump(mode="json"), **params}
+    return Job(entry_point=entry_point, params=params, inputs=inputs, **folders)
 
 
-def _assess(job: TrainJob, card: TaskCard, scratch: Path, expose: list[Path], result: TrainResult) -> None:
+def _assess(job: TrainJob, card: TaskCard, scratch: Path, folders: dict[str, list[Path]], result: TrainResult) -> None:
     """Replace the training process's evaluation by the program-free one (keeping its reward-side numbers)."""
-    report = run_in_sandbox(_policy_job(ASSESS, job, scratch, expose), scratch / "assessment", PROGRAM_FREE_LIMITS)
+    task = _policy_job(ASSESS, job, scratch, folders, sb3=job.save_model)
+    report = run_in_sandbox(task, scratch / "assessment", PROGRAM_FREE_LIMITS)
     reported = result.evaluation
     if not report.ok or reported is None:
         result.status, result.failure, result.evaluation = "failed", "internal", None
@@ -104,13 +108,21 @@ def _assess(job: TrainJob, card: TaskCard, scratch: Path, expose: list[Path], re
             rollout.reward_return, rollout.component_sums = measured.reward_return, measured.component_sums
     trusted.reward_return_mean = reported.reward_return_mean
     result.evaluation = trusted
+    for name, file in ((SB3_MODEL, "sb3_model"), (SB3_NORMALIZATION, "sb3_normalization")):
+        if (scratch / "assessment" / name).is_file():
+            result.artifacts[file] = f"assessment/{name}"
 
 
 def _film(
-    job: TrainJob, card: TaskCard, scratch: Path, on_event: EventSink | None, expose: list[Path], result: TrainResult
+    job: TrainJob,
+    card: TaskCard,
+    scratch: Path,
+    on_event: EventSink | None,
+    folders: dict[str, list[Path]],
+    result: TrainResult,
 ) -> None:
     """A clip of the trained policy; a rendering problem is a warning, not a failed candidate."""
-    report = run_in_sandbox(_policy_job(FILM, job, scratch, expose), scratch / "video", PROGRAM_FREE_LIMITS)
+    report = run_in_sandbox(_policy_job(FILM, job, scratch, folders), scratch / "video", PROGRAM_FREE_LIMITS)
     if report.ok and (scratch / "video" / "video.mp4").is_file():
         result.artifacts["video"] = "video/video.mp4"
     elif on_event is not None:

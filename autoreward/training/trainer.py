@@ -1,4 +1,4 @@
-"""PPO on a card's env with a reward program: the vec env, the model, and the policy it leaves behind.
+"""The card's learner (PPO by default) on its env with a reward program: the vec env, the model, the policy.
 
 One DummyVecEnv per training process and one torch thread (FACTS.md): parallelism is across candidates.
 """
@@ -11,14 +11,14 @@ from typing import Any
 
 import numpy as np
 import torch
-from stable_baselines3 import PPO
+from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize
 
 from autoreward.envs.make import card_state_spec, make_card_env
 from autoreward.envs.wrapper import ProgramReward, RewardFn
 from autoreward.tasks import TaskCard
-from autoreward.training.hyperparams import PPOSettings, ppo_kwargs
+from autoreward.training.hyperparams import PPOSettings, algorithm_class, model_kwargs
 from autoreward.training.stats import WindowRecorder
 from autoreward.training.tracking import FitnessRecorder, tracked_env
 
@@ -48,27 +48,29 @@ def make_training_env(
     return venv
 
 
-def build_ppo(
+def build_model(
     venv: VecEnv, settings: PPOSettings, overrides: dict[str, Any], seed: int, tensorboard: Path | None
-) -> PPO:
-    """PPO with the table's hyper-parameters for this env, the job's overrides on top, on the CPU."""
+) -> BaseAlgorithm:
+    """The settings' SB3 algorithm with their hyper-parameters for this env, the job's overrides on top, on the
+    CPU."""
     torch.set_num_threads(1)
-    return PPO(
+    return algorithm_class(settings)(
         settings.policy_class,
         venv,
         seed=seed,
         verbose=0,
         device="cpu",
         tensorboard_log=str(tensorboard) if tensorboard else None,
-        **ppo_kwargs(settings, overrides),
+        **model_kwargs(settings, overrides, venv.action_space),
     )
 
 
-def train(model: PPO, timesteps: int, callback: BaseCallback) -> None:
-    model.learn(total_timesteps=timesteps, callback=callback, tb_log_name="ppo", progress_bar=False)
+def train(model: BaseAlgorithm, timesteps: int, callback: BaseCallback) -> None:
+    name = type(model).__name__.lower()
+    model.learn(total_timesteps=timesteps, callback=callback, tb_log_name=name, progress_bar=False)
 
 
-def evaluation_policy(model: PPO, deterministic: bool = True) -> Callable[[np.ndarray], np.ndarray]:
+def evaluation_policy(model: BaseAlgorithm, deterministic: bool = True) -> Callable[[np.ndarray], np.ndarray]:
     """``obs -> action`` for evaluation and video, with the training obs normalisation frozen in: the most likely
     action, or (``deterministic=False``) one sampled from the policy with the model's own seeded generator."""
     venv = model.get_env()
