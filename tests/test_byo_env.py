@@ -300,3 +300,55 @@ def test_a_module_on_pythonpath_exposes_only_itself(tmp_path: Path, monkeypatch:
     folders = card_folders(card)
     assert folders["python_path"] == [tmp_path / "home"]
     assert folders["expose"] == [tmp_path, tmp_path / "home" / "byo_exposed_env.py"]
+
+
+SCRIPT = """
+import sys
+
+import gymnasium as gym
+import numpy as np
+from stable_baselines3 import SAC
+
+import point_env  # registers PointLine-v0, as the card's module did
+from point_right_reward import RewardWrapper
+
+env = RewardWrapper(gym.make("PointLine-v0"))
+obs, _ = env.reset(seed=0)
+_, reward, *_ , info = env.step(np.array([1.0], dtype=np.float32))
+assert set(info["reward_components"]) == {"right"}, info
+SAC("MlpPolicy", env, learning_starts=50, seed=0).learn(120)
+model = SAC.load(sys.argv[1])
+action, _ = model.predict(obs, deterministic=True)
+assert env.action_space.contains(action.astype(np.float32)), action
+print("ok", reward)
+"""
+
+
+@pytest.mark.slow
+def test_a_custom_env_runs_with_sac_exports_and_both_files_serve_a_plain_sb3_script(tmp_path: Path) -> None:
+    """The issue's whole walk: named observations, SAC from the card, `autoreward run`, the exported reward in a
+    plain SB3 script, and the run's model.zip loaded there."""
+    from llm_server import ScriptedLLMServer, answer
+
+    card = _card(tmp_path)
+    card.write_text(card.read_text().replace('intent = "Move right."', 'intent = "Move right."\nalgorithm = "sac"'))
+    runs = tmp_path / "runs"
+    cli = str(Path(sys.executable).parent / "autoreward")
+    with ScriptedLLMServer(lambda request: answer(f"```python\n{REWARD}```")) as server:
+        done = subprocess.run(
+            [cli, "run", str(card), "--model", "openai/test-model", "--api-base", server.base_url, "--iterations",
+             "1", "--samples", "1", "--resample", "0", "--timesteps", "600", "--no-prune", "--no-video",
+             "--no-llm-review", "--eval-episodes", "2", "--run-id", "sac", "--quiet"],
+            capture_output=True, text=True, timeout=900, env={**os.environ, "AUTOREWARD_RUNS_DIR": str(runs)},
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    exported = Path(next(line for line in done.stdout.splitlines() if line.startswith("exported:")).split(": ", 1)[1])
+    assert exported.is_file() and "SAC" in exported.read_text()
+    shutil.copy(exported, tmp_path / "point_right_reward.py")
+    zips = list((runs / "sac").glob("it00-c*/train/assessment/model.zip"))
+    assert len(zips) == 1, sorted(str(p) for p in (runs / "sac").rglob("*.zip"))
+    script = tmp_path / "train.py"
+    script.write_text(SCRIPT)
+    trained = subprocess.run([sys.executable, str(script), str(zips[0])], cwd=tmp_path, capture_output=True,
+                             text=True, timeout=600)  # fmt: skip
+    assert trained.returncode == 0 and trained.stdout.startswith("ok"), trained.stderr[-3000:]
