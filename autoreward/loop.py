@@ -328,6 +328,22 @@ class Loop:
                 return row
         return None
 
+    def _behaves_like(self, row: CandidateRow, verdict: Verdict) -> CandidateRow | None:
+        """The run's earlier checked candidate whose answers on the dry run's States had the same fingerprint
+        (autoreward.critic.behaviour), if any; a program the Critic accepts is never the copy of a rejected one
+        (the two differed in something the fingerprint does not hold, such as speed)."""
+        if verdict.behaviour is None:
+            return None
+        for other in self.store.candidates(self.run_id):
+            if other.id == row.id or other.status == Status.DUPLICATE or other.verdict is None:
+                continue
+            if other.verdict.get("behaviour") != verdict.behaviour:
+                continue
+            if verdict.accepted and other.status == Status.REJECTED:
+                continue
+            return other
+        return None
+
     def _resample(self, iteration: int, description: str) -> None:
         """Replace the programs the Critic rejected: up to ``resample`` rounds, each one stored LLM call (purpose
         "resample") for as many programs as the iteration lacks, its candidates appended to the iteration and
@@ -381,7 +397,11 @@ class Loop:
             except Exception as err:  # one candidate's check never ends the run: it is that candidate's rejection
                 message = f"the check itself failed on this program: {type(err).__name__}: {first_line(err)}"
                 verdict = Verdict(reasons=[Reason(stage="dryrun", severity="error", message=message)])
-            self.store.set_verdict(row.id, verdict.model_dump(mode="json"), verdict.accepted)
+            original = self._behaves_like(row, verdict)
+            if original is not None:
+                verdict.reasons.insert(0, _duplicate_reason(original, behaviour=True))
+            status = Status.DUPLICATE if original is not None else None
+            self.store.set_verdict(row.id, verdict.model_dump(mode="json"), verdict.accepted, status=status)
             self.observer.candidate(self.store.candidate(row.id))
 
     def _review(self, row: CandidateRow, description: str) -> Review:
@@ -536,15 +556,17 @@ class Loop:
         )  # fmt: skip
 
 
-def _duplicate_reason(original: CandidateRow) -> Reason:
-    """Why a candidate is not trained: the same program as ``original``, whose outcome the model is told."""
+def _duplicate_reason(original: CandidateRow, *, behaviour: bool = False) -> Reason:
+    """Why a candidate is not trained: the same program as ``original`` (or, with ``behaviour``, one that paid
+    the same on every dry-run State), whose outcome the model is told."""
     if original.fitness is not None:
         outcome = f"it trained to fitness {original.fitness:.3g}"
     elif original.status in (Status.REJECTED, Status.FAILED):
         outcome = f"it was {original.status}: {'; '.join(original.failure_reasons())}"
     else:
         outcome = "an answer of this iteration"
+    same = "the same rewards on every dry-run state as" if behaviour else "the same program as"
     return Reason(
         stage="duplicate", severity="error",
-        message=f"the same program as {position_label(original)} ({outcome}); write a different one",
+        message=f"{same} {position_label(original)} ({outcome}); write a different one",
     )  # fmt: skip
