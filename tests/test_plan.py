@@ -157,3 +157,35 @@ def test_plan_command_prints_a_snippet_that_makes_the_card_staged(tmp_path: Path
     assert load_card(card).subgoal_flags == ['carrying["key"]', "doors_open"]
     dense = CliRunner().invoke(app, ["plan", "cartpole-balance"])
     assert dense.exit_code == 1 and "give --model to ask an LLM" in dense.stderr
+
+
+def _script_with_programs(request: RecordedRequest) -> Reply:
+    if "plan the stages" in request.prompt_text:
+        return answer(json.dumps(GOOD))
+    return answer("no program here")  # the designs' prompts and grammars are what this test reads
+
+
+def test_where_several_plans_pass_the_samples_follow_them_in_turn(tmp_path: Path) -> None:
+    with ScriptedLLMServer(_script_with_programs) as server:
+        settings = LLMSettings(
+            model="openai/test-model", api_base=server.base_url, samples=3, prompt_style="skeleton", grammar=True,
+            resample=0,
+        )  # fmt: skip
+        config = RunConfig(task=GOAL_ONLY.name, iterations=1, llm_review=False, video=False, llm=settings)
+        store = RunStore(tmp_path / "runs")
+        run_id = create_run(store, GOAL_ONLY, config, "plans")
+        loop = Loop(store, run_id, GOAL_ONLY, default_parts(config, GOAL_ONLY), LoopObserver())
+        loop._description()
+        loop._plan()
+        loop._design(0, "")
+        designs = server.requests[1:]
+    plans = [Plan.model_validate(p) for p in store.stage(run_id, 0, "plans")]
+    accepted = [p for p in plans if p.accepted]
+    assert len(accepted) == 2  # the LLM's and the mined one, which differ in the door's measure
+    assert [r.body.get("n", 1) for r in designs] == [2, 1]  # three samples over two plans
+    prompts = [r.prompt_text for r in designs]
+    assert prompts[0] != prompts[1] and all("grammar" in r.body for r in designs)
+    for plan, other, prompt in zip(accepted, accepted[::-1], prompts, strict=True):
+        own = {s.progress for s in plan.stages if s.progress} - {s.progress for s in other.stages}
+        assert own and all(f"state.{m}" in prompt for m in own), own  # each skeleton is its own plan's
+    assert [r.idx for r in store.candidates(run_id, 0)] == [0, 1, 2]
