@@ -8,6 +8,7 @@ from llm_server import ScriptedLLMServer, answer
 
 from autoreward.config import LLMSettings
 from autoreward.critic import critique
+from autoreward.feedback import rejection_lines
 from autoreward.loop import Loop
 from autoreward.normalise import program_key
 from autoreward.observer import LoopObserver
@@ -78,3 +79,5 @@ def test_the_loop_records_a_behaviour_duplicate_and_does_not_train_it(tmp_path: 
     reason = rows[1].verdict_line()
     assert "the same rewards on every dry-run state as iteration 1, candidate 1" in reason
     assert "write a different one" in reason
+    # the re-sampling prompt counts the repeats in one line and does not list the originals to copy
+    assert rejection_lines(rows) == ["1 answer repeated an earlier program or its rewards: write one unlike them"]
