@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from autoreward.sanitize import plural
 from autoreward.types import Status
 
 if TYPE_CHECKING:  # a type only: the rows are read, the store is never imported here
@@ -85,12 +86,17 @@ def started_programs(rows: Sequence[CandidateRow]) -> list[CandidateRow]:
 
 
 def rejection_lines(rows: Sequence[CandidateRow], limit: int = 4) -> list[str]:
-    """The distinct reasons an iteration's rejected candidates were refused, most recent first."""
+    """The distinct reasons an iteration's rejected candidates were refused, most recent first; the duplicates
+    as one line at the end (each names another original, and a list of them would crowd out the mistakes)."""
     lines: list[str] = []
     for row in reversed(rows):
-        if row.status in (Status.REJECTED, Status.DUPLICATE):
+        if row.status == Status.REJECTED:
             lines += [line for line in row.failure_reasons() if line not in lines]
-    return lines[:limit]
+    repeats = sum(row.status == Status.DUPLICATE for row in rows)
+    if not repeats:
+        return lines[:limit]
+    repeated = f"{plural(repeats, 'answer')} repeated an earlier program or its rewards: write one unlike them"
+    return [*lines[: limit - 1], repeated]
 
 
 def build_feedback(

@@ -111,6 +111,7 @@ class Loop:
             self.budget.charge(CallRecord.model_validate(call.record))
         self.designer = Designer(self.settings, self.budget, discount=learner_settings(card).gamma)
         self.env_description: EnvDescription | None = None
+        self.plan_cards: list[TaskCard] = []  # one card per accepted plan: the axis the samples spread over
         self.replay_of: str | None = store.run(run_id).meta.get("replay_of")
         self._halving_noted = False
 
@@ -211,8 +212,11 @@ class Loop:
         if chosen is None:
             self.observer.message(f"no plan passed the checks ({len(plans)} considered): the card's own hints stay")
             return
-        self.card = with_plan(self.card, chosen)
+        self.plan_cards = [with_plan(self.card, p) for p in plans if p.accepted]
+        self.card = self.plan_cards[0]
         self.observer.message(f"plan ({chosen.origin}): {' -> '.join(s.head for s in chosen.stages)}")
+        if len(self.plan_cards) > 1:
+            self.observer.message(f"{len(self.plan_cards)} plans passed: each iteration's samples follow them in turn")
 
     def _find_plans(self, env: EnvDescription) -> list[Plan]:
         def ask(offered: list[Plan]) -> CallRecord:
@@ -254,18 +258,35 @@ class Loop:
             raise StartRejected("the Critic rejected the program to start from:\n" + "\n".join(lines))
 
     def _design(self, iteration: int, description: str) -> None:
-        def ask() -> CallRecord:
-            feedback = self._stored_feedback(iteration - 1) if iteration else None
-            self.observer.stage(
-                iteration, "design", f"asking {self.settings.model} for {self.settings.samples} programs"
-            )
-            past = self._past_programs() if iteration == 0 else []
-            self._may_ask(iteration, "design" if iteration == 0 else "revise")
-            return self.designer.design(self.card, self._prompt_description(description), feedback, past=past).record
+        """One stored call for the iteration's samples; where several plans passed, one call per plan for its
+        share of them (round robin), each prompt and grammar built from its own plan."""
+        shares = self._plan_shares()
+        first_index = self._first_llm_index(iteration)
+        for number, (card, k) in enumerate(shares):
 
-        call = self._llm_call(iteration, "design" if iteration == 0 else "revise", ask)
-        if call is not None:
-            self._add_candidates(iteration, call[1], call[0], first_index=self._first_llm_index(iteration))
+            def ask(card: TaskCard = card, k: int | None = k) -> CallRecord:
+                feedback = self._stored_feedback(iteration - 1) if iteration else None
+                wanted = k or self.settings.samples
+                self.observer.stage(iteration, "design", f"asking {self.settings.model} for {wanted} programs")
+                past = self._past_programs() if iteration == 0 else []
+                self._may_ask(iteration, "design" if iteration == 0 else "revise")
+                prompt = self._prompt_description(description)
+                return self.designer.design(card, prompt, feedback, k=k, past=past).record
+
+            purpose = "design" if iteration == 0 else "revise"
+            call = self._llm_call(iteration, purpose, ask, number if len(shares) > 1 else None)
+            if call is not None:
+                self._add_candidates(iteration, call[1], call[0], first_index=first_index)
+                first_index += call[1].n
+
+    def _plan_shares(self) -> list[tuple[TaskCard, int | None]]:
+        """(card, samples) per design call: the card alone (its samples: the settings'), or each accepted plan's
+        card with an even share of the samples (none for a plan beyond the sample count)."""
+        samples = self.settings.samples or 0
+        if len(self.plan_cards) < 2 or samples < 2:
+            return [(self.card, None)]
+        cards = self.plan_cards[:samples]
+        return [(card, samples // len(cards) + (i < samples % len(cards))) for i, card in enumerate(cards)]
 
     def _llm_call(
         self, iteration: int, purpose: str, ask: Callable[[], CallRecord | None], number: int | None = None
@@ -328,6 +349,22 @@ class Loop:
                 return row
         return None
 
+    def _behaves_like(self, row: CandidateRow, verdict: Verdict) -> CandidateRow | None:
+        """The run's earlier checked candidate whose answers on the dry run's States had the same fingerprint
+        (autoreward.critic.behaviour), if any; a program the Critic accepts is never the copy of a rejected one
+        (the two differed in something the fingerprint does not hold, such as speed)."""
+        if verdict.behaviour is None:
+            return None
+        for other in self.store.candidates(self.run_id):
+            if other.id == row.id or other.status == Status.DUPLICATE or other.verdict is None:
+                continue
+            if other.verdict.get("behaviour") != verdict.behaviour:
+                continue
+            if verdict.accepted and other.status == Status.REJECTED:
+                continue
+            return other
+        return None
+
     def _resample(self, iteration: int, description: str) -> None:
         """Replace the programs the Critic rejected: up to ``resample`` rounds, each one stored LLM call (purpose
         "resample") for as many programs as the iteration lacks, its candidates appended to the iteration and
@@ -337,7 +374,7 @@ class Loop:
         if not rounds or not designed:
             return
         asked = CallRecord.model_validate(designed[-1].record)
-        first_index = self._first_llm_index(iteration) + asked.n
+        first_index = self._first_llm_index(iteration) + sum(CallRecord.model_validate(d.record).n for d in designed)
         for number in range(rounds):
             rows = self.store.candidates(self.run_id, iteration)
 
@@ -381,7 +418,11 @@ class Loop:
             except Exception as err:  # one candidate's check never ends the run: it is that candidate's rejection
                 message = f"the check itself failed on this program: {type(err).__name__}: {first_line(err)}"
                 verdict = Verdict(reasons=[Reason(stage="dryrun", severity="error", message=message)])
-            self.store.set_verdict(row.id, verdict.model_dump(mode="json"), verdict.accepted)
+            original = self._behaves_like(row, verdict)
+            if original is not None:
+                verdict.reasons.insert(0, _duplicate_reason(original, behaviour=True))
+            status = Status.DUPLICATE if original is not None else None
+            self.store.set_verdict(row.id, verdict.model_dump(mode="json"), verdict.accepted, status=status)
             self.observer.candidate(self.store.candidate(row.id))
 
     def _review(self, row: CandidateRow, description: str) -> Review:
@@ -536,15 +577,17 @@ class Loop:
         )  # fmt: skip
 
 
-def _duplicate_reason(original: CandidateRow) -> Reason:
-    """Why a candidate is not trained: the same program as ``original``, whose outcome the model is told."""
+def _duplicate_reason(original: CandidateRow, *, behaviour: bool = False) -> Reason:
+    """Why a candidate is not trained: the same program as ``original`` (or, with ``behaviour``, one that paid
+    the same on every dry-run State), whose outcome the model is told."""
     if original.fitness is not None:
         outcome = f"it trained to fitness {original.fitness:.3g}"
     elif original.status in (Status.REJECTED, Status.FAILED):
         outcome = f"it was {original.status}: {'; '.join(original.failure_reasons())}"
     else:
         outcome = "an answer of this iteration"
+    same = "the same rewards on every dry-run state as" if behaviour else "the same program as"
     return Reason(
         stage="duplicate", severity="error",
-        message=f"the same program as {position_label(original)} ({outcome}); write a different one",
+        message=f"{same} {position_label(original)} ({outcome}); write a different one",
     )  # fmt: skip

@@ -7,7 +7,8 @@ trained once. Two programs get the same key when they differ only in
 - the names of components (string keys of dict literals, renamed ``k0, k1, ...``): labels do not change the sum;
 - constant arithmetic (``0.1 * 10`` is ``1.0``): numeric operations whose operands are all literals are folded.
 Anything else (term order, algebra such as ``a - b`` against ``-(b - a)``) makes a different key: training a
-rare equivalent twice costs less than merging two different rewards.
+rare equivalent twice costs less than merging two different rewards. Such equivalents are caught after the
+dry run instead, by the numbers they pay (``autoreward.critic.behaviour``).
 """
 
 from __future__ import annotations

@@ -486,11 +486,15 @@ class RunStore:
         path = self.candidate_dir(candidate_id) / "reward.py"
         return path.read_text(encoding="utf-8") if path.exists() else None
 
-    def set_verdict(self, candidate_id: str, verdict: dict[str, Any], accepted: bool) -> None:
+    def set_verdict(
+        self, candidate_id: str, verdict: dict[str, Any], accepted: bool, status: Status | None = None
+    ) -> None:
+        """Store the Critic's verdict; ``status`` overrides the one ``accepted`` implies (a duplicate)."""
+        status = status or (Status.ACCEPTED if accepted else Status.REJECTED)
         with self._tx() as db:
             db.execute(
                 "UPDATE candidates SET verdict = ?, status = ? WHERE id = ?",
-                (json.dumps(verdict), str(Status.ACCEPTED if accepted else Status.REJECTED), candidate_id),
+                (json.dumps(verdict), str(status), candidate_id),
             )
 
     def set_training(self, candidate_id: str, result: TrainResult, status: Status) -> None:

@@ -68,9 +68,25 @@ def test_plans_are_checked_on_the_solving_paths_and_mined_from_them() -> None:
     [reason] = check_plan(backwards, data, ends_on_success=True, discount=0.99)
     assert reason.startswith("the plan's potential punishes progress")
     mined = mine_plan(data)  # the stages a person wrote on the catalog card, found from the paths alone
-    assert mined is not None and mined.key == good.key
+    assert mined is not None and [s.head for s in mined.stages] == [s.head for s in good.stages]
+    assert all(s.progress and s.progress.startswith("distance[") for s in mined.stages), mined.stages
+    assert check_plan(mined, data, ends_on_success=True, discount=0.99) == []
     card = resolve_task("minigrid-doorkey-8x8")
     assert check_plan(Plan(stages=card.subgoals, origin="card"), data, ends_on_success=True, discount=0.99) == []
+
+
+@pytest.mark.parametrize("task", ["minigrid-doorkey-5x5", "minigrid-keycorridor"])
+def test_mining_holds_on_short_paths(task: str) -> None:
+    """On small grids most of a solving path is turning: the mined measures are still walked distances, never a
+    heading or what is in front, and the mined plan passes its own check."""
+    card = resolve_task(task)
+    goal_only = card.model_copy(update={"subgoals": [], "family": "custom"})
+    data = plan_rollouts(goal_only)
+    mined = mine_plan(data)
+    assert mined is not None
+    measures = [s.progress for s in mined.stages if s.progress]
+    assert measures and not any(m == "agent_dir" or m.startswith("front[") for m in measures), mined.stages
+    assert check_plan(mined, data, ends_on_success=True, discount=0.99) == []
 
 
 def _script(request: RecordedRequest) -> Reply:
@@ -101,7 +117,8 @@ def test_the_loop_plans_a_goal_only_card_and_the_skeleton_follows(tmp_path: Path
         resumed = session()
         assert len(server.requests) == 1  # the stored plans are read back, nothing is asked again
     plans = [Plan.model_validate(p) for p in store.stage(run_id, 0, "plans")]
-    assert [p.accepted for p in plans] == [False, True]  # the backwards plan, rejected; the good one (= mined)
+    # the backwards plan, rejected; the good one; the mined one (it measures the door's stage by the locked door)
+    assert [p.accepted for p in plans] == [False, True, True] and plans[2].origin == "mined"
     assert "punishes progress" in plans[0].reasons[0]
     for planned in (loop.card, resumed.card):
         assert planned.subgoal_flags == ['carrying["key"]', "doors_open"]
@@ -140,3 +157,35 @@ def test_plan_command_prints_a_snippet_that_makes_the_card_staged(tmp_path: Path
     assert load_card(card).subgoal_flags == ['carrying["key"]', "doors_open"]
     dense = CliRunner().invoke(app, ["plan", "cartpole-balance"])
     assert dense.exit_code == 1 and "give --model to ask an LLM" in dense.stderr
+
+
+def _script_with_programs(request: RecordedRequest) -> Reply:
+    if "plan the stages" in request.prompt_text:
+        return answer(json.dumps(GOOD))
+    return answer("no program here")  # the designs' prompts and grammars are what this test reads
+
+
+def test_where_several_plans_pass_the_samples_follow_them_in_turn(tmp_path: Path) -> None:
+    with ScriptedLLMServer(_script_with_programs) as server:
+        settings = LLMSettings(
+            model="openai/test-model", api_base=server.base_url, samples=3, prompt_style="skeleton", grammar=True,
+            resample=0,
+        )  # fmt: skip
+        config = RunConfig(task=GOAL_ONLY.name, iterations=1, llm_review=False, video=False, llm=settings)
+        store = RunStore(tmp_path / "runs")
+        run_id = create_run(store, GOAL_ONLY, config, "plans")
+        loop = Loop(store, run_id, GOAL_ONLY, default_parts(config, GOAL_ONLY), LoopObserver())
+        loop._description()
+        loop._plan()
+        loop._design(0, "")
+        designs = server.requests[1:]
+    plans = [Plan.model_validate(p) for p in store.stage(run_id, 0, "plans")]
+    accepted = [p for p in plans if p.accepted]
+    assert len(accepted) == 2  # the LLM's and the mined one, which differ in the door's measure
+    assert [r.body.get("n", 1) for r in designs] == [2, 1]  # three samples over two plans
+    prompts = [r.prompt_text for r in designs]
+    assert prompts[0] != prompts[1] and all("grammar" in r.body for r in designs)
+    for plan, other, prompt in zip(accepted, accepted[::-1], prompts, strict=True):
+        own = {s.progress for s in plan.stages if s.progress} - {s.progress for s in other.stages}
+        assert own and all(f"state.{m}" in prompt for m in own), own  # each skeleton is its own plan's
+    assert [r.idx for r in store.candidates(run_id, 0)] == [0, 1, 2]

@@ -36,7 +36,7 @@ def critique(
 ) -> Verdict:
     """Judge one reward program for ``card``: static -> dry run -> ``review`` (skipped when None).
     ``discount``: the training's (PPO's gamma; None: SB3's default)."""
-    from autoreward.critic.dryrun import DEFAULT_DISCOUNT, DEFAULT_STEPS, dry_run
+    from autoreward.critic.dryrun import DEFAULT_DISCOUNT, DEFAULT_STEPS, Observed, dry_run
     from autoreward.critic.static import static_check
 
     start = time.perf_counter()
@@ -45,13 +45,14 @@ def critique(
     verdict.stages_run.append("static")
     if verdict.accepted:
         steps = steps or DEFAULT_STEPS
-        names: set[str] = set()
+        observed = Observed()
         verdict.reasons += dry_run(
             source, card, steps=steps, limits=limits, scratch=scratch, on_event=on_event,
-            discount=DEFAULT_DISCOUNT if discount is None else discount, names=names,
+            discount=DEFAULT_DISCOUNT if discount is None else discount, observed=observed,
         )  # fmt: skip
         verdict.stages_run.append("dryrun")
-        verdict.components = sorted(names)
+        verdict.components = sorted(observed.names)
+        verdict.behaviour = observed.behaviour
     if verdict.accepted and review is not None:
         verdict.reasons += review(source, card)
         verdict.stages_run.append("review")

@@ -16,13 +16,14 @@ import signal
 import tempfile
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import ValidationError
 
+from autoreward.critic.behaviour import fingerprint
 from autoreward.critic.judge import CALL_BUDGET_MS, CALL_TIMEOUT_S, Answer, Evidence, judge
 from autoreward.critic.rollouts import CLOCK_FIELDS, ROLLOUTS_FILE, decode, read_npz, rollouts, write_npz
 from autoreward.critic.verdict import Reason
@@ -70,6 +71,15 @@ class Rollouts:
     stages: list[str]
 
 
+@dataclass
+class Observed:
+    """What the checker saw of a program's answers besides its reasons: the identifier component names they
+    carried and their behaviour's fingerprint (``autoreward.critic.behaviour``; None: not all answers were numbers)."""
+
+    names: set[str] = field(default_factory=set)
+    behaviour: str | None = None
+
+
 def dry_run(
     source: str,
     card: TaskCard,
@@ -79,20 +89,20 @@ def dry_run(
     scratch: Path | None = None,
     on_event: Callable[[dict[str, Any]], None] | None = None,
     discount: float = DEFAULT_DISCOUNT,
-    names: set[str] | None = None,
+    observed: Observed | None = None,
 ) -> list[Reason]:
     """The dry run's reasons for ``source`` on ``card``'s env (an empty list: nothing to object to);
-    ``discount``: the training's, which values waiting against finishing; ``names``, if given, receives the
-    identifier component names the program's answers carried (the Verdict keeps them)."""
+    ``discount``: the training's, which values waiting against finishing; ``observed``, if given, receives the
+    component names and the behaviour fingerprint of the program's answers (the Verdict keeps them)."""
     try:
         data = card_rollouts(card.model_dump_json(), str(card.source or ""), steps)
     except RolloutError as err:
         return [Reason(stage="dryrun", severity="error", message=str(err))]
     limits = limits or Limits(wall_seconds=30, cpu_seconds=20)
     if scratch is not None:
-        return _check(source, card, data, Path(scratch), limits, on_event, discount, names)
+        return _check(source, card, data, Path(scratch), limits, on_event, discount, observed)
     with tempfile.TemporaryDirectory(prefix="autoreward-dryrun-") as tmp:
-        return _check(source, card, data, Path(tmp), limits, on_event, discount, names)
+        return _check(source, card, data, Path(tmp), limits, on_event, discount, observed)
 
 
 def _check(
@@ -103,7 +113,7 @@ def _check(
     limits: Limits,
     on_event: Callable[[dict[str, Any]], None] | None,
     discount: float,
-    names: set[str] | None = None,
+    observed: Observed | None = None,
 ) -> list[Reason]:
     scratch.mkdir(parents=True, exist_ok=True)
     write_npz(scratch / INPUT_FILE, data.arrays)
@@ -124,8 +134,10 @@ def _check(
     )
     report = run_in_sandbox(job, scratch, limits, _Collector(evidence, on_event))
     reasons = judge(evidence, finished=report.ok)
-    if names is not None:
-        names.update(name for answer in evidence.answers for name in answer.components if bad_name(name) is None)
+    if observed is not None:
+        answers = evidence.answers
+        observed.names.update(name for answer in answers for name in answer.components if bad_name(name) is None)
+        observed.behaviour = fingerprint(answers, evidence.expected) if report.ok else None
     if report.ok:
         return reasons
     return reasons_from_report(report) + [r for r in reasons if r.severity == "error"]

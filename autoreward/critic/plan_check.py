@@ -27,7 +27,8 @@ from autoreward.tasks import TaskCard
 DISTANCE_SCALE = 0.1  # the staged skeleton's `reached - 0.1 * distance`
 PROGRESS_SCALE = 10.0  # and its `10.0 * (potential difference)`
 TIME_COST = -0.01
-MIN_MONOTONE = 0.2  # a mined stage's measure moves the right way on at least this share of its steps, net
+MIN_MONOTONE = 0.8  # a mined stage's measure moves the right way on at least this share of its changes, net
+WRAP_SHARE = 0.1  # a heading wraps around on at least this share of its changes (a random walk: about a quarter)
 _CHANGE = re.compile(r"^(?P<field>.+) (?P<before>-?[0-9.e+-]+) -> (?P<after>-?[0-9.e+-]+)$")
 
 
@@ -166,29 +167,67 @@ def _paths(data: Rollouts) -> list[tuple[list[tuple[str, bool]], dict[str, int],
 
 def _steadiest(columns: Columns, segments: list[list[int]], exclude: set[str]) -> tuple[str | None, str | None]:
     """The State value that measures a stage best, and its way (``shrinks``/``grows``): over all ``segments``
-    (each one path's steps of the stage, the last one reaching its milestone) it moves the right way on most steps
-    (a flag that flips once does not measure progress), and where the milestone is reached it is at an extreme it
-    rarely takes elsewhere (a distance to the stage's target is smallest there). None where nothing moves steadily
-    enough."""
+    (each one path's steps of the stage, the last one reaching its milestone) its changes on the way are
+    monotone, nearly all the right way, on as many of the walking steps as possible, and where the milestone
+    is reached it is at an extreme it rarely takes elsewhere (a distance to the stage's target is smallest
+    there). Only graded values that walking changes qualify: a flag (two values) marks a milestone, not the
+    way to it, and a heading (a value that wraps around) measures turning, which a short path does a lot of and
+    which leads nowhere; its steps do not count. None where nothing moves steadily enough."""
     segments = [segment for segment in segments if segment]
     if not segments:
         return None, None
+    turning = _turning(columns)
     best: tuple[float, str, str] | None = None
     for name in columns.columns:
         if name in exclude or name.partition("[")[0] in CLOCK_FIELDS:
             continue
         everywhere = columns.columns[name]
+        if len(np.unique(everywhere)) <= 2 or _wraps(columns, name):
+            continue
+        walked = [np.asarray([i for i in segment if not turning[i]], dtype=int) for segment in segments]
+        moved = sum(int(np.count_nonzero(columns.after(name)[w] != columns.before(name)[w])) for w in walked)
+        if moved == 0:
+            continue
         for sign, direction in ((1.0, "shrinks"), (-1.0, "grows")):
-            steadiness, rarity = [], []
-            for segment in segments:
-                values = sign * columns.before(name)[np.asarray(segment)]
-                change = np.diff(values)
-                steadiness.append(float(np.mean(change < 0) - np.mean(change > 0)) if len(change) else 0.0)
-                rarity.append(float(np.mean(sign * everywhere < values[-1])))
-            score = float(np.mean(steadiness)) - float(np.mean(rarity))
-            if float(np.mean(steadiness)) >= MIN_MONOTONE and (best is None or score > best[0]):
+            right = wrong = 0
+            rarity = []
+            for segment, steps in zip(segments, walked, strict=True):
+                change = sign * (columns.after(name)[steps] - columns.before(name)[steps])
+                right, wrong = right + int(np.sum(change < 0)), wrong + int(np.sum(change > 0))
+                reached = sign * columns.before(name)[segment[-1]]
+                rarity.append(float(np.mean(sign * everywhere < reached)))
+            steadiness = (right - wrong) / (right + wrong)
+            coverage = right / max(sum(len(w) for w in walked), 1)  # a distance moves on every step towards it
+            score = steadiness + coverage - float(np.mean(rarity))
+            if steadiness >= MIN_MONOTONE and (best is None or score > best[0]):
                 best = (score, name, direction)
     return (best[1], best[2]) if best else (None, None)
+
+
+def _wraps(columns: Columns, name: str) -> bool:
+    """Whether a graded State value (three values or more) moves round a cycle on the rollouts: every change is
+    one step or a wrap around its whole range, and it wraps both ways on a good share of them: a heading (a
+    value that jumps from a sentinel such as -1 when a way opens is not one)."""
+    if name.partition("[")[0] in CLOCK_FIELDS or len(np.unique(columns.columns[name])) <= 2:
+        return False
+    change = columns.after(name) - columns.before(name)
+    change = change[change != 0]
+    span = float(np.ptp(columns.columns[name]))
+    if not len(change) or float(np.median(np.abs(change))) >= span:
+        return False
+    size = np.abs(change)
+    wraps, steps = np.isclose(size, span), np.isclose(size, np.min(size))
+    both = bool(np.any(np.isclose(change, span))) and bool(np.any(np.isclose(change, -span)))
+    return both and float(np.mean(wraps)) >= WRAP_SHARE and bool(np.all(wraps | steps))
+
+
+def _turning(columns: Columns) -> np.ndarray:
+    """Per transition, whether a heading changed on it (False everywhere where the State has no heading)."""
+    headings = [name for name in columns.columns if _wraps(columns, name)]
+    turned = np.zeros(len(columns.data.arrays["prev"]), dtype=bool)
+    for name in headings:
+        turned |= columns.after(name) != columns.before(name)
+    return turned
 
 
 def find_plans(

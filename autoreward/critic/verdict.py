@@ -45,6 +45,13 @@ class Verdict(BaseModel):
         "this program may report (``autoreward.worker_report``); None: not recorded (no dry run, older records)",
     )
 
+    behaviour: str | None = Field(
+        default=None,
+        max_length=64,
+        description="a fingerprint of the numbers the program returned on the dry run's States (the checker's, "
+        "``autoreward.critic.behaviour``): equal fingerprints in a run mark a duplicate; None: not recorded",
+    )
+
     @field_validator("components")
     @classmethod
     def _bounded(cls, names: list[str] | None) -> list[str] | None:
