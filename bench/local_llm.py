@@ -10,8 +10,8 @@ same budget, same hyper-parameters and evaluation seeds.
 
     python bench/local_llm.py [--samples 4] [--timesteps 15000] [--tasks cartpole-balance,hopper-forward,...]
 
-``--speed ROUNDS`` instead compares the server as it was started before (every prompt token's logits kept, no
-drafting) with today's settings: per round each setting in turn (the order alternating) serves the first
+``--speed ROUNDS`` instead compares the server as it was started before (every prompt token's logits kept)
+with today's settings: per round each setting in turn (the order alternating) serves the first
 task's skeleton+grammar prompt with ``--samples`` programs; the lines are the median seconds per call, per
 accepted program, the programs' validity and whether both settings wrote the same programs (one fixed seed).
 
@@ -54,7 +54,7 @@ CONDITIONS = {  # name -> (prompt_style, grammar)
 
 
 SERVER_SETTINGS = {  # name -> LocalServer options; "before" is llama-cpp-python's server defaults
-    "before": {"logits_all": True, "draft_tokens": 0},
+    "before": {"logits_all": True},
     "after": {},
 }
 

@@ -56,7 +56,6 @@ class LocalServer:
         ready_timeout: float = 180.0,
         log_file: Path | None = None,
         logits_all: bool = False,
-        draft_tokens: int = 0,
     ) -> None:
         self.model = model
         self.n_ctx = n_ctx
@@ -71,9 +70,6 @@ class LocalServer:
         # llama-cpp-python's server keeps every prompt token's logits by default (only logprobs read them): the
         # output layer then runs over the whole prompt, a vocabulary-sized row per token. Off, only the last.
         self.logits_all = logits_all
-        # Prompt-lookup decoding drafts this many tokens by matching the text's tail against the prompt (a filled
-        # skeleton copies much of it) and checks them in one batch; the samples' distribution stays the model's.
-        self.draft_tokens = draft_tokens
         self.port: int | None = None
         self._process: subprocess.Popen[str] | None = None
         self._ready = threading.Event()
@@ -87,20 +83,12 @@ class LocalServer:
         return f"http://{self.host}:{self.port}/v1"
 
     def command(self) -> list[str]:
-        command = [
+        return [
             sys.executable, "-m", "llama_cpp.server", "--model", str(self.model), "--model_alias", ALIAS,
             "--host", self.host, "--port", str(self.port), "--n_ctx", str(self.n_ctx),
             "--n_threads", str(self.threads), "--n_threads_batch", str(self.threads_batch),
             "--logits_all", str(self.logits_all).lower(),
         ]  # fmt: skip
-        if self.draft_tokens > 0:
-            command += [
-                "--draft_model",
-                "prompt-lookup-decoding",
-                "--draft_model_num_pred_tokens",
-                str(self.draft_tokens),
-            ]
-        return command
 
     def start(self) -> str:
         """Start the child and return its API base once it answers; a failure is one line and no child left."""
