@@ -10,13 +10,20 @@ same budget, same hyper-parameters and evaluation seeds.
 
     python bench/local_llm.py [--samples 4] [--timesteps 15000] [--tasks cartpole-balance,hopper-forward,...]
 
+``--speed ROUNDS`` instead compares the server as it was started before (every prompt token's logits kept)
+with today's settings: per round each setting in turn (the order alternating) serves the first
+task's skeleton+grammar prompt with ``--samples`` programs; the lines are the median seconds per call, per
+accepted program, the programs' validity and whether both settings wrote the same programs (one fixed seed).
+
 Timings depend on the CPU and on what else runs on it; the last lines are ``name: value``.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
+import statistics
 import tempfile
 import time
 from dataclasses import dataclass
@@ -26,7 +33,9 @@ from autoreward.config import LLMSettings
 from autoreward.critic import critique
 from autoreward.describe import describe
 from autoreward.designer import Designer
-from autoreward.local_llm.endpoint import serving
+from autoreward.local_llm.endpoint import LOCAL_MAX_TOKENS, LOCAL_TEMPERATURE, LOCAL_TIMEOUT_S, serving
+from autoreward.local_llm.model import ensure_model
+from autoreward.local_llm.server import ALIAS, LocalServer
 from autoreward.loop import Loop
 from autoreward.observer import LoopObserver
 from autoreward.parts import default_parts
@@ -44,11 +53,18 @@ CONDITIONS = {  # name -> (prompt_style, grammar)
 }
 
 
+SERVER_SETTINGS = {  # name -> LocalServer options; "before" is llama-cpp-python's server defaults
+    "before": {"logits_all": True},
+    "after": {},
+}
+
+
 @dataclass
 class Validity:
     asked: int
     accepted: int
     seconds: float
+    programs: str = ""  # a digest of the programs' text: equal digests, equal programs
 
     @property
     def rate(self) -> float:
@@ -65,11 +81,47 @@ def validity(card: TaskCard, text: str, live: LLMSettings, style: str, grammar: 
     design = Designer(settings).design(card, text)
     seconds = time.perf_counter() - started
     accepted = 0
-    with tempfile.TemporaryDirectory() as scratch:
-        for candidate in design.candidates:
+    digest = hashlib.sha256()
+    for candidate in design.candidates:
+        digest.update((candidate.source or "").encode())
+        with tempfile.TemporaryDirectory() as scratch:  # the dry run's files are its own, per candidate
             if candidate.source is not None and critique(candidate.source, card, scratch=Path(scratch)).accepted:
                 accepted += 1
-    return Validity(samples, accepted, seconds)
+    return Validity(samples, accepted, seconds, digest.hexdigest()[:12])
+
+
+def speed(card: TaskCard, rounds: int, samples: int) -> None:
+    """Before and after server settings, alternately on the same prompt; prints medians and their ratio."""
+    text = describe(card).render(None)
+    found: dict[str, list[Validity]] = {name: [] for name in SERVER_SETTINGS}
+    for round_ in range(rounds):
+        order = list(SERVER_SETTINGS) if round_ % 2 == 0 else list(reversed(SERVER_SETTINGS))
+        for name in order:
+            with LocalServer(ensure_model(), **SERVER_SETTINGS[name]) as server:
+                live = LLMSettings(
+                    model=f"openai/{ALIAS}", api_base=server.api_base, timeout=LOCAL_TIMEOUT_S,
+                    max_tokens=LOCAL_MAX_TOKENS, temperature=LOCAL_TEMPERATURE,
+                )  # fmt: skip
+                result = validity(card, text, live, "skeleton", True, samples)
+            found[name].append(result)
+            print(
+                f"round {round_} {name}: {result.accepted}/{result.asked} valid in {result.seconds:.1f} s "
+                f"(programs {result.programs})",
+                flush=True,
+            )
+    medians = {name: statistics.median(r.seconds for r in rows) for name, rows in found.items()}
+    print()
+    for name, rows in found.items():
+        accepted = sum(r.accepted for r in rows)
+        asked = sum(r.asked for r in rows)
+        per = sum(r.seconds for r in rows) / accepted if accepted else None
+        print(f"median_seconds_per_call_{name}: {medians[name]:.1f}")
+        print(f"seconds_per_accepted_{name}: {_fmt(per)}")
+        print(f"valid_rate_{name}: {accepted / asked if asked else 0:.3f}")
+    same = {r.programs for rows in found.values() for r in rows}
+    print(f"same_programs: {len(same) == 1}")
+    for name in list(SERVER_SETTINGS)[1:]:
+        print(f"speedup_before_over_{name}: {medians['before'] / medians[name]:.2f}")
 
 
 def loop_fitness(card: TaskCard, live: LLMSettings, timesteps: int, eval_episodes: int, root: Path) -> float | None:
@@ -115,9 +167,13 @@ def main() -> None:
     parser.add_argument("--eval-episodes", type=int, default=5)
     parser.add_argument("--tasks", default=",".join(TASKS))
     parser.add_argument("--no-loop", action="store_true", help="only the valid-program rates")
+    parser.add_argument("--speed", type=int, metavar="ROUNDS", help="compare server settings before/after")
     args = parser.parse_args()
     tasks = [resolve_task(name) for name in args.tasks.split(",")]
     os.environ.setdefault("MUJOCO_GL", "egl")
+    if args.speed:
+        speed(tasks[0], args.speed, args.samples)
+        return
     results: dict[tuple[str, str], Validity] = {}
     fitness: dict[str, tuple[float | None, float | None]] = {}
     print(f"cores: {cores()}, load average at start: {os.getloadavg()[0]:.1f}", flush=True)

@@ -15,6 +15,7 @@ import sys
 import sysconfig
 import textwrap
 import time
+import urllib.error
 import urllib.request
 import zipfile
 from pathlib import Path
@@ -25,6 +26,7 @@ from llm_server import RecordedRequest, Reply, ScriptedLLMServer, answer
 from autoreward.config import LOCAL_MODEL, LLMSettings, with_model_defaults
 from autoreward.designer import Designer
 from autoreward.grammar import potential_lines
+from autoreward.llm import complete
 from autoreward.local_llm.endpoint import DEFAULT_NOTICE, default_to_local
 from autoreward.local_llm.model import ensure_model
 from autoreward.local_llm.server import LocalServer
@@ -434,3 +436,36 @@ def test_run_with_the_local_model_accepts_a_candidate(tmp_path: Path) -> None:
     calls = store.llm_calls("offline", 0)
     assert calls and all(c.record["api_base"].startswith("http://127.0.0.1:") for c in calls)
     assert "exported:" in done.stdout
+
+
+def _prompt_evaluations(log: str) -> list[int]:
+    """Prompt tokens llama.cpp evaluated per request, from its timings in the server log."""
+    return [int(n) for n in re.findall(r"prompt eval time =\s*[\d.]+ ms /\s*(\d+) tokens", log)]
+
+
+@pytest.mark.slow
+def test_k_samples_of_one_prompt_evaluate_it_once(tmp_path: Path) -> None:
+    """The K samples of a call reach the real server as requests it answers from one evaluated prompt: after the
+    first, each evaluates at most a token of it (llama-cpp-python keeps the longest common prefix)."""
+    log = tmp_path / "server.log"
+    ask = [{"role": "user", "content": "Write a Python function that adds two numbers. " * 20}]
+    with LocalServer(ensure_model(), n_ctx=2048, log_file=log) as server:
+        settings = LLMSettings(model="openai/local", api_base=server.api_base, max_tokens=8, timeout=600)
+        record = complete(ask, settings, n=3)
+    assert all(answer is not None for answer in record.answers)
+    evaluated = _prompt_evaluations(log.read_text())
+    assert len(evaluated) == 3 and evaluated[0] > 200, evaluated
+    assert all(n <= 1 for n in evaluated[1:]), evaluated
+
+
+@pytest.mark.slow
+def test_the_server_keeps_only_the_last_tokens_logits() -> None:
+    """Started by autoreward, the real server does not compute the output layer for every prompt token (only
+    logprobs would read it): it refuses a logprobs request, which the library's default server answers."""
+    body = {"model": "local", "prompt": "1, 2, 3,", "max_tokens": 2, "logprobs": 1}
+    with LocalServer(ensure_model(), n_ctx=2048) as server:
+        request = urllib.request.Request(
+            f"{server.api_base}/completions", json.dumps(body).encode(), {"Content-Type": "application/json"}
+        )
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(request, timeout=300)

@@ -55,6 +55,7 @@ class LocalServer:
         host: str = "127.0.0.1",
         ready_timeout: float = 180.0,
         log_file: Path | None = None,
+        logits_all: bool = False,
     ) -> None:
         self.model = model
         self.n_ctx = n_ctx
@@ -66,6 +67,10 @@ class LocalServer:
         self.host = host
         self.ready_timeout = ready_timeout
         self.log_file = log_file
+        # llama-cpp-python's server keeps every prompt token's logits by default (only logprobs read them): the
+        # output layer then runs over the whole prompt, a vocabulary-sized row per token. Off, only the last:
+        # 1.24x faster per skeleton call of 3 samples (bench/local_llm.py --speed 2, medians, load ~4.5).
+        self.logits_all = logits_all
         self.port: int | None = None
         self._process: subprocess.Popen[str] | None = None
         self._ready = threading.Event()
@@ -83,6 +88,7 @@ class LocalServer:
             sys.executable, "-m", "llama_cpp.server", "--model", str(self.model), "--model_alias", ALIAS,
             "--host", self.host, "--port", str(self.port), "--n_ctx", str(self.n_ctx),
             "--n_threads", str(self.threads), "--n_threads_batch", str(self.threads_batch),
+            "--logits_all", str(self.logits_all).lower(),
         ]  # fmt: skip
 
     def start(self) -> str:
